@@ -1,0 +1,80 @@
+# Khutwa: two commands. `make run` serves the portal with demo data; `make test` checks everything.
+# Both bootstrap what is missing on a fresh Debian 12 machine with Python 3.11.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KHUTWA := $(BIN)/khutwa
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export PYTHONDONTWRITEBYTECODE := 1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: help bootstrap bootstrap-test run serve demo test lint typecheck migrations-check \
+        messages i18n-check test-sqlite test-postgres test-e2e fuzz bench clean
+
+help:
+	@echo "make run    - set up everything, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test   - set up everything, then lint, types, migrations, translations,"
+	@echo "              pytest on SQLite and PostgreSQL 15, browser tests, API fuzzing"
+
+bootstrap:
+	@scripts/bootstrap.sh run
+
+bootstrap-test:
+	@scripts/bootstrap.sh test
+
+run: bootstrap
+	$(KHUTWA) migrate --noinput
+	$(KHUTWA) collectstatic --noinput -v0
+	$(KHUTWA) demo
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English). Ctrl-C stops."
+	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
+		--access-logfile - --forwarded-allow-ips 127.0.0.1
+
+test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz
+	@echo "make test: all checks passed"
+
+lint:
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+typecheck:
+	$(BIN)/mypy src
+
+migrations-check:
+	$(KHUTWA) makemigrations --check --dry-run
+
+messages:
+	cd src/khutwa && ../../$(KHUTWA) makemessages -l ar --no-obsolete --no-location -i 'migrations/*'
+	cd src/khutwa && ../../$(KHUTWA) compilemessages -l ar
+
+i18n-check: messages
+	$(BIN)/python scripts/check_translations.py src/khutwa/locale/ar/LC_MESSAGES/django.po
+
+test-sqlite:
+	@echo "== pytest on SQLite =="
+	$(BIN)/pytest -m "not e2e" -q -p no:cacheprovider
+
+test-postgres:
+	@echo "== pytest on PostgreSQL 15 =="
+	scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider
+
+test-e2e:
+	@echo "== browser tests (chromium) =="
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e -q -p no:cacheprovider
+
+fuzz:
+	@echo "== API fuzzing (schemathesis) =="
+	scripts/fuzz-api.sh
+
+bench: bootstrap-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Khutwa: work-from-home licences, official documents and Tamkeen support."""

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from khutwa.accounts.validators import validate_cpr
+
+
+class User(AbstractUser):
+    """Anyone who logs in. Roles are groups (khutwa.accounts.roles)."""
+
+    cpr = models.CharField(
+        _("CPR number"),
+        max_length=9,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_cpr],
+        help_text=_("Nine digits, from the smart card. Required for applicants."),
+    )
+    name_ar = models.CharField(_("name in Arabic"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    body = models.ForeignKey(
+        "catalogue.ApprovingBody",
+        verbose_name=_("approving body"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        help_text=_("For reviewers and inspectors: the body whose queue they work."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def clean(self) -> None:
+        super().clean()
+        from khutwa.accounts.roles import BODY_ROLES, Role
+
+        roles = self.role_names() if self.pk else set()
+        if roles & BODY_ROLES and self.body_id is None:
+            raise ValidationError({"body": _("Reviewers and inspectors must belong to a body.")})
+        if Role.APPLICANT in roles and not self.cpr:
+            raise ValidationError({"cpr": _("Applicants must have a CPR number.")})
+
+    def role_names(self) -> set[str]:
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = set(self.groups.values_list("name", flat=True))
+            self._role_names = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_names() & set(roles))
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.name_ar or self.username
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self) -> ApiTokenQuerySet:
+        return self.filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def new_raw() -> str:
+        return "kh_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return _hash_token(raw)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"prefix": self.prefix, "expires_at": self.expires_at.isoformat()}

@@ -1,0 +1,65 @@
+"""The Khutwa API, version 1. One router per domain; operations stay thin."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Router
+from ninja.throttling import AnonRateThrottle
+
+from khutwa.accounts.services import api_token_issue
+from khutwa.api import errors
+from khutwa.api.auth import AUTH
+from khutwa.api.catalogue import router as catalogue_router
+from khutwa.api.schemas import MeOut, Problem, TokenIn, TokenOut
+
+api = NinjaAPI(
+    title="Khutwa API",
+    version="1.0.0",
+    description=(
+        "Work-from-home licences, official documents and Tamkeen support. "
+        "Authenticate with POST /api/v1/auth/token, then send `Authorization: Bearer <token>`. "
+        "Errors are application/problem+json."
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+
+auth_router = Router(tags=["auth"])
+
+
+@auth_router.post(
+    "/token",
+    response={200: TokenOut, 401: Problem, 422: Problem, 429: Problem},
+    auth=None,
+    throttle=[AnonRateThrottle("30/m")],
+    summary="Exchange a username and password for a bearer token",
+)
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    issued = api_token_issue(username=payload.username, password=payload.password)
+    if issued is None:
+        raise errors.ApiProblem(
+            401,
+            _("The username or password is wrong."),
+            [{"field": "password", "message": _("The username or password is wrong.")}],
+        )
+    raw, record = issued
+    return TokenOut(token=raw, expires_at=record.expires_at)
+
+
+@api.get("/me", response={200: MeOut, 401: Problem}, auth=AUTH, tags=["auth"], summary="Who am I")
+def me(request: HttpRequest) -> MeOut:
+    user = request.user
+    body = user.body.code if user.body_id else None  # type: ignore[union-attr]
+    return MeOut(
+        username=user.username,
+        roles=sorted(user.role_names()),  # type: ignore[union-attr]
+        licence=None,
+        body=body,
+    )
+
+
+api.add_router("/auth", auth_router)
+api.add_router("/catalogue", catalogue_router)

@@ -1,0 +1,203 @@
+"""Errors as application/problem+json (RFC 9457), in the request's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+PROBLEM = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """Raised by API operations for a refusal with a status, a detail and field errors."""
+
+    def __init__(
+        self, status: int, detail: str, errors: list[dict[str, str]] | None = None, type_: str = ""
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+        self.type = type_
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Server error",
+}
+
+
+def _title(status: int) -> str:
+    titles = {
+        400: _("Bad request"),
+        401: _("Authentication required"),
+        403: _("Forbidden"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        415: _("Unsupported media type"),
+        422: _("Invalid input"),
+        429: _("Too many requests"),
+        500: _("Server error"),
+    }
+    return str(titles.get(status, _("Error")))
+
+
+def problem(
+    api: NinjaAPI,
+    request: HttpRequest,
+    *,
+    status: int,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    type_: str = "",
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": type_
+        or f"https://khutwa.bh/problems/{_TITLES.get(status, 'error').lower().replace(' ', '-')}",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+def _loc_to_field(loc: Any) -> str:
+    """pydantic's error location as the field path of API.md: `lines[0].quantity`."""
+    parts: list[str] = []
+    for item in loc:
+        if not parts and item in _LOCATION_ROOTS:
+            continue
+        if isinstance(item, int):
+            if parts:
+                parts[-1] = f"{parts[-1]}[{item}]"
+            else:
+                parts.append(f"[{item}]")
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "body"
+
+
+_LOCATION_ROOTS = {"body", "query", "path", "header", "cookie", "payload", "form", "file"}
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("string_too_long",):
+        return _("Ensure this value has at most %(max)s characters.") % {
+            "max": ctx.get("max_length")
+        }
+    if kind in ("string_too_short",):
+        return _("Ensure this value has at least %(min)s characters.") % {
+            "min": ctx.get("min_length")
+        }
+    if kind.startswith("int") or kind.startswith("decimal") or kind.startswith("float"):
+        return _("Enter a valid number.")
+    if kind.startswith("string"):
+        return _("Enter a valid text value.")
+    if kind.startswith("bool"):
+        return _("Enter true or false.")
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return _("Enter a valid date.")
+    if kind.startswith("list"):
+        return _("Enter a list.")
+    if kind == "json_invalid":
+        return _("The request body is not valid JSON.")
+    return _("Enter a valid value.")
+
+
+def django_validation_errors(exc: DjangoValidationError, prefix: str = "") -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    if hasattr(exc, "error_dict"):
+        for field, field_errors in exc.message_dict.items():
+            name = "body" if field == "__all__" else f"{prefix}{field}"
+            errors.extend({"field": name, "message": str(m)} for m in field_errors)
+    else:
+        errors.extend(
+            {"field": prefix.rstrip(".") or "body", "message": str(m)} for m in exc.messages
+        )
+    return errors
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationError)
+    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {"field": _loc_to_field(e.get("loc", ())), "message": str(_pydantic_message(e))}
+            for e in exc.errors
+        ]
+        return problem(
+            api, request, status=422, detail=_("The request has invalid fields."), errors=errors
+        )
+
+    @api.exception_handler(DjangoValidationError)
+    def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        return problem(
+            api,
+            request,
+            status=422,
+            detail=_("The request has invalid fields."),
+            errors=django_validation_errors(exc),
+        )
+
+    @api.exception_handler(ApiProblem)
+    def on_problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
+        return problem(
+            api, request, status=exc.status, detail=exc.detail, errors=exc.errors, type_=exc.type
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def on_authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = problem(
+            api, request, status=401, detail=_("Log in or send a valid bearer token.")
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(AuthorizationError)
+    def on_authorization(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        return problem(api, request, status=403, detail=_("You may not do this."))
+
+    @api.exception_handler(PermissionDenied)
+    def on_permission(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return problem(api, request, status=403, detail=_("You may not do this."))
+
+    @api.exception_handler(Http404)
+    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem(api, request, status=404, detail=_("Not found."))
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return problem(api, request, status=exc.status_code, detail=str(exc.message))
+
+    @api.exception_handler(Exception)
+    def on_exception(request: HttpRequest, exc: Exception) -> HttpResponse:
+        import logging
+
+        logging.getLogger("khutwa.api").exception("unhandled API error")
+        return problem(
+            api,
+            request,
+            status=500,
+            detail=_("Something went wrong on our side; it has been logged."),
+        )

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+from ninja import Field, Schema
+
+T = TypeVar("T")
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class ListOut(Schema, Generic[T]):
+    items: list[T]
+    count: int
+
+
+class TokenIn(Schema):
+    username: str = Field(..., min_length=1, max_length=150)
+    password: str = Field(..., min_length=1, max_length=256)
+
+
+class TokenOut(Schema):
+    token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    expires_at: dt.datetime
+
+
+class MeOut(Schema):
+    username: str
+    roles: list[str]
+    licence: str | None = None
+    body: str | None = None
+
+
+class ActivityOut(Schema):
+    code: str
+    name_ar: str
+    name_en: str
+    category: str
+    bodies: list[str]
+    is_food: bool
+    requires_inspection: bool
+
+
+class BodyOut(Schema):
+    code: str
+    name_ar: str
+    name_en: str
+    sla_working_days: int
+
+
+class TierOut(Schema):
+    code: str
+    name_ar: str
+    name_en: str
+    max_activities: int
+    turnover_ceiling: str
+    validity_months: int

@@ -1,0 +1,195 @@
+"""Khutwa settings: everything comes from the environment (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+import fontpkg_amiri
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from khutwa.config.env import (
+    dev_secret_key,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+)
+
+SRC_DIR = Path(__file__).resolve().parent.parent  # src/khutwa
+BASE_DIR = SRC_DIR.parent.parent  # the repository
+VAR_DIR = Path(env_str("KHUTWA_VAR_DIR", str(BASE_DIR / "var")) or "var")
+
+KHUTWA_ENV = env_choice("KHUTWA_ENV", "development", ("development", "production"))
+IS_PRODUCTION = KHUTWA_ENV == "production"
+
+DEBUG = env_bool("DEBUG", default=False)
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be false when KHUTWA_ENV=production.")
+
+if IS_PRODUCTION:
+    SECRET_KEY = env_required("SECRET_KEY", "when KHUTWA_ENV=production")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS is required when KHUTWA_ENV=production; "
+            "set the environment variable ALLOWED_HOSTS."
+        )
+else:
+    SECRET_KEY = env_str("SECRET_KEY") or dev_secret_key(VAR_DIR)
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+KHUTWA_SITE_URL = (env_str("KHUTWA_SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+_site = urlsplit(KHUTWA_SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.netloc:
+    raise ImproperlyConfigured(
+        f"KHUTWA_SITE_URL must be an absolute http(s) URL, got {KHUTWA_SITE_URL!r}."
+    )
+if IS_PRODUCTION and _site.scheme != "https":
+    raise ImproperlyConfigured("KHUTWA_SITE_URL must use https when KHUTWA_ENV=production.")
+
+KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
+KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
+KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "khutwa.audit",
+    "khutwa.catalogue",
+    "khutwa.accounts",
+    "khutwa.portal",
+    "khutwa.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "khutwa.audit.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "khutwa.config.urls"
+WSGI_APPLICATION = "khutwa.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "khutwa.portal.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in WAL mode under var/ by default; PostgreSQL via DATABASE_URL.
+_default_db = f"sqlite:///{VAR_DIR / 'khutwa.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", _default_db) or _default_db
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if not str(_db["NAME"]).startswith(":memory:"):
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["OPTIONS"] = {
+        # IMMEDIATE serialises concurrent writers (select_for_update is a no-op on SQLite).
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif _db["ENGINE"] not in ("django.db.backends.postgresql",):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must point at SQLite or PostgreSQL, got engine {_db['ENGINE']!r}."
+    )
+_db["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+# Language and time: Arabic first, English second, Bahrain's clock.
+LANGUAGE_CODE = "ar"
+LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [SRC_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Bahrain"
+USE_TZ = True
+LANGUAGE_COOKIE_NAME = "khutwa_language"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+_node = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/bootstrap", _node / "bootstrap" / "dist"),
+    ("vendor/htmx", _node / "htmx.org" / "dist"),
+    ("fonts/amiri", Path(fontpkg_amiri.__file__).parent / "files"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("KHUTWA_MANIFEST_STATIC", default=not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_MANIFEST_STRICT = False
+MEDIA_ROOT = VAR_DIR / "media"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+NINJA_PAGINATION_MAX_LIMIT = 500

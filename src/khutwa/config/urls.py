@@ -1,0 +1,18 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from khutwa.api.api import api
+from khutwa.portal import views as portal_views
+
+urlpatterns = [
+    path("healthz", portal_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+urlpatterns += i18n_patterns(
+    path("", include("khutwa.portal.urls")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=True,
+)

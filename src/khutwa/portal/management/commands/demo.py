@@ -1,0 +1,22 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data (idempotent). Passwords from KHUTWA_DEMO_PASSWORD."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = settings.KHUTWA_DEMO_PASSWORD
+        demo_accounts(password=password)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data loaded. Demo accounts "
+                "(password from KHUTWA_DEMO_PASSWORD, default khutwa-demo):"
+            )
+        )
+        for spec in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {spec.username:<24} {', '.join(spec.roles)}")

@@ -1,0 +1,51 @@
+"""Pages. Thin: read through selectors, render."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from khutwa.accounts.roles import ROLE_LABELS, Role
+from khutwa.catalogue.selectors import activity_list as activities_select
+from khutwa.catalogue.selectors import body_list, tier_list
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database check for load balancers and monitors."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # the database is down: say so, never a 500 page
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    roles: list[str] = []
+    body = None
+    if request.user.is_authenticated:
+        roles = sorted(request.user.role_names())
+        body = request.user.body
+    context = {
+        "roles": roles,
+        "role_labels": [ROLE_LABELS[r] for r in roles if r in ROLE_LABELS],
+        "Role": Role,
+        "body": body,
+        "tiers": tier_list(),
+        "bodies": body_list(),
+    }
+    return render(request, "portal/home.html", context)
+
+
+def activity_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/activities.html",
+        {"activities": activities_select(), "tiers": tier_list(), "bodies": body_list()},
+    )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from khutwa.accounts.models import User
+from khutwa.accounts.roles import Role
+from khutwa.accounts.services import user_set_roles
+from khutwa.catalogue.models import ApprovingBody
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests serve static files from the finders; no collectstatic manifest needed.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _flushable_audit(request):  # type: ignore[no-untyped-def]
+    """Transactional tests end with a flush, which the audit triggers would refuse: switch
+    them off just for that flush (set up after transactional_db, so torn down before it)."""
+    transactional = {"transactional_db", "live_server"} & set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if not transactional and not (marker and marker.kwargs.get("transaction")):
+        yield
+        return
+    from django.db import connection
+
+    from khutwa.audit.triggers import triggers_resume, triggers_suspend
+
+    request.getfixturevalue("transactional_db")
+    triggers_resume(connection)
+    yield
+    triggers_suspend(connection)
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:  # type: ignore[no-untyped-def]
+    counter = {"n": 0}
+
+    def _make(*roles: str, body: str | None = None, cpr: str | None = None, **extra) -> User:  # type: ignore[no-untyped-def]
+        counter["n"] += 1
+        n = counter["n"]
+        user = User.objects.create_user(
+            username=extra.pop("username", f"user{n}"),
+            password=PASSWORD,
+            cpr=cpr,
+            body=ApprovingBody.objects.get(code=body) if body else None,
+            **extra,
+        )
+        if roles:
+            user_set_roles(user=user, roles=roles, actor=None)
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def registrar(make_user) -> User:  # type: ignore[no-untyped-def]
+    return make_user(Role.REGISTRAR, username="reg")
+
+
+@pytest.fixture
+def logged_in(client: Client) -> Callable[[User], Client]:
+    def _login(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return _login
