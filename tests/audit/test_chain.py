@@ -61,9 +61,7 @@ def test_a_row_changed_in_sql_is_named_by_audit_verify(chain):
     _disable_triggers()
     target = AuditEvent.objects.order_by("id")[2]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET after = %s WHERE id = %s", ['{"n": 99}', target.pk]
-        )
+        cursor.execute("UPDATE audit_auditevent SET after = %s WHERE id = %s", ['{"n": 99}', target.pk])
     with pytest.raises(CommandError) as exc:
         call_command("audit_verify")
     assert f"event #{target.pk} was altered" in str(exc.value)

@@ -39,9 +39,7 @@ def test_an_empty_week_is_refused():
 @given(
     start=st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2030, 12, 31)),
     days=st.integers(min_value=0, max_value=60),
-    holidays=st.sets(
-        st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2031, 6, 30)), max_size=20
-    ),
+    holidays=st.sets(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2031, 6, 30)), max_size=20),
 )
 def test_adding_then_counting_gives_back_the_days(start, days, holidays):
     calendar = WorkCalendar(holidays=frozenset(holidays))

@@ -24,9 +24,7 @@ def test_an_unknown_activity_is_named():
 
 def test_more_activities_than_the_tier_allows_is_refused():
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        activity_selection_validate(
-            tier_code="basic", activity_codes=["home-meals", "sewing-abayas"]
-        )
+        activity_selection_validate(tier_code="basic", activity_codes=["home-meals", "sewing-abayas"])
     assert "at most 1 activity" in exc.value.message_dict["activities"][0]
 
 

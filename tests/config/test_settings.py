@@ -15,9 +15,7 @@ def _start(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
         for k, v in os.environ.items()
         if k not in {"SECRET_KEY", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "KHUTWA_ENV"}
     }
-    environment.update(
-        {"DJANGO_SETTINGS_MODULE": "khutwa.config.settings", "KHUTWA_VAR_DIR": str(tmp_path)}
-    )
+    environment.update({"DJANGO_SETTINGS_MODULE": "khutwa.config.settings", "KHUTWA_VAR_DIR": str(tmp_path)})
     environment.update(env)
     return subprocess.run(  # noqa: S603
         [sys.executable, "-c", SETUP], env=environment, capture_output=True, text=True, timeout=60

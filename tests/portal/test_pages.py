@@ -37,9 +37,7 @@ def test_language_switch_stays_on_the_same_page(client):
 
 def test_login_and_logout(client, make_user):
     make_user(Role.REGISTRAR, username="maryam", first_name="Maryam")
-    response = client.post(
-        "/en/login/", {"username": "maryam", "password": "correct-horse-battery"}
-    )
+    response = client.post("/en/login/", {"username": "maryam", "password": "correct-horse-battery"})
     assert response.status_code == 302
     home = client.get("/en/").content.decode()
     assert "Welcome, Maryam" in home

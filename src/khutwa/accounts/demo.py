@@ -52,15 +52,9 @@ DEMO_ACCOUNTS = [
     ),
     DemoAccount("tamkeen-officer", (Role.TAMKEEN_OFFICER,), "Hussain", "Ali", "حسين علي"),
     DemoAccount("tamkeen-finance", (Role.TAMKEEN_FINANCE,), "Noor", "Hasan", "نور حسن"),
-    DemoAccount(
-        "applicant", (Role.APPLICANT,), "Zainab", "Abdulla", "زينب عبدالله", cpr="900101001"
-    ),
-    DemoAccount(
-        "holder", (Role.APPLICANT, Role.HOLDER), "Aisha", "Jassim", "عائشة جاسم", cpr="880202002"
-    ),
-    DemoAccount(
-        "customer", (Role.TAMKEEN_CUSTOMER,), "Yousif", "Ebrahim", "يوسف إبراهيم", cpr="870303003"
-    ),
+    DemoAccount("applicant", (Role.APPLICANT,), "Zainab", "Abdulla", "زينب عبدالله", cpr="900101001"),
+    DemoAccount("holder", (Role.APPLICANT, Role.HOLDER), "Aisha", "Jassim", "عائشة جاسم", cpr="880202002"),
+    DemoAccount("customer", (Role.TAMKEEN_CUSTOMER,), "Yousif", "Ebrahim", "يوسف إبراهيم", cpr="870303003"),
 ]
 
 

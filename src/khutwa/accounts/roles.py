@@ -46,6 +46,7 @@ _CATALOGUE_MODELS = [
     "governorate",
     "publicholiday",
     "weekday",
+    "policy",
 ]
 
 # role → list of "app_label.codename" (admin permissions); later issues add theirs here.

@@ -9,9 +9,11 @@ from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.services import api_token_issue
 from khutwa.api import errors
+from khutwa.api import licensing as licensing_api
 from khutwa.api.auth import AUTH
 from khutwa.api.catalogue import router as catalogue_router
 from khutwa.api.schemas import MeOut, Problem, TokenIn, TokenOut
+from khutwa.licensing.selectors import active_licence_of
 
 api = NinjaAPI(
     title="Khutwa API",
@@ -56,10 +58,13 @@ def me(request: HttpRequest) -> MeOut:
     return MeOut(
         username=user.username,
         roles=sorted(user.role_names()),  # type: ignore[union-attr]
-        licence=None,
+        licence=licence.number if (licence := active_licence_of(user)) else None,
         body=body,
     )
 
 
 api.add_router("/auth", auth_router)
 api.add_router("/catalogue", catalogue_router)
+api.add_router("/applications", licensing_api.router)
+api.add_router("/reviews", licensing_api.reviews_router)
+api.add_router("/licences", licensing_api.licences_router)

@@ -9,9 +9,7 @@ from khutwa.catalogue.selectors import activity_list, body_list, tier_list
 router = Router(tags=["catalogue"])
 
 
-@router.get(
-    "/activities", response=ListOut[ActivityOut], auth=None, summary="Licensable activities"
-)
+@router.get("/activities", response=ListOut[ActivityOut], auth=None, summary="Licensable activities")
 def activities(request: HttpRequest) -> dict:
     items = [
         ActivityOut(

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from khutwa.errors import Refused
+
 PROBLEM = "application/problem+json"
 
 
@@ -104,13 +106,9 @@ def _pydantic_message(error: dict[str, Any]) -> str:
     if kind == "missing":
         return _("This field is required.")
     if kind in ("string_too_long",):
-        return _("Ensure this value has at most %(max)s characters.") % {
-            "max": ctx.get("max_length")
-        }
+        return _("Ensure this value has at most %(max)s characters.") % {"max": ctx.get("max_length")}
     if kind in ("string_too_short",):
-        return _("Ensure this value has at least %(min)s characters.") % {
-            "min": ctx.get("min_length")
-        }
+        return _("Ensure this value has at least %(min)s characters.") % {"min": ctx.get("min_length")}
     if kind.startswith("int") or kind.startswith("decimal") or kind.startswith("float"):
         return _("Enter a valid number.")
     if kind.startswith("string"):
@@ -133,9 +131,7 @@ def django_validation_errors(exc: DjangoValidationError, prefix: str = "") -> li
             name = "body" if field == "__all__" else f"{prefix}{field}"
             errors.extend({"field": name, "message": str(m)} for m in field_errors)
     else:
-        errors.extend(
-            {"field": prefix.rstrip(".") or "body", "message": str(m)} for m in exc.messages
-        )
+        errors.extend({"field": prefix.rstrip(".") or "body", "message": str(m)} for m in exc.messages)
     return errors
 
 
@@ -146,9 +142,7 @@ def install(api: NinjaAPI) -> None:
             {"field": _loc_to_field(e.get("loc", ())), "message": str(_pydantic_message(e))}
             for e in exc.errors
         ]
-        return problem(
-            api, request, status=422, detail=_("The request has invalid fields."), errors=errors
-        )
+        return problem(api, request, status=422, detail=_("The request has invalid fields."), errors=errors)
 
     @api.exception_handler(DjangoValidationError)
     def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
@@ -162,15 +156,19 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiProblem)
     def on_problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
-        return problem(
-            api, request, status=exc.status, detail=exc.detail, errors=exc.errors, type_=exc.type
-        )
+        return problem(api, request, status=exc.status, detail=exc.detail, errors=exc.errors, type_=exc.type)
+
+    @api.exception_handler(Refused)
+    def on_refused(request: HttpRequest, exc: Refused) -> HttpResponse:
+        detail = str(exc.message)
+        if exc.status == 404:
+            detail = _("Not found.")
+        errors = [{"field": exc.field, "message": detail}] if exc.field else []
+        return problem(api, request, status=exc.status, detail=detail, errors=errors)
 
     @api.exception_handler(AuthenticationError)
     def on_authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        response = problem(
-            api, request, status=401, detail=_("Log in or send a valid bearer token.")
-        )
+        response = problem(api, request, status=401, detail=_("Log in or send a valid bearer token."))
         response["WWW-Authenticate"] = "Bearer"
         return response
 

@@ -125,8 +125,6 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
         data[field.attname] = field.value_from_object(obj)
     if obj.pk is not None:
         for m2m in obj._meta.many_to_many:
-            data[m2m.name] = sorted(
-                str(pk) for pk in getattr(obj, m2m.name).values_list("pk", flat=True)
-            )
+            data[m2m.name] = sorted(str(pk) for pk in getattr(obj, m2m.name).values_list("pk", flat=True))
     data.pop("password", None)
     return json.loads(canonical_json(data))

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from khutwa.audit.admin import AuditedModelAdmin
 from khutwa.catalogue.models import (
@@ -7,6 +10,7 @@ from khutwa.catalogue.models import (
     ApprovingBody,
     Governorate,
     LicenceTier,
+    Policy,
     PublicHoliday,
     Weekday,
 )
@@ -79,8 +83,20 @@ class WeekdayAdmin(AuditedModelAdmin):
     list_display = ("iso_weekday", "is_working_day")
     list_editable = ("is_working_day",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Policy)
+class PolicyAdmin(AuditedModelAdmin):
+    list_display = ("__str__", "appeal_days", "renewal_window_days", "attachment_max_mb")
+    filter_horizontal = ("renewal_bodies",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Policy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -76,6 +76,4 @@ def load_seed(apps: Any) -> None:
                 date=dt.date(year, month, day), defaults={"name_ar": ar, "name_en": en}
             )
     for iso_weekday, working in seed.WORKING_WEEK.items():
-        weekday_model.objects.get_or_create(
-            iso_weekday=iso_weekday, defaults={"is_working_day": working}
-        )
+        weekday_model.objects.get_or_create(iso_weekday=iso_weekday, defaults={"is_working_day": working})

@@ -81,9 +81,7 @@ class Activity(BilingualName):
 
     @property
     def to_prepare(self) -> str:
-        return (
-            self.to_prepare_en if (get_language() or "ar").startswith("en") else self.to_prepare_ar
-        )
+        return self.to_prepare_en if (get_language() or "ar").startswith("en") else self.to_prepare_ar
 
 
 class LicenceTier(BilingualName):
@@ -162,3 +160,41 @@ class Weekday(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_iso_weekday_display())
+
+
+class Policy(models.Model):
+    """Licensing rules the registrar tunes without code changes (one row)."""
+
+    appeal_days = models.PositiveSmallIntegerField(
+        _("days to appeal a rejection"), default=30, validators=[MinValueValidator(1)]
+    )
+    renewal_window_days = models.PositiveSmallIntegerField(
+        _("renewal opens this many days before expiry"),
+        default=60,
+        validators=[MinValueValidator(1)],
+    )
+    renewal_bodies = models.ManyToManyField(
+        ApprovingBody,
+        verbose_name=_("bodies that re-review a renewal"),
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Only those the licence's activities need; none means renewal is approved "
+            "once the registrar accepts it."
+        ),
+    )
+    attachment_max_mb = models.PositiveSmallIntegerField(
+        _("largest attachment (MB)"), default=5, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = _("licensing policy")
+        verbose_name_plural = _("licensing policy")
+
+    def __str__(self) -> str:
+        return str(_("Licensing policy"))
+
+    @classmethod
+    def current(cls) -> Policy:
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy

@@ -54,9 +54,7 @@ _GENERAL_EN = (
     "Smart card copy, proof of home ownership or tenancy contract, "
     "a photo of where the activity is carried out."
 )
-_FOOD = (
-    _GENERAL + " شهادة صحية سارية لمن يحضّر الطعام، ووصف للمطبخ وأماكن التخزين؛ يلزم تفتيش المنزل."
-)
+_FOOD = _GENERAL + " شهادة صحية سارية لمن يحضّر الطعام، ووصف للمطبخ وأماكن التخزين؛ يلزم تفتيش المنزل."
 _FOOD_EN = (
     _GENERAL_EN + " A valid health certificate for whoever prepares the food and a description "
     "of the kitchen and storage; a home inspection is required."

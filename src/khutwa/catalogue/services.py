@@ -28,9 +28,7 @@ def activity_selection_validate(
     if not codes:
         errors.setdefault("activities", []).append(_("Choose at least one activity."))
     for code in unknown:
-        errors.setdefault("activities", []).append(
-            _("Unknown activity “%(code)s”.") % {"code": code}
-        )
+        errors.setdefault("activities", []).append(_("Unknown activity “%(code)s”.") % {"code": code})
     if tier is not None and len(codes) > tier.max_activities:
         errors.setdefault("activities", []).append(
             ngettext(

@@ -25,9 +25,7 @@ def env_str(name: str, default: str | None = None) -> str | None:
 def env_required(name: str, reason: str) -> str:
     value = env_str(name)
     if value is None:
-        raise ImproperlyConfigured(
-            f"{name} is required {reason}; set the environment variable {name}."
-        )
+        raise ImproperlyConfigured(f"{name} is required {reason}; set the environment variable {name}.")
     return value
 
 
@@ -40,9 +38,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if lowered in FALSE_VALUES:
         return False
-    raise ImproperlyConfigured(
-        f"{name} must be one of {sorted(TRUE_VALUES | FALSE_VALUES)}, got {value!r}."
-    )
+    raise ImproperlyConfigured(f"{name} must be one of {sorted(TRUE_VALUES | FALSE_VALUES)}, got {value!r}.")
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:

@@ -46,13 +46,12 @@ else:
 KHUTWA_SITE_URL = (env_str("KHUTWA_SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 _site = urlsplit(KHUTWA_SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.netloc:
-    raise ImproperlyConfigured(
-        f"KHUTWA_SITE_URL must be an absolute http(s) URL, got {KHUTWA_SITE_URL!r}."
-    )
+    raise ImproperlyConfigured(f"KHUTWA_SITE_URL must be an absolute http(s) URL, got {KHUTWA_SITE_URL!r}.")
 if IS_PRODUCTION and _site.scheme != "https":
     raise ImproperlyConfigured("KHUTWA_SITE_URL must use https when KHUTWA_ENV=production.")
 
 KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
+KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
 
@@ -69,6 +68,8 @@ INSTALLED_APPS = [
     "khutwa.audit",
     "khutwa.catalogue",
     "khutwa.accounts",
+    "khutwa.licensing",
+    "khutwa.approvals",
     "khutwa.portal",
     "khutwa.api",
 ]

@@ -34,9 +34,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "object_id",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=64, verbose_name="object id"
-                    ),
+                    models.CharField(blank=True, db_index=True, max_length=64, verbose_name="object id"),
                 ),
                 (
                     "object_repr",

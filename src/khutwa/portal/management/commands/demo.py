@@ -14,8 +14,7 @@ class Command(BaseCommand):
         demo_accounts(password=password)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data loaded. Demo accounts "
-                "(password from KHUTWA_DEMO_PASSWORD, default khutwa-demo):"
+                "Demo data loaded. Demo accounts (password from KHUTWA_DEMO_PASSWORD, default khutwa-demo):"
             )
         )
         for spec in DEMO_ACCOUNTS:

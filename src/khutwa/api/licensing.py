@@ -1,0 +1,721 @@
+"""Licensing and reviews over HTTP (API.md, "Licensing")."""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.throttling import AnonRateThrottle
+
+from khutwa.accounts.models import User
+from khutwa.api.auth import AUTH
+from khutwa.api.errors import ApiProblem
+from khutwa.api.schemas import ListOut, Problem
+from khutwa.approvals import selectors as review_selectors
+from khutwa.approvals import services as review_services
+from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
+from khutwa.licensing import selectors, services
+from khutwa.licensing.models import Application, Licence
+
+router = Router(tags=["licensing"])
+reviews_router = Router(tags=["reviews"])
+licences_router = Router(tags=["licences"])
+
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
+
+# Model field → the field's path in the request body (API.md).
+FIELD_PATHS = {
+    **{name: f"applicant.{name}" for name in ("cpr", "name_ar", "name_en", "phone", "email")},
+    **{name: f"address.{name}" for name in ("flat", "building", "road", "block", "area", "governorate")},
+}
+
+
+class ApplicantIn(Schema):
+    cpr: str = Field("", max_length=20)
+    name_ar: str = Field(..., max_length=200)
+    name_en: str = Field(..., max_length=200)
+    phone: str = Field(..., max_length=20)
+    email: str = Field("", max_length=254)
+
+
+class AddressIn(Schema):
+    flat: str = Field("", max_length=10)
+    building: str = Field(..., max_length=10)
+    road: str = Field(..., max_length=10)
+    block: str = Field(..., max_length=10)
+    area: str = Field(..., max_length=100)
+    governorate: str = Field(..., max_length=50)
+
+
+class ApplicationIn(Schema):
+    applicant: ApplicantIn
+    address: AddressIn
+    trade_name: str = Field(..., max_length=200)
+    activities: list[str] = Field(..., max_length=20)
+    tier: str = Field(..., max_length=50)
+
+
+class ReviewOut(Schema):
+    id: int
+    body: str
+    status: str
+    due_date: dt.date
+    decision: str | None
+    is_overdue: bool
+    reason: str
+    conditions: str
+
+
+class AttachmentOut(Schema):
+    id: str
+    kind: str
+    name: str
+    size: int
+    content_type: str
+
+
+class InfoRequestOut(Schema):
+    id: int
+    review: int
+    body: str
+    question: str
+    asked_at: dt.datetime
+    answer: str
+    answered_at: dt.datetime | None
+
+
+class TimelineOut(Schema):
+    status: str
+    at: dt.datetime
+    note: str
+
+
+class ApplicationOut(Schema):
+    id: int
+    reference: str
+    status: str
+    kind: str
+    channel: str
+    applicant: dict[str, str]
+    address: dict[str, str]
+    trade_name: str
+    tier: str
+    activities: list[str]
+    licence: str | None
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    returned_items: str
+    rejection_reasons: str
+    reviews: list[ReviewOut]
+    attachments: list[AttachmentOut]
+    info_requests: list[InfoRequestOut]
+    timeline: list[TimelineOut]
+
+
+class ApplicationSummary(Schema):
+    id: int
+    reference: str
+    status: str
+    kind: str
+    trade_name: str
+    governorate: str
+    created_at: dt.datetime
+
+
+class ReviewQueueItem(Schema):
+    id: int
+    application: int
+    reference: str
+    body: str
+    status: str
+    due_date: dt.date
+    is_overdue: bool
+    trade_name: str
+    applicant_name: str
+
+
+class LicenceOut(Schema):
+    number: str
+    status: str
+    trade_name: str
+    tier: str
+    activities: list[str]
+    valid_from: dt.date
+    valid_until: dt.date
+    conditions: str
+
+
+class ReasonIn(Schema):
+    reason: str = Field("", max_length=2000)
+
+
+class ItemsIn(Schema):
+    items: str = Field(..., max_length=2000)
+
+
+class BodyIn(Schema):
+    body: str = Field(..., max_length=50)
+    reason: str = Field(..., max_length=2000)
+
+
+class AnswerIn(Schema):
+    request: int
+    answer: str = Field(..., max_length=4000)
+
+
+class DecisionIn(Schema):
+    decision: str = Field(..., max_length=30)
+    reason: str = Field("", max_length=4000)
+    conditions: str = Field("", max_length=4000)
+
+
+class InspectionIn(Schema):
+    scheduled_for: dt.date
+    inspector: str = Field(..., max_length=150, description="the inspector's username")
+
+
+class InspectionOutcomeIn(Schema):
+    outcome: str = Field(..., max_length=10)
+    notes: str = Field("", max_length=4000)
+
+
+class InspectionOut(Schema):
+    id: int
+    scheduled_for: dt.date
+    inspector: str
+    outcome: str
+    notes: str
+
+
+class AmendmentIn(Schema):
+    activities: list[str] = Field(..., max_length=20)
+    tier: str = Field(..., max_length=50)
+    trade_name: str = Field("", max_length=200)
+    address: AddressIn | None = None
+
+
+class PageIn(Schema):
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class ApplicationFilters(PageIn):
+    status: str = Field("", max_length=20)
+    q: str = Field("", max_length=100)
+
+
+class ReviewFilters(PageIn):
+    status: str = Field("open", max_length=30)
+    overdue: bool = False
+    q: str = Field("", max_length=100)
+
+
+class TrackIn(Schema):
+    cpr_last4: str = Field(..., min_length=4, max_length=4, pattern=r"^[0-9]{4}$")
+
+
+class TrackOut(Schema):
+    reference: str
+    status: str
+    timeline: list[TimelineOut]
+
+
+DECISION_OF = {
+    ReviewStatus.APPROVED: "approve",
+    ReviewStatus.APPROVED_WITH_CONDITIONS: "approve_with_conditions",
+    ReviewStatus.REJECTED: "reject",
+    ReviewStatus.INFO_REQUESTED: "request_info",
+}
+
+
+def _review_out(review: Review, today: dt.date) -> ReviewOut:
+    return ReviewOut(
+        id=review.pk,
+        body=review.body.code,
+        status=review.status,
+        due_date=review.due_date,
+        decision=DECISION_OF.get(review.status),  # type: ignore[call-overload]
+        is_overdue=review_selectors.is_overdue(review, today),
+        reason=review.reason,
+        conditions=review.conditions,
+    )
+
+
+def application_out(application: Application) -> ApplicationOut:
+    today = timezone.localdate()
+    reviews = list(application.reviews.all())
+    requests = InfoRequest.objects.filter(review__application=application).select_related("review__body")
+    return ApplicationOut(
+        id=application.pk,
+        reference=application.reference,
+        status=application.status,
+        kind=application.kind,
+        channel=application.channel,
+        applicant={
+            "cpr": application.cpr,
+            "name_ar": application.name_ar,
+            "name_en": application.name_en,
+            "phone": application.phone,
+            "email": application.email,
+        },
+        address={
+            "flat": application.flat,
+            "building": application.building,
+            "road": application.road,
+            "block": application.block,
+            "area": application.area,
+            "governorate": application.governorate.code,
+        },
+        trade_name=application.trade_name,
+        tier=application.tier.code,
+        activities=[a.code for a in application.activities.all()],
+        licence=application.licence.number if application.licence_id and application.licence else None,
+        created_at=application.created_at,
+        submitted_at=application.submitted_at,
+        returned_items=application.returned_items,
+        rejection_reasons=application.rejection_reasons,
+        reviews=[_review_out(r, today) for r in reviews],
+        attachments=[
+            AttachmentOut(
+                id=str(a.public_id),
+                kind=a.kind,
+                name=a.original_name,
+                size=a.size,
+                content_type=a.content_type,
+            )
+            for a in application.attachments.all()
+        ],
+        info_requests=[
+            InfoRequestOut(
+                id=r.pk,
+                review=r.review_id,
+                body=r.review.body.code,
+                question=r.question,
+                asked_at=r.asked_at,
+                answer=r.answer,
+                answered_at=r.answered_at,
+            )
+            for r in requests
+        ],
+        timeline=[
+            TimelineOut(status=t.to_status, at=t.at, note=t.note) for t in application.transitions.all()
+        ],
+    )
+
+
+def licence_out(licence: Licence) -> LicenceOut:
+    return LicenceOut(
+        number=licence.number,
+        status=licence.status,
+        trade_name=licence.trade_name,
+        tier=licence.tier.code,
+        activities=[a.code for a in licence.activities.all()],
+        valid_from=licence.valid_from,
+        valid_until=licence.valid_until,
+        conditions=licence.conditions,
+    )
+
+
+def _input(payload: ApplicationIn) -> services.ApplicationInput:
+    return services.ApplicationInput(
+        cpr=payload.applicant.cpr,
+        name_ar=payload.applicant.name_ar,
+        name_en=payload.applicant.name_en,
+        phone=payload.applicant.phone,
+        email=payload.applicant.email,
+        flat=payload.address.flat,
+        building=payload.address.building,
+        road=payload.address.road,
+        block=payload.address.block,
+        area=payload.address.area,
+        governorate=payload.address.governorate,
+        trade_name=payload.trade_name,
+        tier=payload.tier,
+        activities=list(payload.activities),
+    )
+
+
+def _field_errors(exc: ValidationError) -> ApiProblem:
+    from django.utils.translation import gettext as _
+
+    errors = [
+        {"field": FIELD_PATHS.get(name, name), "message": str(message)}
+        for name, messages in exc.message_dict.items()
+        for message in messages
+    ]
+    return ApiProblem(422, _("The request has invalid fields."), errors)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _application(request: HttpRequest, application_id: int) -> Application:
+    return selectors.get_application_for(_user(request), pk=application_id)
+
+
+def _fresh(request: HttpRequest, application_id: int) -> ApplicationOut:
+    return application_out(_application(request, application_id))
+
+
+@router.post("", response={201: ApplicationOut, **ERRORS}, auth=AUTH, summary="Create a draft application")
+def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[int, ApplicationOut]:
+    try:
+        application = services.application_create(actor=_user(request), data=_input(payload))
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return 201, _fresh(request, application.pk)
+
+
+@router.get("", response={200: ListOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
+def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
+    status, q, limit, offset = filters.status, filters.q, filters.limit, filters.offset
+    user = _user(request)
+    from khutwa.accounts.roles import Role
+
+    qs = (
+        selectors.pipeline(status=status, query=q)
+        if user.has_role(Role.REGISTRAR)
+        else selectors.applications_of(user)
+    )
+    if not user.has_role(Role.REGISTRAR) and status:
+        qs = qs.filter(status=status)
+    total = qs.count()
+    items = [
+        ApplicationSummary(
+            id=a.pk,
+            reference=a.reference,
+            status=a.status,
+            kind=a.kind,
+            trade_name=a.trade_name,
+            governorate=a.governorate.code,
+            created_at=a.created_at,
+        )
+        for a in qs.select_related("governorate")[offset : offset + limit]
+    ]
+    return {"items": items, "count": total}
+
+
+@router.get(
+    "/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH, summary="One application"
+)
+def application_get(request: HttpRequest, application_id: int) -> ApplicationOut:
+    return _fresh(request, application_id)
+
+
+@router.put("/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH, summary="Edit a draft")
+def application_update(request: HttpRequest, application_id: int, payload: ApplicationIn) -> ApplicationOut:
+    application = _application(request, application_id)
+    try:
+        services.application_update(actor=_user(request), application=application, data=_input(payload))
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return _fresh(request, application_id)
+
+
+def _action(name: str, summary: str, call: Any, schema: Any = None) -> None:
+    if schema is None:
+
+        @router.post(
+            f"/{{application_id}}/{name}",
+            response={200: ApplicationOut, **ERRORS},
+            auth=AUTH,
+            summary=summary,
+            operation_id=f"application_{name}",
+        )
+        def view(request: HttpRequest, application_id: int) -> ApplicationOut:
+            call(actor=_user(request), application=_application(request, application_id))
+            return _fresh(request, application_id)
+
+    else:
+
+        @router.post(
+            f"/{{application_id}}/{name}",
+            response={200: ApplicationOut, **ERRORS},
+            auth=AUTH,
+            summary=summary,
+            operation_id=f"application_{name}",
+        )
+        def view_with_body(request: HttpRequest, application_id: int, payload: schema) -> ApplicationOut:
+            call(actor=_user(request), application=_application(request, application_id), payload=payload)
+            return _fresh(request, application_id)
+
+
+_action("submit", "Submit a draft", services.application_submit)
+_action("screening", "Registrar: start screening", services.application_start_screening)
+_action("accept", "Registrar: screening complete, send to the bodies", services.application_accept)
+_action("withdraw", "Applicant: withdraw", services.application_withdraw)
+_action(
+    "return",
+    "Registrar: return for missing items",
+    lambda actor, application, payload: services.application_return(
+        actor=actor, application=application, items=payload.items
+    ),
+    ItemsIn,
+)
+_action(
+    "appeal",
+    "Applicant: appeal a rejection (once)",
+    lambda actor, application, payload: services.application_appeal(
+        actor=actor, application=application, reason=payload.reason
+    ),
+    ReasonIn,
+)
+_action(
+    "bodies",
+    "Registrar: add an approving body, with a reason",
+    lambda actor, application, payload: services.review_body_add(
+        actor=actor, application=application, body_code=payload.body, reason=payload.reason
+    ),
+    BodyIn,
+)
+_action(
+    "answers",
+    "Applicant: answer a body's request for information",
+    lambda actor, application, payload: _answer(actor, application, payload),
+    AnswerIn,
+)
+
+
+def _answer(actor: User, application: Application, payload: AnswerIn) -> None:
+    from khutwa.errors import NotFound
+
+    info = InfoRequest.objects.filter(pk=payload.request, review__application=application).first()
+    if info is None or (application.applicant_id != actor.pk and not actor.has_role("registrar")):
+        raise NotFound("Not found.")
+    review_services.review_answer(actor=actor, info_request=info, answer=payload.answer)
+
+
+@router.post(
+    "/{application_id}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    auth=AUTH,
+    summary="Attach a document (PDF, PNG or JPEG)",
+)
+def attachment_add(
+    request: HttpRequest, application_id: int, kind: Form[str], file: File[UploadedFile]
+) -> tuple[int, AttachmentOut]:
+    application = _application(request, application_id)
+    content = file.read(50 * 1024 * 1024 + 1)
+    attachment = services.attachment_add(
+        actor=_user(request), application=application, kind=kind, name=file.name or "", content=content
+    )
+    return 201, AttachmentOut(
+        id=str(attachment.public_id),
+        kind=attachment.kind,
+        name=attachment.original_name,
+        size=attachment.size,
+        content_type=attachment.content_type,
+    )
+
+
+@router.post(
+    "/{application_id}/licence",
+    response={201: LicenceOut, **ERRORS},
+    auth=AUTH,
+    summary="Registrar: issue the licence of an approved application",
+)
+def licence_issue(request: HttpRequest, application_id: int) -> tuple[int, LicenceOut]:
+    licence = services.licence_issue(actor=_user(request), application=_application(request, application_id))
+    return 201, licence_out(licence)
+
+
+# Reviews -----------------------------------------------------------------------------
+
+
+@reviews_router.get(
+    "",
+    response={200: ListOut[ReviewQueueItem], **ERRORS},
+    auth=AUTH,
+    summary="The caller's body's review queue",
+)
+def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str, Any]:
+    status, overdue, q = filters.status, filters.overdue, filters.q
+    limit, offset = filters.limit, filters.offset
+    today = timezone.localdate()
+    qs = review_selectors.review_queue(_user(request), status=status, overdue=overdue, query=q, today=today)
+    total = qs.count()
+    items = [
+        ReviewQueueItem(
+            id=r.pk,
+            application=r.application_id,
+            reference=r.application.reference,
+            body=r.body.code,
+            status=r.status,
+            due_date=r.due_date,
+            is_overdue=review_selectors.is_overdue(r, today),
+            trade_name=r.application.trade_name,
+            applicant_name=r.application.name_ar,
+        )
+        for r in qs[offset : offset + limit]
+    ]
+    return {"items": items, "count": total}
+
+
+@reviews_router.get("/{review_id}", response={200: ReviewOut, **ERRORS}, auth=AUTH, summary="One review")
+def review_get(request: HttpRequest, review_id: int) -> ReviewOut:
+    return _review_out(review_selectors.get_review_for(_user(request), review_id), timezone.localdate())
+
+
+@reviews_router.post(
+    "/{review_id}/decision",
+    response={200: ReviewOut, **ERRORS},
+    auth=AUTH,
+    summary="Decide: approve, approve_with_conditions, reject or request_info",
+)
+def review_decide(request: HttpRequest, review_id: int, payload: DecisionIn) -> ReviewOut:
+    review = review_selectors.get_review_for(_user(request), review_id)
+    review = review_services.review_decide(
+        actor=_user(request),
+        review=review,
+        decision=payload.decision,
+        reason=payload.reason,
+        conditions=payload.conditions,
+    )
+    return _review_out(review_selectors.get_review_for(_user(request), review_id), timezone.localdate())
+
+
+@reviews_router.post(
+    "/{review_id}/inspections",
+    response={201: InspectionOut, **ERRORS},
+    auth=AUTH,
+    summary="Schedule a home inspection",
+)
+def inspection_schedule(
+    request: HttpRequest, review_id: int, payload: InspectionIn
+) -> tuple[int, InspectionOut]:
+    from django.utils.translation import gettext as _
+
+    from khutwa.errors import Refused
+
+    review = review_selectors.get_review_for(_user(request), review_id)
+    inspector = User.objects.filter(username=payload.inspector).first()
+    if inspector is None:
+        raise Refused(_("Unknown inspector."), field="inspector", status=422)
+    inspection = review_services.inspection_schedule(
+        actor=_user(request), review=review, scheduled_for=payload.scheduled_for, inspector=inspector
+    )
+    return 201, _inspection_out(inspection)
+
+
+@reviews_router.post(
+    "/{review_id}/inspections/{inspection_id}/outcome",
+    response={200: InspectionOut, **ERRORS},
+    auth=AUTH,
+    summary="Record an inspection's outcome",
+)
+def inspection_record(
+    request: HttpRequest, review_id: int, inspection_id: int, payload: InspectionOutcomeIn
+) -> InspectionOut:
+    from khutwa.errors import NotFound
+
+    review = review_selectors.get_review_for(_user(request), review_id)
+    inspection = Inspection.objects.filter(pk=inspection_id, review=review).first()
+    if inspection is None:
+        raise NotFound("Not found.")
+    inspection = review_services.inspection_record(
+        actor=_user(request), inspection=inspection, outcome=payload.outcome, notes=payload.notes
+    )
+    return _inspection_out(inspection)
+
+
+def _inspection_out(inspection: Inspection) -> InspectionOut:
+    return InspectionOut(
+        id=inspection.pk,
+        scheduled_for=inspection.scheduled_for,
+        inspector=inspection.inspector.username,
+        outcome=inspection.outcome,
+        notes=inspection.notes,
+    )
+
+
+# Licences ----------------------------------------------------------------------------
+
+
+@licences_router.get(
+    "/{number}",
+    response={200: LicenceOut, **ERRORS},
+    auth=None,
+    throttle=[AnonRateThrottle("120/m")],
+    summary="Public licence check (nothing personal)",
+)
+def licence_get(request: HttpRequest, number: str) -> LicenceOut:
+    return licence_out(selectors.licence_public(number))
+
+
+def _licence_action(action: str) -> None:
+    @licences_router.post(
+        f"/{{number}}/{action}",
+        response={200: LicenceOut, **ERRORS},
+        auth=AUTH,
+        summary=f"{action.capitalize()} a licence (with a reason)",
+        operation_id=f"licence_{action}",
+    )
+    def view(request: HttpRequest, number: str, payload: ReasonIn) -> LicenceOut:
+        licence = selectors.get_licence_for(_user(request), number)
+        licence = services.licence_change_status(
+            actor=_user(request), licence=licence, action=action, reason=payload.reason
+        )
+        return licence_out(licence)
+
+
+for _name in ("suspend", "reinstate", "cancel"):
+    _licence_action(_name)
+
+
+@licences_router.post(
+    "/{number}/renew",
+    response={201: ApplicationOut, **ERRORS},
+    auth=AUTH,
+    summary="Open a renewal application",
+)
+def licence_renew(request: HttpRequest, number: str, payload: ReasonIn) -> tuple[int, ApplicationOut]:
+    licence = selectors.get_licence_for(_user(request), number)
+    application = services.renewal_open(actor=_user(request), licence=licence)
+    return 201, _fresh(request, application.pk)
+
+
+@licences_router.post(
+    "/{number}/amend",
+    response={201: ApplicationOut, **ERRORS},
+    auth=AUTH,
+    summary="Open an amendment application",
+)
+def licence_amend(request: HttpRequest, number: str, payload: AmendmentIn) -> tuple[int, ApplicationOut]:
+    licence = selectors.get_licence_for(_user(request), number)
+    data = services.licence_input(licence)
+    data.activities = list(payload.activities)
+    data.tier = payload.tier
+    if payload.trade_name:
+        data.trade_name = payload.trade_name
+    if payload.address is not None:
+        for name in ("flat", "building", "road", "block", "area", "governorate"):
+            setattr(data, name, getattr(payload.address, name))
+    try:
+        application = services.amendment_open(actor=_user(request), licence=licence, data=data)
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return 201, _fresh(request, application.pk)
+
+
+@router.get(
+    "/track/{reference}",
+    response={200: TrackOut, **ERRORS},
+    auth=None,
+    throttle=[AnonRateThrottle("20/m")],
+    summary="Public tracking: reference + last 4 digits of the CPR",
+)
+def track(request: HttpRequest, reference: str, params: Query[TrackIn]) -> TrackOut:
+    from khutwa.errors import NotFound
+
+    application = selectors.track(reference, params.cpr_last4)
+    if application is None:
+        raise NotFound("Not found.")
+    return TrackOut(
+        reference=application.reference,
+        status=application.status,
+        timeline=[TimelineOut(status=t.to_status, at=t.at, note="") for t in application.transitions.all()],
+    )

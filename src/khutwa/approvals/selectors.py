@@ -1,0 +1,99 @@
+"""Reads of reviews: each reviewer sees only their own body's queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from khutwa.accounts.roles import Role
+from khutwa.approvals.models import OPEN_REVIEW_STATUSES, Review, ReviewStatus
+from khutwa.errors import NotFound
+from khutwa.licensing.selectors import search_filter
+
+
+def _body_of(user: Any) -> int | None:
+    if user.is_authenticated and user.has_role(Role.REVIEWER, Role.INSPECTOR):
+        return user.body_id
+    return None
+
+
+def overdue_q(today: dt.date) -> Q:
+    return Q(status=ReviewStatus.PENDING, due_date__lt=today)
+
+
+def review_queue(
+    user: Any,
+    *,
+    status: str = "",
+    overdue: bool = False,
+    query: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[Review]:
+    body_id = _body_of(user)
+    if body_id is None:
+        return Review.objects.none()
+    today = today or timezone.localdate()
+    qs = Review.objects.filter(body_id=body_id).select_related(
+        "application", "application__governorate", "body"
+    )
+    if status == "open" or not status:
+        qs = qs.filter(status__in=OPEN_REVIEW_STATUSES)
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if overdue:
+        qs = qs.filter(overdue_q(today))
+    if query:
+        qs = qs.filter(_prefix(search_filter(query)))
+    return qs.order_by("due_date", "id")
+
+
+def _prefix(condition: Q) -> Q:
+    """search_filter's condition, re-rooted at the review's application."""
+    rooted = Q()
+    rooted.connector = condition.connector
+    rooted.negated = condition.negated
+    for child in condition.children:
+        if isinstance(child, Q):
+            rooted.children.append(_prefix(child))
+        else:
+            key, value = child  # type: ignore[misc]
+            rooted.children.append((f"application__{key}", value))
+    return rooted
+
+
+def get_review_for(user: Any, pk: int) -> Review:
+    body_id = _body_of(user)
+    review = (
+        Review.objects.select_related("application", "application__tier", "application__governorate", "body")
+        .filter(pk=pk, body_id=body_id)
+        .first()
+        if body_id
+        else None
+    )
+    if review is None:
+        raise NotFound("Not found.")
+    return review
+
+
+def overdue_by_body(today: dt.date | None = None) -> list[dict[str, Any]]:
+    today = today or timezone.localdate()
+    rows = (
+        Review.objects.filter(overdue_q(today))
+        .values("body__code", "body__name_ar", "body__name_en")
+        .annotate(n=Count("id"))
+        .order_by("body__sort_order")
+    )
+    return list(rows)
+
+
+def overdue_reviews(today: dt.date | None = None) -> QuerySet[Review]:
+    today = today or timezone.localdate()
+    return Review.objects.filter(overdue_q(today)).select_related("application", "body").order_by("due_date")
+
+
+def is_overdue(review: Review, today: dt.date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return review.status == ReviewStatus.PENDING and review.due_date < today

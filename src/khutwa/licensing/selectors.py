@@ -1,0 +1,149 @@
+"""Reads of the licensing domain, with the object-level access rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from khutwa.accounts.roles import Role
+from khutwa.approvals.models import Review
+from khutwa.arabic import normalize
+from khutwa.catalogue.models import Activity, ApprovingBody
+from khutwa.errors import NotFound
+from khutwa.licensing.models import (
+    Application,
+    ApplicationStatus,
+    Attachment,
+    Licence,
+    LicenceStatus,
+)
+
+
+def application_queryset() -> QuerySet[Application]:
+    return Application.objects.select_related("tier", "governorate", "licence").prefetch_related(
+        Prefetch("activities", queryset=Activity.objects.order_by("sort_order")),
+        Prefetch(
+            "reviews",
+            queryset=Review.objects.select_related("body").order_by("body__sort_order", "id"),
+        ),
+    )
+
+
+def application_visible_to(user: Any) -> Q:
+    """Who sees an application: its applicant, the registrar, and a reviewer whose body reviews it."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if user.has_role(Role.REGISTRAR):
+        return Q()
+    condition = Q(applicant_id=user.pk)
+    if user.has_role(Role.REVIEWER, Role.INSPECTOR) and user.body_id:
+        condition |= Q(reviews__body_id=user.body_id)
+    return condition
+
+
+def get_application_for(user: Any, *, pk: int | None = None, public_id: Any = None) -> Application:
+    lookup = {"pk": pk} if pk is not None else {"public_id": public_id}
+    application = (
+        application_queryset().filter(application_visible_to(user)).filter(**lookup).distinct().first()
+    )
+    if application is None:
+        raise NotFound("Not found.")
+    return application
+
+
+def applications_of(user: Any) -> QuerySet[Application]:
+    return application_queryset().filter(applicant_id=user.pk).order_by("-created_at")
+
+
+def search_filter(query: str) -> Q:
+    """Reference, CPR or name, Arabic-normalised (diacritics, tatweel, alef, ta marbuta, ya)."""
+    query = query.strip()
+    if not query:
+        return Q()
+    norm = normalize(query)
+    condition = Q(name_search__contains=norm)
+    if norm.isdigit():
+        condition |= Q(cpr=norm) if len(norm) == 9 else Q(cpr__startswith=norm)
+    condition |= Q(reference__iexact=query.upper())
+    return condition
+
+
+def pipeline_counts() -> dict[str, int]:
+    rows = Application.objects.values("status").annotate(n=Count("id"))
+    counts = {status: 0 for status in ApplicationStatus.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def pipeline(*, status: str = "", query: str = "", governorate: str = "") -> QuerySet[Application]:
+    qs = Application.objects.select_related("tier", "governorate").order_by("-created_at")
+    if status:
+        qs = qs.filter(status=status)
+    if governorate:
+        qs = qs.filter(governorate__code=governorate)
+    if query:
+        qs = qs.filter(search_filter(query))
+    return qs
+
+
+def licence_public(number: str) -> Licence:
+    licence = (
+        Licence.objects.select_related("tier")
+        .prefetch_related(Prefetch("activities", queryset=Activity.objects.order_by("sort_order")))
+        .filter(number=number.strip().upper())
+        .first()
+    )
+    if licence is None:
+        raise NotFound("Not found.")
+    return licence
+
+
+def get_licence_for(user: Any, number: str) -> Licence:
+    licence = licence_public(number)
+    if user.has_role(Role.REGISTRAR) or licence.holder_id == user.pk:
+        return licence
+    raise NotFound("Not found.")
+
+
+def licences_of(user: Any) -> QuerySet[Licence]:
+    return Licence.objects.filter(holder_id=user.pk).select_related("tier").order_by("-issued_at")
+
+
+def licences_list(*, status: str = "", query: str = "") -> QuerySet[Licence]:
+    qs = Licence.objects.select_related("tier", "governorate").order_by("-issued_at")
+    if status:
+        qs = qs.filter(status=status)
+    if query:
+        q = query.strip()
+        qs = qs.filter(Q(number__iexact=q.upper()) | Q(cpr=q) | Q(trade_name__icontains=q))
+    return qs
+
+
+def active_licence_of(user: Any) -> Licence | None:
+    return Licence.objects.filter(holder_id=user.pk, status=LicenceStatus.ACTIVE).first()
+
+
+def get_attachment_for(user: Any, public_id: Any) -> Attachment:
+    attachment = Attachment.objects.select_related("application").filter(public_id=public_id).first()
+    if attachment is None:
+        raise NotFound("Not found.")
+    get_application_for(user, pk=attachment.application_id)
+    return attachment
+
+
+def track(reference: str, cpr_last4: str) -> Application | None:
+    """Public tracking: the reference and the CPR's last four digits must both match."""
+    reference = reference.strip().upper()
+    cpr_last4 = cpr_last4.strip()
+    if len(cpr_last4) != 4 or not cpr_last4.isdigit() or not reference:
+        return None
+    return (
+        Application.objects.filter(reference=reference, cpr__endswith=cpr_last4)
+        .prefetch_related("transitions")
+        .first()
+    )
+
+
+def bodies() -> QuerySet[ApprovingBody]:
+    return ApprovingBody.objects.filter(is_active=True)
