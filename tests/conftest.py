@@ -14,6 +14,15 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests():  # type: ignore[no-untyped-def]
+    """Service-level tests read messages in English; requests pick their own language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _test_settings(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests serve static files from the finders; no collectstatic manifest needed.

@@ -31,7 +31,7 @@ def make_input(**overrides: Any) -> services.ApplicationInput:
         block=str(300 + n),
         area="Isa Town",
         governorate="southern",
-        trade_name=f"Fatima's kitchen {n}",
+        trade_name=f"Fatima Kitchen {n}",
         tier="standard",
         activities=["sewing-abayas"],
     )

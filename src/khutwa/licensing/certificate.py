@@ -1,0 +1,88 @@
+"""The licence certificate: one bilingual (Arabic first, English second) A4 page, rendered
+with WeasyPrint, with a QR code that points at the public licence check page.
+
+Privacy: the certificate shows only the licence number, trade name, holder's name, tier,
+activities, validity, status and conditions; never the holder's CPR, phone or address.
+Rendering reads nothing but the bundled Amiri font files and data: URIs (no network).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fontpkg_amiri
+import segno
+from django.conf import settings
+from django.template.loader import render_to_string
+from weasyprint import HTML, URLFetcher
+
+from khutwa.licensing.models import Licence, LicenceStatus
+
+FONT_DIR = Path(fontpkg_amiri.__file__).parent / "files"
+
+# Fixed bilingual wording, as printed on the certificate (not the portal's translations).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    LicenceStatus.ACTIVE: ("سارية", "Active"),
+    LicenceStatus.SUSPENDED: ("موقوفة", "Suspended"),
+    LicenceStatus.CANCELLED: ("ملغاة", "Cancelled"),
+    LicenceStatus.EXPIRED: ("منتهية", "Expired"),
+}
+
+
+def licence_check_url(licence: Licence) -> str:
+    """The public page where anyone can check this licence (what the QR code holds)."""
+    return f"{settings.KHUTWA_SITE_URL}/licences/{licence.number}"
+
+
+def qr_svg_data_uri(content: str) -> str:
+    """A QR code (error correction M, 4-module quiet zone) as an SVG data URI."""
+    qr = segno.make(content, error="M", micro=False, boost_error=False)
+    return qr.svg_data_uri(scale=1, border=4, dark="#000", light="#fff")
+
+
+def certificate_context(licence: Licence, *, compact: bool = False) -> dict[str, Any]:
+    check_url = licence_check_url(licence)
+    status_ar, status_en = STATUS_LABELS.get(licence.status, (licence.status, licence.status))
+    activities = sorted(licence.activities.all(), key=lambda a: (a.sort_order, a.code))
+    return {
+        "licence": licence,
+        "compact": compact,
+        "activities": activities,
+        "status_ar": status_ar,
+        "status_en": status_en,
+        "is_active": licence.status == LicenceStatus.ACTIVE,
+        "check_url": check_url,
+        "qr_data_uri": qr_svg_data_uri(check_url),
+        "font_regular_url": (FONT_DIR / "Amiri-Regular.ttf").as_uri(),
+        "font_bold_url": (FONT_DIR / "Amiri-Bold.ttf").as_uri(),
+    }
+
+
+def certificate_html(licence: Licence, *, compact: bool = False) -> str:
+    return render_to_string("licensing/certificate.html", certificate_context(licence, compact=compact))
+
+
+def certificate_pdf(licence: Licence) -> bytes:
+    """The licence certificate as PDF bytes: one A4 page.
+
+    When many activities and long conditions do not fit, it is laid out again in a compact
+    style; text that still does not fit flows onto a second page rather than being cut.
+    """
+    document = _render(licence, compact=False)
+    if len(document.pages) > 1:
+        document = _render(licence, compact=True)
+    pdf: bytes = document.write_pdf()  # bytes, as no target is given
+    return pdf
+
+
+def _render(licence: Licence, *, compact: bool) -> Any:
+    # Only local files (the fonts) and data: URIs (the QR code); a failed fetch is an error,
+    # not a silently missing font.
+    fetcher = URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
+    html = HTML(
+        string=certificate_html(licence, compact=compact),
+        base_url=FONT_DIR.as_uri() + "/",
+        url_fetcher=fetcher,
+    )
+    return html.render()

@@ -1,0 +1,194 @@
+"""Forms of the portal: they collect input; the services decide."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from khutwa.accounts.models import User
+from khutwa.catalogue.models import Activity, ApprovingBody, Governorate, LicenceTier
+from khutwa.licensing.models import AttachmentKind
+from khutwa.licensing.services import ApplicationInput
+
+
+class ServiceChoiceField(forms.ChoiceField):
+    """Offers choices but leaves checking the value to the service, which names every error."""
+
+    def validate(self, value: Any) -> None:
+        return None
+
+
+class ServiceMultipleChoiceField(forms.MultipleChoiceField):
+    def validate(self, value: Any) -> None:
+        return None
+
+
+class ApplicationForm(forms.Form):
+    cpr = forms.CharField(
+        label=_("CPR number"),
+        max_length=9,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr", "autocomplete": "off"}),
+    )
+    name_ar = forms.CharField(label=_("Full name in Arabic"), max_length=200, required=False)
+    name_en = forms.CharField(
+        label=_("Full name in English"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "dir": "ltr"}),
+    )
+    email = forms.CharField(
+        label=_("E-mail"), max_length=254, required=False, widget=forms.EmailInput(attrs={"dir": "ltr"})
+    )
+    flat = forms.CharField(label=_("Flat"), max_length=10, required=False)
+    building = forms.CharField(label=_("Building / house"), max_length=10, required=False)
+    road = forms.CharField(label=_("Road"), max_length=10, required=False)
+    block = forms.CharField(label=_("Block"), max_length=10, required=False)
+    area = forms.CharField(label=_("Area"), max_length=100, required=False)
+    governorate = ServiceChoiceField(label=_("Governorate"), required=False)
+    trade_name = forms.CharField(label=_("Trade name"), max_length=200, required=False)
+    tier = ServiceChoiceField(label=_("Licence tier"), required=False, widget=forms.RadioSelect)
+    activities = ServiceMultipleChoiceField(
+        label=_("Activities"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, cpr_editable: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["governorate"]).choices = [("", "—")] + [
+            (g.code, g.name) for g in Governorate.objects.all()
+        ]
+        cast(forms.ChoiceField, self.fields["tier"]).choices = [
+            (t.code, f"{t.name} — {t.max_activities}") for t in LicenceTier.objects.filter(is_active=True)
+        ]
+        cast(forms.ChoiceField, self.fields["activities"]).choices = [
+            (a.code, a.name) for a in Activity.objects.filter(is_active=True)
+        ]
+        if not cpr_editable:
+            self.fields["cpr"].disabled = True
+
+    def to_input(self) -> ApplicationInput:
+        data = self.cleaned_data
+        return ApplicationInput(
+            cpr=data.get("cpr") or "",
+            name_ar=data.get("name_ar") or "",
+            name_en=data.get("name_en") or "",
+            phone=data.get("phone") or "",
+            email=data.get("email") or "",
+            flat=data.get("flat") or "",
+            building=data.get("building") or "",
+            road=data.get("road") or "",
+            block=data.get("block") or "",
+            area=data.get("area") or "",
+            governorate=data.get("governorate") or "",
+            trade_name=data.get("trade_name") or "",
+            tier=data.get("tier") or "",
+            activities=list(data.get("activities") or []),
+        )
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        for name, messages in exc.message_dict.items():
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+def initial_from(data: ApplicationInput) -> dict[str, Any]:
+    return dict(data.__dict__)
+
+
+class AttachmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"), choices=AttachmentKind.choices)
+    file = forms.FileField(label=_("File (PDF, PNG or JPEG)"))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ItemsForm(forms.Form):
+    items = forms.CharField(
+        label=_("Items missing"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class AddBodyForm(forms.Form):
+    body = forms.ModelChoiceField(
+        label=_("Approving body"), queryset=ApprovingBody.objects.filter(is_active=True), to_field_name="code"
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class DecisionForm(forms.Form):
+    DECISIONS = [
+        ("approve", _("Approve")),
+        ("approve_with_conditions", _("Approve with conditions")),
+        ("reject", _("Reject")),
+        ("request_info", _("Request information")),
+    ]
+    decision = forms.ChoiceField(label=_("Decision"), choices=DECISIONS, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        label=_("Reason or question"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    conditions = forms.CharField(
+        label=_("Conditions (printed on the licence)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+    )
+
+
+class InspectionForm(forms.Form):
+    scheduled_for = forms.DateField(
+        label=_("Inspection date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    inspector: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Inspector"), queryset=User.objects.none()
+    )
+
+    def __init__(self, *args: Any, body_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast("forms.ModelChoiceField[Any]", self.fields["inspector"]).queryset = User.objects.filter(
+            body_id=body_id, groups__name__in=["inspector", "reviewer"]
+        ).distinct()
+
+
+class InspectionOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=[("passed", _("Passed")), ("failed", _("Failed"))]
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+    )
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class TrackForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Application reference"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"dir": "ltr", "placeholder": "APP-2026-000123"}),
+    )
+    cpr_last4 = forms.RegexField(
+        label=_("Last four digits of the CPR"),
+        regex=r"^[0-9]{4}$",
+        max_length=4,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr"}),
+        error_messages={"invalid": _("Enter exactly four digits.")},
+    )

@@ -1,0 +1,374 @@
+"""Pages of applicants and licence holders (the registrar uses the same pages for walk-ins)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from khutwa.accounts.roles import Role
+from khutwa.approvals import services as review_services
+from khutwa.approvals.models import InfoRequest
+from khutwa.errors import NotFound, Refused
+from khutwa.licensing import selectors, services, workflow
+from khutwa.licensing.models import ApplicationStatus
+from khutwa.portal.access import found, me, run
+from khutwa.portal.forms import (
+    AddBodyForm,
+    AnswerForm,
+    ApplicationForm,
+    AttachmentForm,
+    ItemsForm,
+    ReasonForm,
+    initial_from,
+)
+
+
+@login_required
+def my_applications(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    return render(
+        request,
+        "portal/my_applications.html",
+        {
+            "applications": selectors.applications_of(user),
+            "licences": selectors.licences_of(user),
+            "notices": user.notices.select_related("application")[:10],
+        },
+    )
+
+
+@login_required
+def application_new(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    assisted = user.has_role(Role.REGISTRAR)
+    initial = (
+        {}
+        if assisted
+        else {
+            "cpr": user.cpr,
+            "name_ar": user.name_ar,
+            "name_en": user.get_full_name(),
+            "phone": user.phone,
+            "email": user.email,
+        }
+    )
+    form = ApplicationForm(request.POST or None, initial=initial, cpr_editable=assisted)
+    if request.method == "POST" and form.is_valid():
+        data = form.to_input()
+        try:
+            application = services.application_create(actor=user, data=data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(
+                request,
+                _("Draft %(ref)s saved. Add your documents, then submit.") % {"ref": application.reference},
+            )
+            return redirect("portal:application", pk=application.pk)
+    return render(
+        request, "portal/application_form.html", {"form": form, "assisted": assisted, "editing": None}
+    )
+
+
+@login_required
+def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    application = found(lambda: selectors.get_application_for(me(request), pk=pk))
+    if application.status != ApplicationStatus.DRAFT:
+        messages.error(request, _("Only a draft can be edited."))
+        return redirect("portal:application", pk=pk)
+    data = services.ApplicationInput(
+        cpr=application.cpr,
+        name_ar=application.name_ar,
+        name_en=application.name_en,
+        phone=application.phone,
+        email=application.email,
+        flat=application.flat,
+        building=application.building,
+        road=application.road,
+        block=application.block,
+        area=application.area,
+        governorate=application.governorate.code,
+        trade_name=application.trade_name,
+        tier=application.tier.code,
+        activities=[a.code for a in application.activities.all()],
+    )
+    registrar = me(request).has_role(Role.REGISTRAR)
+    form = ApplicationForm(request.POST or None, initial=initial_from(data), cpr_editable=registrar)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_update(actor=me(request), application=application, data=form.to_input())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except NotFound:
+            raise Http404 from None
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("portal:application", pk=pk)
+    return render(
+        request, "portal/application_form.html", {"form": form, "assisted": registrar, "editing": application}
+    )
+
+
+@login_required
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = me(request)
+    application = found(lambda: selectors.get_application_for(user, pk=pk))
+    is_registrar = user.has_role(Role.REGISTRAR)
+    is_owner = application.applicant_id == user.pk
+    actor_kinds = ([workflow.APPLICANT] if is_owner else []) + ([workflow.REGISTRAR] if is_registrar else [])
+    actions = {t.name for kind in actor_kinds for t in workflow.available(application, kind)}
+    if is_registrar and application.channel == "assisted":
+        actions |= {
+            t.name for t in workflow.available(application, workflow.APPLICANT) if t.name in ("submit",)
+        }
+    requests = InfoRequest.objects.filter(review__application=application).select_related("review__body")
+    context = {
+        "application": application,
+        "actions": actions,
+        "is_registrar": is_registrar,
+        "is_owner": is_owner,
+        "can_edit": application.status == ApplicationStatus.DRAFT and (is_owner or is_registrar),
+        "can_attach": application.status in ("draft", "submitted", "screening")
+        and (is_owner or is_registrar),
+        "info_requests": requests,
+        "attachment_form": AttachmentForm(),
+        "reason_form": ReasonForm(),
+        "items_form": ItemsForm(),
+        "body_form": AddBodyForm(),
+        "answer_form": AnswerForm(),
+        "timeline": application.transitions.all(),
+    }
+    return render(request, "portal/application_detail.html", context)
+
+
+@login_required
+def application_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    user = me(request)
+    application = found(lambda: selectors.get_application_for(user, pk=pk))
+    back = reverse("portal:application", kwargs={"pk": pk})
+    post = request.POST
+    calls = {
+        "submit": (lambda: services.application_submit(actor=user, application=application), _("Submitted.")),
+        "withdraw": (
+            lambda: services.application_withdraw(actor=user, application=application),
+            _("Withdrawn."),
+        ),
+        "start_screening": (
+            lambda: services.application_start_screening(actor=user, application=application),
+            _("Screening started."),
+        ),
+        "accept": (
+            lambda: services.application_accept(actor=user, application=application),
+            _("Accepted and sent to the approving bodies."),
+        ),
+        "return": (
+            lambda: services.application_return(
+                actor=user, application=application, items=post.get("items", "")
+            ),
+            _("Returned to the applicant."),
+        ),
+        "appeal": (
+            lambda: services.application_appeal(
+                actor=user, application=application, reason=post.get("reason", "")
+            ),
+            _("Your appeal was received."),
+        ),
+        "add_body": (
+            lambda: services.review_body_add(
+                actor=user,
+                application=application,
+                body_code=post.get("body", ""),
+                reason=post.get("reason", ""),
+            ),
+            _("Body added."),
+        ),
+        "issue_licence": (
+            lambda: services.licence_issue(actor=user, application=application),
+            _("Licence issued."),
+        ),
+    }
+    if action not in calls:
+        raise Http404
+    call, success = calls[action]
+    return run(request, call, success=str(success), back=back)
+
+
+@login_required
+def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    application = found(lambda: selectors.get_application_for(me(request), pk=pk))
+    back = reverse("portal:application", kwargs={"pk": pk})
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    upload = form.cleaned_data["file"]
+    content = upload.read(50 * 1024 * 1024 + 1)
+    return run(
+        request,
+        lambda: services.attachment_add(
+            actor=me(request),
+            application=application,
+            kind=form.cleaned_data["kind"],
+            name=upload.name,
+            content=content,
+        ),
+        success=_("Document attached."),
+        back=back,
+    )
+
+
+@login_required
+def attachment_download(request: HttpRequest, public_id: str) -> HttpResponseBase:
+    attachment = found(lambda: selectors.get_attachment_for(me(request), public_id))
+    from khutwa.audit.services import audit_record
+
+    if attachment.application.applicant_id != me(request).pk:
+        audit_record(
+            actor=me(request),
+            action="licensing.attachment.view",
+            obj=attachment.application,
+            after={"attachment": str(attachment.public_id)},
+        )
+    path = services.attachment_path(attachment)
+    if not path.exists():
+        raise Http404
+    response = FileResponse(
+        path.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=True,
+        filename=attachment.original_name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def answer_info(request: HttpRequest, pk: int, request_id: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    application = found(lambda: selectors.get_application_for(me(request), pk=pk))
+    if application.applicant_id != me(request).pk and not me(request).has_role(Role.REGISTRAR):
+        raise Http404
+    info = InfoRequest.objects.filter(pk=request_id, review__application=application).first()
+    if info is None:
+        raise Http404
+    return run(
+        request,
+        lambda: review_services.review_answer(
+            actor=me(request), info_request=info, answer=request.POST.get("answer", "")
+        ),
+        success=_("Answer sent; the body's clock resumes."),
+        back=reverse("portal:application", kwargs={"pk": pk}),
+    )
+
+
+@login_required
+def licence_detail(request: HttpRequest, number: str) -> HttpResponse:
+    licence = found(lambda: selectors.get_licence_for(me(request), number))
+    return render(
+        request,
+        "portal/licence_detail.html",
+        {
+            "licence": licence,
+            "events": licence.events.select_related("actor", "application"),
+            "is_registrar": me(request).has_role(Role.REGISTRAR),
+            "is_holder": licence.holder_id == me(request).pk,
+            "reason_form": ReasonForm(),
+            "open_change": licence.applications.filter(
+                kind__in=["renewal", "amendment"],
+                status__in=["draft", "submitted", "screening", "in_review", "approved"],
+            ).first(),
+        },
+    )
+
+
+@login_required
+def licence_certificate(request: HttpRequest, number: str) -> HttpResponse:
+    licence = found(lambda: selectors.get_licence_for(me(request), number))
+    from khutwa.licensing.certificate import certificate_pdf
+
+    response = HttpResponse(certificate_pdf(licence), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{licence.number}.pdf"'
+    return response
+
+
+@login_required
+def licence_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    licence = found(lambda: selectors.get_licence_for(me(request), number))
+    back = reverse("portal:licence", kwargs={"number": licence.number})
+    if action in ("suspend", "reinstate", "cancel"):
+        return run(
+            request,
+            lambda: services.licence_change_status(
+                actor=me(request),
+                licence=licence,
+                action=action,
+                reason=request.POST.get("reason", ""),
+            ),
+            success=_("Done."),
+            back=back,
+        )
+    if action == "renew":
+        try:
+            application = services.renewal_open(actor=me(request), licence=licence)
+        except Refused as exc:
+            messages.error(request, str(exc.message))
+            return redirect(back)
+        messages.success(
+            request,
+            _("Renewal %(ref)s opened as a draft; check it and submit.") % {"ref": application.reference},
+        )
+        return redirect("portal:application", pk=application.pk)
+    raise Http404
+
+
+@login_required
+def licence_amend(request: HttpRequest, number: str) -> HttpResponse:
+    licence = found(lambda: selectors.get_licence_for(me(request), number))
+    form = ApplicationForm(
+        request.POST or None, initial=initial_from(services.licence_input(licence)), cpr_editable=False
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = services.amendment_open(actor=me(request), licence=licence, data=form.to_input())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(
+                request,
+                _("Amendment %(ref)s opened as a draft; submit it when ready.")
+                % {"ref": application.reference},
+            )
+            return redirect("portal:application", pk=application.pk)
+    return render(
+        request,
+        "portal/application_form.html",
+        {"form": form, "assisted": False, "editing": None, "amending": licence},
+    )
+
+
+@login_required
+def notices(request: HttpRequest) -> HttpResponse:
+    items = list(me(request).notices.select_related("application")[:100])
+    services.notices_mark_read(user=me(request))
+    return render(request, "portal/notices.html", {"notices": items})

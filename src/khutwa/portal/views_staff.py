@@ -1,0 +1,212 @@
+"""Pages of the registrar (pipeline, screening, overdue, licences) and reviewers (queue, review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from khutwa.accounts.roles import Role
+from khutwa.approvals import selectors as review_selectors
+from khutwa.approvals import services as review_services
+from khutwa.approvals.models import Inspection, ReviewStatus
+from khutwa.catalogue.models import Governorate
+from khutwa.licensing import selectors
+from khutwa.licensing.models import ApplicationStatus, LicenceStatus
+from khutwa.portal.access import found, me, role_required, run
+from khutwa.portal.forms import DecisionForm, InspectionForm, InspectionOutcomeForm
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
+    paginator = Paginator(queryset, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+@role_required(Role.REGISTRAR)
+def pipeline(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status and status not in ApplicationStatus.values:
+        status = ""
+    query = request.GET.get("q", "")[:100]
+    governorate = request.GET.get("governorate", "")[:30]
+    page = _page(request, selectors.pipeline(status=status, query=query, governorate=governorate))
+    return render(
+        request,
+        "portal/registrar_pipeline.html",
+        {
+            "counts": selectors.pipeline_counts(),
+            "statuses": ApplicationStatus.choices,
+            "status": status,
+            "q": query,
+            "governorate": governorate,
+            "governorates": Governorate.objects.all(),
+            "page": page,
+            "overdue": review_selectors.overdue_by_body(),
+        },
+    )
+
+
+@role_required(Role.REGISTRAR)
+def screening(request: HttpRequest) -> HttpResponse:
+    from khutwa.licensing.models import Application
+
+    queue = (
+        Application.objects.filter(status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SCREENING])
+        .select_related("tier", "governorate")
+        .order_by("submitted_at", "id")
+    )
+    return render(request, "portal/registrar_screening.html", {"page": _page(request, queue)})
+
+
+@role_required(Role.REGISTRAR)
+def overdue(request: HttpRequest) -> HttpResponse:
+    reviews = review_selectors.overdue_reviews()
+    return render(
+        request,
+        "portal/registrar_overdue.html",
+        {
+            "by_body": review_selectors.overdue_by_body(),
+            "page": _page(request, reviews),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@role_required(Role.REGISTRAR)
+def licences(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status and status not in LicenceStatus.values:
+        status = ""
+    query = request.GET.get("q", "")[:100]
+    return render(
+        request,
+        "portal/registrar_licences.html",
+        {
+            "page": _page(request, selectors.licences_list(status=status, query=query)),
+            "statuses": LicenceStatus.choices,
+            "status": status,
+            "q": query,
+        },
+    )
+
+
+@role_required(Role.REVIEWER, Role.INSPECTOR)
+def review_queue(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    status = request.GET.get("status", "open")
+    allowed = {"open", "all", *ReviewStatus.values}
+    if status not in allowed:
+        status = "open"
+    overdue_only = request.GET.get("overdue") == "1"
+    query = request.GET.get("q", "")[:100]
+    today = timezone.localdate()
+    queue = review_selectors.review_queue(user, status=status, overdue=overdue_only, query=query, today=today)
+    return render(
+        request,
+        "portal/review_queue.html",
+        {
+            "page": _page(request, queue),
+            "status": status,
+            "statuses": ReviewStatus.choices,
+            "overdue": overdue_only,
+            "q": query,
+            "today": today,
+            "body": user.body,
+        },
+    )
+
+
+@role_required(Role.REVIEWER, Role.INSPECTOR)
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = me(request)
+    review = found(lambda: review_selectors.get_review_for(user, pk))
+    application = selectors.get_application_for(user, pk=review.application_id)
+    from khutwa.audit.services import audit_record
+
+    audit_record(
+        actor=user, action="licensing.application.view", obj=application, after={"review": review.pk}
+    )
+    return render(
+        request,
+        "portal/review_detail.html",
+        {
+            "review": review,
+            "application": application,
+            "inspections": review.inspections.select_related("inspector"),
+            "info_requests": review.info_requests.all(),
+            "decision_form": DecisionForm(),
+            "inspection_form": InspectionForm(
+                body_id=review.body_id, initial={"scheduled_for": timezone.localdate(), "inspector": user.pk}
+            ),
+            "outcome_form": InspectionOutcomeForm(),
+            "is_overdue": review_selectors.is_overdue(review),
+            "other_reviews": application.reviews.exclude(pk=review.pk),
+        },
+    )
+
+
+@role_required(Role.REVIEWER, Role.INSPECTOR)
+def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    user = me(request)
+    review = found(lambda: review_selectors.get_review_for(user, pk))
+    back = reverse("portal:review", kwargs={"pk": pk})
+    post = request.POST
+    if action == "decide":
+        return run(
+            request,
+            lambda: review_services.review_decide(
+                actor=user,
+                review=review,
+                decision=post.get("decision", ""),
+                reason=post.get("reason", ""),
+                conditions=post.get("conditions", ""),
+            ),
+            success=_("Decision recorded."),
+            back=back,
+        )
+    if action == "inspection":
+        form = InspectionForm(post, body_id=review.body_id)
+        if not form.is_valid():
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return redirect(back)
+        return run(
+            request,
+            lambda: review_services.inspection_schedule(
+                actor=user,
+                review=review,
+                scheduled_for=form.cleaned_data["scheduled_for"],
+                inspector=form.cleaned_data["inspector"],
+            ),
+            success=_("Inspection scheduled."),
+            back=back,
+        )
+    if action == "outcome":
+        inspection = Inspection.objects.filter(pk=post.get("inspection") or 0, review=review).first()
+        if inspection is None:
+            raise Http404
+        return run(
+            request,
+            lambda: review_services.inspection_record(
+                actor=user,
+                inspection=inspection,
+                outcome=post.get("outcome", ""),
+                notes=post.get("notes", ""),
+            ),
+            success=_("Inspection outcome recorded."),
+            back=back,
+        )
+    raise Http404
