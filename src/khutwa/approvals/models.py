@@ -74,7 +74,15 @@ class Review(models.Model):
                 name="one_open_review_per_body",
             )
         ]
-        indexes = [models.Index(fields=["body", "status", "due_date"])]
+        indexes = [
+            models.Index(fields=["body", "status", "due_date"]),
+            # The reviewer's queue: open reviews of one body by due date, without a sort.
+            models.Index(
+                fields=["body", "due_date"],
+                condition=Q(status__in=["pending", "info_requested"]),
+                name="review_open_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application_id}/{self.body_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -56,17 +57,22 @@ def applications_of(user: Any) -> QuerySet[Application]:
     return application_queryset().filter(applicant_id=user.pk).order_by("-created_at")
 
 
+REFERENCE_RE = re.compile(r"^[A-Za-z]{2,4}-[0-9]{4}-[0-9]{1,6}$")
+
+
 def search_filter(query: str) -> Q:
-    """Reference, CPR or name, Arabic-normalised (diacritics, tatweel, alef, ta marbuta, ya)."""
+    """Reference, CPR or name, Arabic-normalised (diacritics, tatweel, alef, ta marbuta, ya).
+
+    A reference or a CPR is looked up by its index; only a name scans."""
     query = query.strip()
     if not query:
         return Q()
+    if REFERENCE_RE.match(query):
+        return Q(reference=query.upper())
     norm = normalize(query)
-    condition = Q(name_search__contains=norm)
     if norm.isdigit():
-        condition |= Q(cpr=norm) if len(norm) == 9 else Q(cpr__startswith=norm)
-    condition |= Q(reference__iexact=query.upper())
-    return condition
+        return Q(cpr=norm) if len(norm) == 9 else Q(cpr__startswith=norm)
+    return Q(name_search__contains=norm)
 
 
 def pipeline_counts() -> dict[str, int]:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
+from khutwa.licensing.demo import demo_licensing
 
 
 class Command(BaseCommand):
@@ -12,6 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.KHUTWA_DEMO_PASSWORD
         demo_accounts(password=password)
+        created = demo_licensing()
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data loaded. Demo accounts (password from KHUTWA_DEMO_PASSWORD, default khutwa-demo):"
@@ -19,3 +21,11 @@ class Command(BaseCommand):
         )
         for spec in DEMO_ACCOUNTS:
             self.stdout.write(f"  {spec.username:<24} {', '.join(spec.roles)}")
+        if any(created.values()):
+            self.stdout.write(
+                "Licensing: created {applications} applications ({transitions} status changes), "
+                "{reviews} reviews ({inspections} inspections, {info_requests} information requests), "
+                "{licences} licences ({licence_events} licence events).".format(**created)
+            )
+        else:
+            self.stdout.write("Licensing: demo data already present; nothing created.")

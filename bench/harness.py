@@ -1,0 +1,135 @@
+"""Shared pieces of the benchmarks: a throwaway database, a gunicorn server, timed requests."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def environment(database_url: str | None = None) -> Iterator[dict[str, str]]:
+    """A fresh var dir and database, set in os.environ for this process and its children."""
+    with tempfile.TemporaryDirectory(prefix="khutwa-bench-") as tmp:
+        env = {
+            "KHUTWA_VAR_DIR": tmp,
+            "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.sqlite3",
+            "KHUTWA_MANIFEST_STATIC": "false",
+            "DJANGO_SETTINGS_MODULE": "khutwa.config.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def khutwa(*args: str) -> None:
+    subprocess.run([str(BIN / "khutwa"), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def server(workers: int = 2) -> Iterator[int]:
+    port = free_port()
+    os.environ["KHUTWA_SITE_URL"] = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "khutwa.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass
+class Timing:
+    name: str
+    path: str
+    median_ms: float
+    p95_ms: float
+    status: int
+    bytes: int
+
+
+def measure(
+    port: int, name: str, path: str, *, cookie: str = "", requests: int = 100, warmup: int = 5
+) -> Timing:
+    """Sequential requests on one keep-alive connection; latency in milliseconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": cookie} if cookie else {}
+    samples: list[float] = []
+    status, size = 0, 0
+    for i in range(warmup + requests):
+        start = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - start) * 1000
+        status, size = response.status, len(body)
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status}")
+        if i >= warmup:
+            samples.append(elapsed)
+    samples.sort()
+    return Timing(name, path, statistics.median(samples), samples[int(len(samples) * 0.95) - 1], status, size)
+
+
+def report(title: str, floor: Timing, timings: list[Timing], extra: dict[str, object]) -> dict[str, object]:
+    print(f"\n{title}")
+    print(f"{'page':<34}{'median ms':>11}{'p95 ms':>10}{'× floor':>10}")
+    rows = []
+    for t in [floor, *timings]:
+        ratio = t.median_ms / floor.median_ms
+        print(f"{t.name:<34}{t.median_ms:>11.2f}{t.p95_ms:>10.2f}{ratio:>10.2f}")
+        rows.append({**t.__dict__, "ratio_to_floor": round(ratio, 3)})
+    for key, value in extra.items():
+        print(f"  {key}: {value}")
+    result = {"title": title, "floor": floor.name, "rows": rows, **extra}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{title.split()[0].lower()}.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
