@@ -536,14 +536,16 @@ def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str
     status, overdue, q = filters.status, filters.overdue, filters.q
     limit, offset = filters.limit, filters.offset
     today = timezone.localdate()
-    qs = review_selectors.review_queue(_user(request), status=status, overdue=overdue, query=q, today=today)
+    user = _user(request)
+    qs = review_selectors.review_queue(user, status=status, overdue=overdue, query=q, today=today)
+    body_code = user.body.code if user.body_id and user.body else ""
     total = qs.count()
     items = [
         ReviewQueueItem(
             id=r.pk,
             application=r.application_id,
             reference=r.application.reference,
-            body=r.body.code,
+            body=body_code,
             status=r.status,
             due_date=r.due_date,
             is_overdue=review_selectors.is_overdue(r, today),

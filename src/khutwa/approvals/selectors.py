@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from khutwa.accounts.roles import Role
-from khutwa.approvals.models import OPEN_REVIEW_STATUSES, Review, ReviewStatus
+from khutwa.approvals.models import Review, ReviewStatus
 from khutwa.errors import NotFound
 from khutwa.licensing.selectors import search_filter
 
@@ -36,11 +36,11 @@ def review_queue(
     if body_id is None:
         return Review.objects.none()
     today = today or timezone.localdate()
-    qs = Review.objects.filter(body_id=body_id).select_related(
-        "application", "application__governorate", "body"
-    )
+    # Only the application is joined: every row is the caller's body, and joining the small
+    # body table first would make SQLite sort instead of reading the open-queue index in order.
+    qs = Review.objects.filter(body_id=body_id).select_related("application")
     if status == "open" or not status:
-        qs = qs.filter(status__in=OPEN_REVIEW_STATUSES)
+        qs = qs.filter(in_queue=1)
     elif status != "all":
         qs = qs.filter(status=status)
     if overdue:
