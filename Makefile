@@ -16,7 +16,7 @@ PORT ?= 8000
 WORKERS ?= 2
 
 .PHONY: help bootstrap bootstrap-test run serve demo test lint typecheck migrations-check \
-        messages i18n-check test-sqlite test-postgres test-e2e fuzz bench clean
+        messages i18n-check test-sqlite test-postgres test-e2e fuzz bench bench-smoke clean
 
 help:
 	@echo "make run    - set up everything, load demo data, serve http://$(HOST):$(PORT)"
@@ -37,7 +37,7 @@ run: bootstrap
 	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 		--access-logfile - --forwarded-allow-ips 127.0.0.1
 
-test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz
+test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz bench-smoke
 	@echo "make test: all checks passed"
 
 lint:
@@ -75,6 +75,10 @@ fuzz:
 
 bench: bootstrap-test
 	$(BIN)/python -m bench
+
+bench-smoke:
+	@echo "== benchmarks, smoke run on small data (no numbers kept) =="
+	$(BIN)/python -m bench --applications 1500 --requests 5 >/dev/null
 
 clean:
 	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from khutwa.accounts.roles import Role
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest
+from khutwa.audit.services import audit_record
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing import selectors, services, workflow
 from khutwa.licensing.models import ApplicationStatus
@@ -131,6 +132,9 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         actions |= {
             t.name for t in workflow.available(application, workflow.APPLICANT) if t.name in ("submit",)
         }
+    if not is_owner:
+        # Staff reading an applicant's personal data leave a trace.
+        audit_record(actor=user, action="licensing.application.view", obj=application)
     requests = InfoRequest.objects.filter(review__application=application).select_related("review__body")
     context = {
         "application": application,
@@ -236,7 +240,6 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def attachment_download(request: HttpRequest, public_id: str) -> HttpResponseBase:
     attachment = found(lambda: selectors.get_attachment_for(me(request), public_id))
-    from khutwa.audit.services import audit_record
 
     if attachment.application.applicant_id != me(request).pk:
         audit_record(
