@@ -96,3 +96,15 @@ def test_healthz_checks_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_malformed_multipart_body_is_a_400_problem(client, make_user):
+    from khutwa.accounts.roles import Role
+
+    user = make_user(Role.APPLICANT, cpr="900101009")
+    client.force_login(user)
+    response = client.generic(
+        "POST", "/api/v1/applications/1/attachments", b"x", content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"

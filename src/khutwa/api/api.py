@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Router
 from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.services import api_token_issue
+from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
 from khutwa.api.auth import AUTH
@@ -68,3 +69,5 @@ api.add_router("/catalogue", catalogue_router)
 api.add_router("/applications", licensing_api.router)
 api.add_router("/reviews", licensing_api.reviews_router)
 api.add_router("/licences", licensing_api.licences_router)
+api.add_router("", documents_api.router)
+api.add_router("/verify", documents_api.verify_router)

@@ -52,6 +52,8 @@ if IS_PRODUCTION and _site.scheme != "https":
 
 KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
 KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")
+# The Labour Fund's commercial registration number, for its book entry on split invoices.
+KHUTWA_TAMKEEN_CR = env_str("KHUTWA_TAMKEEN_CR", "40000-1") or "40000-1"
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
 
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
     "khutwa.accounts",
     "khutwa.licensing",
     "khutwa.approvals",
+    "khutwa.documents",
     "khutwa.portal",
     "khutwa.api",
 ]

@@ -246,6 +246,12 @@ class Licence(Address):
     valid_until = models.DateField(_("valid until"), db_index=True)
     issued_at = models.DateTimeField(_("issued"))
     status_reason = models.TextField(_("reason"), blank=True)
+    vat_number = models.CharField(
+        _("VAT account number"),
+        max_length=15,
+        blank=True,
+        help_text=_("Only when the holder is registered for VAT with the National Bureau for Revenue."),
+    )
 
     class Meta:
         ordering = ["-issued_at"]

@@ -1,0 +1,439 @@
+"""Customers, documents, statements and verification over HTTP (API.md, "Documents")."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, Header, Query, Router, Schema
+from ninja.throttling import AnonRateThrottle
+
+from khutwa.accounts.models import User
+from khutwa.api.auth import AUTH
+from khutwa.api.errors import ApiProblem
+from khutwa.api.schemas import ListOut, Problem
+from khutwa.documents import selectors, services
+from khutwa.documents.models import Customer, Document
+from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
+from khutwa.documents.statements import statement_issue
+from khutwa.documents.verification import document_verify, licence_status_at_issue
+from khutwa.errors import NotFound
+
+router = Router(tags=["documents"])
+verify_router = Router(tags=["verification"])
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
+
+
+class CustomerIn(Schema):
+    kind: Literal["individual", "business"]
+    cpr: str = Field("", max_length=9)
+    cr_number: str = Field("", max_length=20)
+    name_ar: str = Field("", max_length=200)
+    name_en: str = Field("", max_length=200)
+    address: str = Field("", max_length=300)
+    phone: str = Field("", max_length=20)
+    email: str = Field("", max_length=254)
+    is_tamkeen_customer: bool = False
+
+
+class CustomerOut(Schema):
+    id: int
+    kind: str
+    cpr: str
+    cr_number: str
+    name_ar: str
+    name_en: str
+    address: str
+    phone: str
+    email: str
+    is_tamkeen_customer: bool
+
+
+class LineIn(Schema):
+    activity: str = Field(..., max_length=50)
+    description: str = Field(..., max_length=500)
+    quantity: str = Field(..., max_length=20, description='up to 3 decimals, e.g. "2" or "1.500"')
+    unit: str = Field("piece", max_length=20)
+    unit_price: str = Field(..., max_length=20)
+    discount: str = Field("0", max_length=20)
+    vat_category: str = Field("", max_length=1)
+    item_code: str = Field("", max_length=50)
+    brand: str = Field("", max_length=100)
+
+
+class AllocationIn(Schema):
+    invoice: str = Field(..., max_length=40)
+    amount: str = Field(..., max_length=20)
+
+
+class ReferencesIn(Schema):
+    quotation: str = Field("", max_length=40)
+    invoice: str = Field("", max_length=40)
+    delivery_notes: list[str] = Field(default_factory=list, max_length=50)
+    allocations: list[AllocationIn] = Field(default_factory=list, max_length=200)
+
+
+class PaymentIn(Schema):
+    method: str = Field("", max_length=20)
+    reference: str = Field("", max_length=100)
+    amount: str = Field("", max_length=20)
+
+
+class DocumentIn(Schema):
+    type: Literal["quotation", "invoice", "credit_note", "delivery_note", "receipt"]
+    customer: int
+    lines: list[LineIn] = Field(default_factory=list, max_length=500)
+    references: ReferencesIn = Field(default_factory=lambda: ReferencesIn.model_validate({}))
+    tamkeen_application_number: str = Field("", max_length=30)
+    valid_until: dt.date | None = None
+    due_date: dt.date | None = None
+    reason: str = Field("", max_length=2000)
+    payment: PaymentIn | None = None
+
+
+class DocumentOut(Schema):
+    public_id: str
+    number: str
+    type: str
+    issued_at: dt.datetime
+    currency: str
+    customer: int
+    subtotal: str
+    vat: str
+    total: str
+    hash: str
+    previous_hash: str
+    counter: int
+    key_id: str
+    verify_url: str
+    qr: str
+    lines: list[dict[str, str]]
+    references: dict[str, Any]
+    tamkeen_application_number: str
+    valid_until: dt.date | None
+    due_date: dt.date | None
+    reason: str
+    payment: dict[str, str] | None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class DocumentFilters(Schema):
+    type: str = Field("", max_length=20)
+    customer: int | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    to: dt.date | None = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class StatementIn(Schema):
+    customer: int
+    from_: dt.date = Field(..., alias="from")
+    to: dt.date
+
+
+class SplitIn(Schema):
+    customer: int
+    lines: list[LineIn] = Field(..., max_length=500)
+    tamkeen_share: str = Field(..., max_length=8, description='Tamkeen\'s share as a fraction, e.g. "0.5"')
+    tamkeen_application_number: str = Field(..., max_length=30)
+    quotation: str = Field("", max_length=40)
+    due_date: dt.date | None = None
+
+
+class IssuerOut(Schema):
+    trade_name: str
+    licence: str
+    licence_status_at_issue: str
+    licence_status_now: str
+
+
+class VerifyOut(Schema):
+    valid: bool
+    reasons: list[str]
+    type: str
+    number: str
+    issued_at: dt.datetime
+    total: str
+    vat: str
+    hash: str
+    issuer: IssuerOut
+    credited: bool
+    paid: bool
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _field_errors(exc: ValidationError) -> ApiProblem:
+    errors = [
+        {"field": name, "message": str(m)} for name, messages in exc.message_dict.items() for m in messages
+    ]
+    return ApiProblem(422, _("The request has invalid fields."), errors)
+
+
+def customer_out(c: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=c.pk,
+        kind=c.kind,
+        cpr=c.cpr,
+        cr_number=c.cr_number,
+        name_ar=c.name_ar,
+        name_en=c.name_en,
+        address=c.address,
+        phone=c.phone,
+        email=c.email,
+        is_tamkeen_customer=c.is_tamkeen_customer,
+    )
+
+
+def document_out(d: Document, warnings: list[str] | None = None) -> DocumentOut:
+    p = d.payload
+    return DocumentOut(
+        public_id=str(d.public_id),
+        number=d.number,
+        type=d.type,
+        issued_at=d.issued_at,
+        currency=d.currency,
+        customer=d.customer_id,
+        subtotal=p["subtotal"],
+        vat=p["vat"],
+        total=p["total"],
+        hash=d.hash,
+        previous_hash=d.previous_hash,
+        counter=d.counter,
+        key_id=d.kid,
+        verify_url=verify_url(d),
+        qr=qr_of(d),
+        lines=p["lines"],
+        references=p.get("references", {}),
+        tamkeen_application_number=p.get("tamkeen_application_number", ""),
+        valid_until=d.valid_until,
+        due_date=d.due_date,
+        reason=d.reason,
+        payment=p.get("payment"),
+        warnings=warnings or [],
+    )
+
+
+def _input(payload: DocumentIn) -> services.DocumentInput:
+    return services.DocumentInput(
+        type=payload.type,
+        customer=payload.customer,
+        lines=[services.LineInput(**line.model_dump()) for line in payload.lines],
+        quotation=payload.references.quotation,
+        invoice=payload.references.invoice,
+        delivery_notes=list(payload.references.delivery_notes),
+        allocations=[(a.invoice, a.amount) for a in payload.references.allocations],
+        tamkeen_application_number=payload.tamkeen_application_number,
+        valid_until=payload.valid_until,
+        due_date=payload.due_date,
+        reason=payload.reason,
+        payment_method=payload.payment.method if payload.payment else "",
+        payment_reference=payload.payment.reference if payload.payment else "",
+        payment_amount=payload.payment.amount if payload.payment else "",
+    )
+
+
+@router.post(
+    "/customers", response={201: CustomerOut, **ERRORS}, auth=AUTH, summary="Add a customer to your book"
+)
+def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, CustomerOut]:
+    try:
+        customer = services.customer_create(actor=_user(request), **payload.model_dump())
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return 201, customer_out(customer)
+
+
+@router.get("/customers", response={200: ListOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
+def customer_list(request: HttpRequest) -> dict[str, Any]:
+    items = [customer_out(c) for c in selectors.customers_of(_user(request))]
+    return {"items": items, "count": len(items)}
+
+
+@router.post(
+    "/documents",
+    response={200: DocumentOut, 201: DocumentOut, **ERRORS},
+    auth=AUTH,
+    summary="Issue a document (honours Idempotency-Key)",
+)
+def document_create(
+    request: HttpRequest,
+    payload: DocumentIn,
+    idempotency_key: str = Header("", alias="Idempotency-Key", max_length=100),
+) -> tuple[int, DocumentOut]:
+    data = _input(payload)
+    try:
+        if idempotency_key:
+            issued, new = services.document_issue_idempotent(
+                actor=_user(request), key=idempotency_key, body=payload.model_dump(mode="json"), data=data
+            )
+        else:
+            issued, new = services.document_issue(actor=_user(request), data=data), True
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return (201 if new else 200), document_out(issued.document, [str(w) for w in issued.warnings])
+
+
+@router.get("/documents", response={200: ListOut[DocumentOut], **ERRORS}, auth=AUTH, summary="Your documents")
+def document_list(request: HttpRequest, filters: Query[DocumentFilters]) -> dict[str, Any]:
+    qs = selectors.documents_for(
+        _user(request), type_=filters.type, customer=filters.customer, start=filters.from_, end=filters.to
+    )
+    total = qs.count()
+    return {
+        "items": [document_out(d) for d in qs[filters.offset : filters.offset + filters.limit]],
+        "count": total,
+    }
+
+
+@router.get(
+    "/documents/{public_id}", response={200: DocumentOut, **ERRORS}, auth=AUTH, summary="One document"
+)
+def document_get(request: HttpRequest, public_id: str) -> DocumentOut:
+    return document_out(selectors.get_document_for(_user(request), public_id))
+
+
+@router.get(
+    "/documents/{public_id}/pdf",
+    auth=AUTH,
+    response={200: None, **ERRORS},
+    summary="The signed PDF/A-3 (UBL XML attached for invoices and credit notes)",
+)
+def document_get_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    document = selectors.get_document_for(_user(request), public_id)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    return response
+
+
+@router.get(
+    "/documents/{public_id}/xml",
+    auth=AUTH,
+    response={200: None, **ERRORS},
+    summary="The UBL 2.1 XML of an invoice or credit note",
+)
+def document_get_xml(request: HttpRequest, public_id: str) -> HttpResponse:
+    document = selectors.get_document_for(_user(request), public_id)
+    xml = ubl_of(document)
+    if xml is None:
+        raise NotFound("Not found.")
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.xml"'
+    return response
+
+
+@router.post(
+    "/documents/{public_id}/accept",
+    response={200: DocumentOut, **ERRORS},
+    auth=AUTH,
+    summary="Customer: accept a quotation addressed to you",
+)
+def quotation_accept(request: HttpRequest, public_id: str) -> DocumentOut:
+    document = selectors.get_document_for(_user(request), public_id)
+    services.quotation_respond(actor=_user(request), quotation=document, accept=True)
+    return document_out(document)
+
+
+@router.post(
+    "/documents/{public_id}/decline",
+    response={200: DocumentOut, **ERRORS},
+    auth=AUTH,
+    summary="Customer: decline a quotation addressed to you",
+)
+def quotation_decline(request: HttpRequest, public_id: str) -> DocumentOut:
+    document = selectors.get_document_for(_user(request), public_id)
+    services.quotation_respond(actor=_user(request), quotation=document, accept=False)
+    return document_out(document)
+
+
+@router.post(
+    "/documents/{public_id}/invoice",
+    response={201: DocumentOut, **ERRORS},
+    auth=AUTH,
+    summary="Holder: turn an accepted quotation into an invoice",
+)
+def quotation_invoice(request: HttpRequest, public_id: str) -> tuple[int, DocumentOut]:
+    document = selectors.get_document_for(_user(request), public_id)
+    issued = services.quotation_to_invoice(actor=_user(request), quotation=document)
+    return 201, document_out(issued.document, [str(w) for w in issued.warnings])
+
+
+@router.post(
+    "/documents/split",
+    response={201: list[DocumentOut], **ERRORS},
+    auth=AUTH,
+    summary="Split invoicing: Tamkeen's share and the customer's, issued together",
+)
+def invoice_split(request: HttpRequest, payload: SplitIn) -> tuple[int, list[DocumentOut]]:
+    try:
+        rate = Decimal(payload.tamkeen_share)
+    except ArithmeticError:
+        raise ApiProblem(
+            422,
+            _("The request has invalid fields."),
+            [{"field": "tamkeen_share", "message": _("Enter a fraction such as 0.5.")}],
+        ) from None
+    data = services.DocumentInput(
+        type="invoice",
+        customer=payload.customer,
+        lines=[services.LineInput(**ln.model_dump()) for ln in payload.lines],
+        quotation=payload.quotation,
+        tamkeen_application_number=payload.tamkeen_application_number,
+        due_date=payload.due_date,
+    )
+    try:
+        first, second = services.invoice_split(actor=_user(request), data=data, tamkeen_rate=rate)
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return 201, [document_out(first.document), document_out(second.document)]
+
+
+@router.post(
+    "/statements",
+    response={201: DocumentOut, **ERRORS},
+    auth=AUTH,
+    summary="Issue a signed statement of account for a customer and a period",
+)
+def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, DocumentOut]:
+    try:
+        issued = statement_issue(
+            actor=_user(request), customer_id=payload.customer, start=payload.from_, end=payload.to
+        )
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    return 201, document_out(issued.document)
+
+
+@verify_router.get(
+    "/{public_id}",
+    response={200: VerifyOut, **ERRORS},
+    auth=None,
+    throttle=[AnonRateThrottle("120/m")],
+    summary="Public verification (nothing personal)",
+)
+def verify(request: HttpRequest, public_id: str) -> VerifyOut:
+    document = selectors.document_public(public_id)
+    result = document_verify(document)
+    return VerifyOut(
+        valid=result.valid,
+        reasons=result.reasons,
+        type=document.type,
+        number=document.number,
+        issued_at=document.issued_at,
+        total=document.payload["total"],
+        vat=document.payload["vat"],
+        hash=document.hash,
+        issuer=IssuerOut(
+            trade_name=document.payload["issuer"]["trade_name"],
+            licence=document.licence.number,
+            licence_status_at_issue=licence_status_at_issue(document),
+            licence_status_now=result.licence_status_now,
+        ),
+        credited=result.credited > 0,
+        paid=result.paid,
+    )

@@ -1,0 +1,92 @@
+"""Offline verification with nothing but the platform's public keys (a JWKS file).
+
+    khutwa verify FILE.pdf --keys khutwa-keys.json
+    khutwa verify --qr 'https://…/verify/…?s=…&g=…' --keys khutwa-keys.json
+
+Exit status: 0 valid, 1 invalid, 2 unusable input.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from khutwa.trust.verify import verify_document, verify_qr
+
+
+class Command(BaseCommand):
+    help = "Verify a Khutwa document offline from its PDF or its QR content, with only a JWKS file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", nargs="?", help="the document's PDF")
+        parser.add_argument("--qr", help="the content of the document's QR code")
+        parser.add_argument("--keys", required=True, help="the JWKS file (/.well-known/khutwa-keys.json)")
+
+    def _exit(self, code: int, lines: list[str]) -> None:
+        for line in lines:
+            (self.stdout if code == 0 else self.stderr).write(line)
+        sys.exit(code)
+
+    def handle(self, *args: Any, file: str | None, qr: str | None, keys: str, **options: Any) -> None:
+        try:
+            jwks = json.loads(Path(keys).read_text())
+        except (OSError, ValueError) as exc:
+            self._exit(2, [f"unusable keys file: {exc}"])
+        if bool(file) == bool(qr):
+            self._exit(2, ["give either a PDF file or --qr CONTENT"])
+        if qr:
+            result = verify_qr(qr, jwks)
+            if result.facts is None:
+                self._exit(2 if any("malformed" in r for r in result.reasons) else 1, result.reasons)
+            facts = result.facts
+            assert facts is not None  # noqa: S101 - just checked
+            lines = [
+                f"{'VALID' if result.valid else 'INVALID'}: {facts.type} {facts.number}",
+                f"issuer licence {facts.licence}, date {facts.date}",
+                f"total {facts.total} BHD, VAT {facts.vat} BHD",
+                f"sha256 {facts.hash}, key {facts.kid} ({result.key_status or 'unknown'})",
+                *(f"reason: {r}" for r in result.reasons),
+            ]
+            self._exit(0 if result.valid else 1, lines)
+        from khutwa.trust.pdf import pades_verify, pdf_attachment
+
+        try:
+            pdf = Path(file or "").read_bytes()
+        except OSError as exc:
+            self._exit(2, [f"cannot read {file}: {exc}"])
+        if not pdf.startswith(b"%PDF"):
+            self._exit(2, [f"{file} is not a PDF"])
+        raw = pdf_attachment(pdf, "khutwa-document.json")
+        if raw is None:
+            self._exit(2, ["the PDF carries no Khutwa document payload"])
+        try:
+            carried = json.loads(raw or b"")
+            payload, signature, kid = carried["payload"], carried["signature"], carried["kid"]
+        except (ValueError, KeyError, TypeError):
+            self._exit(2, ["the Khutwa payload in the PDF is unreadable"])
+        result = verify_document(payload, signature, kid, jwks)
+        reasons = list(result.reasons)
+        roots = []
+        if "x5c_root" in jwks:
+            import base64
+
+            from cryptography import x509
+
+            roots.append(x509.load_der_x509_certificate(base64.b64decode(jwks["x5c_root"])))
+        signed = pades_verify(pdf, trust_roots=roots)
+        reasons.extend(signed.reasons)
+        valid = result.valid and signed.ok
+        issuer = payload.get("issuer", {})
+        lines = [
+            f"{'VALID' if valid else 'INVALID'}: {payload.get('type')} {payload.get('number')}",
+            f"issuer {issuer.get('trade_name')} licence {issuer.get('licence')}",
+            f"date {payload.get('issue_date')}",
+            f"total {payload.get('total')} BHD, VAT {payload.get('vat')} BHD",
+            f"PDF signature: {'valid' if signed.valid else 'invalid'}, "
+            f"{'unchanged' if signed.intact else 'CHANGED after signing'}, "
+            f"{'chains to the Khutwa root' if signed.trusted else 'not trusted'}",
+            *(f"reason: {r}" for r in reasons),
+        ]
+        self._exit(0 if valid else 1, lines)

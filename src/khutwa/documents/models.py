@@ -1,0 +1,298 @@
+"""Official documents: the holder's customers, and the quotations, invoices, credit notes,
+delivery notes, receipts and statements issued to them — numbered without gaps, chained,
+signed and never changed once issued."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from khutwa.accounts.validators import validate_cpr
+
+
+class CustomerKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual (CPR)")
+    BUSINESS = "business", _("Business (commercial registration)")
+
+
+class Customer(models.Model):
+    """An entry in a holder's customer book."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customers", verbose_name=_("holder")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CustomerKind.choices)
+    cpr = models.CharField(_("CPR number"), max_length=9, blank=True, validators=[validate_cpr])
+    cr_number = models.CharField(_("commercial registration number"), max_length=20, blank=True)
+    name_ar = models.CharField(_("name in Arabic"), max_length=200, blank=True)
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    is_tamkeen_customer = models.BooleanField(_("Tamkeen customer"), default=False)
+    is_tamkeen = models.BooleanField(
+        _("the Labour Fund Tamkeen itself"),
+        default=False,
+        help_text=_("Receives Tamkeen's share of split invoices."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name_en", "name_ar", "id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "cpr"], condition=~Q(cpr=""), name="customer_unique_cpr_per_holder"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "cr_number"],
+                condition=~Q(cr_number=""),
+                name="customer_unique_cr_per_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en or self.name_ar
+
+    @property
+    def identifier(self) -> str:
+        return self.cpr if self.kind == CustomerKind.INDIVIDUAL else self.cr_number
+
+
+class DocumentType(models.TextChoices):
+    QUOTATION = "quotation", _("Quotation")
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    DELIVERY_NOTE = "delivery_note", _("Delivery note")
+    RECEIPT = "receipt", _("Receipt")
+    STATEMENT = "statement", _("Statement of account")
+
+
+PREFIXES = {
+    DocumentType.QUOTATION: "QUO",
+    DocumentType.INVOICE: "INV",
+    DocumentType.CREDIT_NOTE: "CRN",
+    DocumentType.DELIVERY_NOTE: "DLV",
+    DocumentType.RECEIPT: "RCT",
+    DocumentType.STATEMENT: "STM",
+}
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", _("Cash")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    BENEFITPAY = "benefitpay", _("BenefitPay")
+    CHEQUE = "cheque", _("Cheque")
+
+
+class VatCategory(models.TextChoices):
+    STANDARD = "S", _("Standard rate (10%)")
+    ZERO = "Z", _("Zero-rated")
+    EXEMPT = "E", _("Exempt")
+    OUT_OF_SCOPE = "O", _("Not subject to VAT (issuer not VAT-registered)")
+
+
+class ImmutableError(Exception):
+    """Issued documents are never changed or deleted; a credit note corrects an invoice."""
+
+
+class DocumentQuerySet(models.QuerySet["Document"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableError("Issued documents cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("Issued documents cannot be deleted.")
+
+
+class Document(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    licence = models.ForeignKey(
+        "licensing.Licence", on_delete=models.PROTECT, related_name="documents", verbose_name=_("licence")
+    )
+    type = models.CharField(_("type"), max_length=14, choices=DocumentType.choices, db_index=True)
+    number = models.CharField(_("number"), max_length=24)
+    counter = models.PositiveIntegerField(_("chain counter"))
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=100)
+    kid = models.CharField(_("key id"), max_length=32)
+    payload = models.JSONField()
+    issued_at = models.DateTimeField(_("issued"), db_index=True)
+    issue_date = models.DateField(_("issue date"), db_index=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="documents", verbose_name=_("customer")
+    )
+    currency = models.CharField(max_length=3, default="BHD")
+    subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=3, default=Decimal("0.000"))
+    vat = models.DecimalField(_("VAT"), max_digits=14, decimal_places=3, default=Decimal("0.000"))
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=3, default=Decimal("0.000"))
+    tamkeen_application_number = models.CharField(_("Tamkeen application number"), max_length=30, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    quotation = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("quotation")
+    )
+    invoice = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        verbose_name=_("invoice"),
+        help_text=_("For a credit note: the invoice it corrects."),
+    )
+    split_group = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Split invoicing: the two invoices issued together (Tamkeen's share and the customer's)."
+        ),
+    )
+    delivery_notes = models.ManyToManyField("self", blank=True, symmetrical=False, related_name="+")
+    payment_method = models.CharField(
+        _("payment method"), max_length=14, choices=PaymentMethod.choices, blank=True
+    )
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    period_from = models.DateField(null=True, blank=True)
+    period_to = models.DateField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects: ClassVar[DocumentQuerySet] = DocumentQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "number"], name="document_number_unique_per_licence"),
+            models.UniqueConstraint(
+                fields=["licence", "counter"], name="document_counter_unique_per_licence"
+            ),
+        ]
+        indexes = [models.Index(fields=["licence", "type", "issued_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError("Issued documents cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("Issued documents cannot be deleted.")
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    activity = models.ForeignKey("catalogue.Activity", on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=20)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=3)
+    discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=3, default=Decimal("0.000"))
+    vat_category = models.CharField(_("VAT category"), max_length=1, choices=VatCategory.choices)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    net = models.DecimalField(max_digits=14, decimal_places=3)
+    vat = models.DecimalField(max_digits=14, decimal_places=3)
+    total = models.DecimalField(max_digits=14, decimal_places=3)
+    item_code = models.CharField(_("item code"), max_length=50, blank=True)
+    brand = models.CharField(_("brand"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["document", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="document_line_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"
+
+
+class Allocation(models.Model):
+    """Part of a receipt allocated to an invoice."""
+
+    receipt = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "invoice"], name="allocation_once_per_invoice")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}→{self.invoice_id}: {self.amount}"
+
+
+class DocumentCounter(models.Model):
+    """Gapless numbers per licence, type and year; and (type "chain", year 0) the licence's
+    chain counter with the hash of its last document."""
+
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=14)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "type", "year"], name="document_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id}/{self.type}/{self.year}: {self.last}"
+
+
+class QuotationResponse(models.Model):
+    """The customer's answer to a quotation (kept apart: the quotation itself never changes)."""
+
+    class Answer(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    quotation = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="response")
+    answer = models.CharField(max_length=10, choices=Answer.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.quotation_id}: {self.answer}"
+
+
+class RenderedFile(models.Model):
+    """The signed PDF of a document, rendered once and kept (it carries its signing time)."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="rendered")
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.document_id}.pdf"
+
+
+class IdempotencyKey(models.Model):
+    """`Idempotency-Key` of POST /documents: the same key and body return the same document."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    documents = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return self.key

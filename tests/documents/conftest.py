@@ -1,0 +1,72 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from khutwa.documents import services
+from khutwa.documents.signing import cache_clear
+from tests.licensing.factories import World
+
+
+@pytest.fixture(autouse=True)
+def _keys(tmp_path_factory, settings, monkeypatch):
+    """A key store of the test's own (Ed25519 key, platform CA, signing certificate)."""
+    key_dir = tmp_path_factory.getbasetemp() / "khutwa-test-keys"
+    settings.KHUTWA_KEY_DIR = key_dir
+    monkeypatch.setenv("KHUTWA_KEY_PASSPHRASE", "test-passphrase")
+    cache_clear()
+    yield
+    cache_clear()
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+@pytest.fixture
+def licence(world):
+    return world.licensed(activities=["home-meals", "sewing-abayas"], tier="standard")
+
+
+@pytest.fixture
+def holder(world, licence):
+    return world.applicant
+
+
+@pytest.fixture
+def customer(holder):
+    return services.customer_create(
+        actor=holder,
+        kind="individual",
+        cpr="870303003",
+        name_ar="يوسف إبراهيم",
+        name_en="Yousif Ebrahim",
+        address="Block 905, Riffa",
+        is_tamkeen_customer=True,
+    )
+
+
+def line(**kw):
+    data = {
+        "activity": "home-meals",
+        "description": "Catering for 20 guests",
+        "quantity": "2",
+        "unit": "piece",
+        "unit_price": "5.500",
+    }
+    data.update(kw)
+    return services.LineInput(**data)
+
+
+@pytest.fixture
+def issue(holder, customer):
+    def _issue(type_="invoice", **kw):
+        kw.setdefault("customer", customer.pk)
+        if type_ in ("quotation", "invoice", "credit_note", "delivery_note"):
+            kw.setdefault("lines", [line()])
+        if type_ == "quotation":
+            kw.setdefault("valid_until", timezone.localdate() + dt.timedelta(days=30))
+        return services.document_issue(actor=holder, data=services.DocumentInput(type=type_, **kw)).document
+
+    return _issue

@@ -1,0 +1,250 @@
+"""The key store: files and their modes, passphrase, rotation, JWKS, the PAdES certificates."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import json
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+from khutwa.trust.canonical import b64url_encode
+from khutwa.trust.keys import KeyInfo, KeyStore, KeyStoreError
+from khutwa.trust.seal import seal_payload
+from khutwa.trust.verify import verify_document
+from tests.trust.factories import make_payload
+
+PASSPHRASE = b"correct horse battery staple"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> KeyStore:
+    keystore = KeyStore(tmp_path / "keys", PASSPHRASE)
+    assert keystore.init() is True
+    return keystore
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int, int]]:
+    return {
+        path.name: (path.read_bytes(), path.stat().st_mtime_ns, stat.S_IMODE(path.stat().st_mode))
+        for path in sorted(directory.iterdir())
+    }
+
+
+def test_init_creates_the_files_with_their_modes(store: KeyStore) -> None:
+    kid = store.list()[0].kid
+    names = {path.name for path in store.directory.iterdir()}
+    assert names == {
+        ".lock",
+        "keys.json",
+        f"signing-{kid}.pub",
+        f"signing-{kid}.key.pem",
+        "root-ca.pem",
+        "root-ca.key.pem",
+        "document-signing.pem",
+        "document-signing.key.pem",
+    }
+    for path in store.directory.iterdir():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.name.endswith(".key.pem") or path.name == ".lock":
+            assert mode == 0o600, path.name
+        else:
+            assert mode == 0o644, path.name
+    assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
+
+
+def test_private_keys_are_encrypted_at_rest(store: KeyStore) -> None:
+    for path in store.directory.glob("*.key.pem"):
+        pem = path.read_bytes()
+        assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        with pytest.raises(TypeError):
+            serialization.load_pem_private_key(pem, password=None)
+        serialization.load_pem_private_key(pem, password=PASSPHRASE)
+    index = (store.directory / "keys.json").read_text()
+    assert "PRIVATE" not in index and PASSPHRASE.decode() not in index
+
+
+def test_init_on_an_existing_store_changes_nothing(store: KeyStore) -> None:
+    before = snapshot(store.directory)
+    assert store.init() is False
+    assert KeyStore(store.directory, PASSPHRASE).init() is False
+    assert snapshot(store.directory) == before
+
+
+def test_a_wrong_passphrase_is_a_clear_error_and_changes_nothing(store: KeyStore) -> None:
+    before = snapshot(store.directory)
+    wrong = KeyStore(store.directory, b"wrong passphrase")
+    for action in (wrong.active_signing_key, wrong.pades_credentials, wrong.init, wrong.rotate):
+        with pytest.raises(KeyStoreError, match="wrong passphrase for the key store"):
+            action()
+    assert snapshot(store.directory) == before
+    assert wrong.jwks() == store.jwks()  # public material needs no passphrase
+
+
+def test_an_empty_passphrase_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyStoreError, match="non-empty"):
+        KeyStore(tmp_path, b"")
+
+
+def test_an_uninitialised_store(tmp_path: Path) -> None:
+    empty = KeyStore(tmp_path / "none", PASSPHRASE)
+    assert empty.list() == []
+    for action in (empty.active_signing_key, empty.jwks, empty.pades_credentials, empty.rotate):
+        with pytest.raises(KeyStoreError, match="not initialised"):
+            action()
+
+
+def test_active_signing_key_and_its_kid(store: KeyStore) -> None:
+    kid, key = store.active_signing_key()
+    assert isinstance(key, Ed25519PrivateKey)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert kid == b64url_encode(hashlib.sha256(raw).digest())[:16]
+    [info] = store.list()
+    assert info == KeyInfo(kid=kid, status="active", created_at=info.created_at, retired_at=None)
+    assert abs(info.created_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+def test_jwks_shape(store: KeyStore) -> None:
+    kid, key = store.active_signing_key()
+    document = store.jwks()
+    assert json.loads(json.dumps(document)) == document
+    assert set(document) == {"keys", "x5c_root"}
+    [entry] = document["keys"]
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert entry == {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url_encode(raw),
+        "kid": kid,
+        "use": "sig",
+        "alg": "EdDSA",
+        "status": "active",
+        "created": store.list()[0].created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    root = x509.load_der_x509_certificate(base64.b64decode(document["x5c_root"], validate=True))
+    assert root == store.ca_certificate()
+
+
+def test_rotation_keeps_old_signatures_valid(store: KeyStore) -> None:
+    old_kid, old_key = store.active_signing_key()
+    payload = make_payload()
+    _, old_signature = seal_payload(payload, old_kid, old_key)
+    other_process = KeyStore(store.directory, PASSPHRASE)
+    assert other_process.active_signing_key()[0] == old_kid
+
+    new_kid = store.rotate()
+    assert new_kid != old_kid
+    assert store.active_signing_key()[0] == new_kid
+    assert other_process.active_signing_key()[0] == new_kid  # sees the rotation on disk
+    statuses = [(info.kid, info.status) for info in store.list()]
+    assert statuses == [(old_kid, "retired"), (new_kid, "active")]
+    assert store.list()[0].retired_at is not None
+
+    document = store.jwks()
+    assert [(k["kid"], k["status"]) for k in document["keys"]] == [(new_kid, "active"), (old_kid, "retired")]
+    assert "retired" in document["keys"][1] and "retired" not in document["keys"][0]
+
+    old = verify_document(payload, old_signature, old_kid, document)
+    assert old.valid and old.key_status == "retired"
+    new_kid_, new_key = store.active_signing_key()
+    _, new_signature = seal_payload(payload, new_kid_, new_key)
+    new = verify_document(payload, new_signature, new_kid, document)
+    assert new.valid and new.key_status == "active"
+
+    third = store.rotate()
+    assert [(k["kid"], k["status"]) for k in store.jwks()["keys"]] == [
+        (third, "active"),
+        (new_kid, "retired"),
+        (old_kid, "retired"),
+    ]
+    assert store.init() is False
+
+
+def test_root_ca_certificate(store: KeyStore) -> None:
+    root = store.ca_certificate()
+    assert isinstance(root.public_key(), ec.EllipticCurvePublicKey)
+    assert root.public_key().curve.name == "secp256r1"  # type: ignore[union-attr]
+    assert root.subject == root.issuer
+    assert root.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Khutwa Platform Root CA"
+    assert (
+        root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+        == "Ministry of Social Development — Khutwa"
+    )
+    assert root.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "BH"
+    root.verify_directly_issued_by(root)
+    constraints = root.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert constraints.critical and constraints.value.ca
+    usage = root.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.key_cert_sign and not usage.value.digital_signature
+    years = (root.not_valid_after_utc - root.not_valid_before_utc).days / 365.25
+    assert 9.99 < years < 10.01
+
+
+def test_document_signing_certificate(store: KeyStore) -> None:
+    key, certificate, chain = store.pades_credentials()
+    assert chain == [store.ca_certificate()]
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    assert certificate.public_key() == key.public_key()
+    certificate.verify_directly_issued_by(chain[0])
+    assert certificate.issuer == chain[0].subject
+    assert not certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
+    assert not usage.value.key_cert_sign
+    ekus = set(certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    assert ObjectIdentifier("1.3.6.1.5.5.7.3.36") in ekus  # id-kp-documentSigning (RFC 9336)
+    assert ExtendedKeyUsageOID.EMAIL_PROTECTION in ekus
+    years = (certificate.not_valid_after_utc - certificate.not_valid_before_utc).days / 365.25
+    assert 1.99 < years < 2.01
+
+
+def test_the_pades_certificate_chains_to_the_published_root(store: KeyStore) -> None:
+    """pyHanko's validator (what checks PDF signatures) accepts the chain, offline."""
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+
+    _, certificate, _ = store.pades_credentials()
+    root = asn1_x509.Certificate.load(base64.b64decode(store.jwks()["x5c_root"]))
+    leaf = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+    validator = CertificateValidator(leaf, validation_context=ValidationContext(trust_roots=[root]))
+    path = asyncio.run(validator.async_validate_usage({"digital_signature", "non_repudiation"}))
+    assert path is not None
+
+
+def test_concurrent_init_creates_one_set_of_keys(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            KeyStore(directory, PASSPHRASE).init()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(KeyStore(directory, PASSPHRASE).list()) == 1
+    assert len(list(directory.glob("signing-*.key.pem"))) == 1
+    assert not list(directory.glob(".*.tmp"))
+
+
+def test_a_corrupt_index_is_a_clear_error(store: KeyStore) -> None:
+    (store.directory / "keys.json").write_text("{not json")
+    with pytest.raises(KeyStoreError, match="is corrupt"):
+        KeyStore(store.directory, PASSPHRASE).list()
