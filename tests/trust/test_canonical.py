@@ -111,3 +111,21 @@ def test_b64url_is_strict() -> None:
     for bad in (text + "=", non_canonical, text.replace("A", "+"), text[:-1], "abcde", text + "AAAA"):
         with pytest.raises(ValueError):
             b64url_decode(bad, 32)
+
+
+def test_str_and_int_enum_members_serialise_as_their_values() -> None:
+    """Django's TextChoices members are str subclasses: accepted, written as their value."""
+    import enum
+
+    class Kind(enum.StrEnum):
+        INVOICE = "invoice"
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    payload = {"type": Kind.INVOICE, "n": Level.ONE, "lines": [{"type": Kind.INVOICE}]}
+    assert (
+        canonical_json(payload)
+        == rfc8785.dumps(payload)
+        == b'{"lines":[{"type":"invoice"}],"n":1,"type":"invoice"}'
+    )

@@ -279,3 +279,11 @@ def test_any_changed_character_of_the_signature_is_detected(data: st.DataObject)
     assert not result.valid
     assert len(result.reasons) == 1
     assert result.reasons[0] == REASON_BAD_SIGNATURE or result.reasons[0].startswith("malformed signature:")
+
+
+def test_a_jwk_with_a_malformed_x_is_refused() -> None:
+    signature = sign_seal(facts(), KEY)
+    for x in (["not", "a", "string"], "short", None):
+        assert verify_seal(facts(), signature, jwks(jwk(KEY, x=x))).reasons == [
+            f"key id {KID!r} has a malformed public key"
+        ]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from khutwa.portal import views, views_applicant, views_public, views_staff
+from khutwa.portal import views, views_applicant, views_documents, views_public, views_staff
 
 app_name = "portal"
 
@@ -37,6 +37,21 @@ urlpatterns = [
     path("licence/<str:number>/certificate.pdf", views_applicant.licence_certificate, name="certificate"),
     path("licence/<str:number>/amend/", views_applicant.licence_amend, name="licence_amend"),
     path("licence/<str:number>/<slug:action>/", views_applicant.licence_action, name="licence_action"),
+    # Official documents
+    path("verify/", views_documents.verify_upload, name="verify_upload"),
+    path("verify/<str:public_id>", views_documents.verify_page, name="verify"),
+    path("documents/", views_documents.document_list, name="documents"),
+    path("documents/new/", views_documents.document_new, name="document_new"),
+    path("documents/new/line/", views_documents.document_line_row, name="document_line"),
+    path("documents/new/totals/", views_documents.document_totals, name="document_totals"),
+    path("documents/statement/", views_documents.statement_new, name="statement_new"),
+    path("documents/<uuid:public_id>/", views_documents.document_detail, name="document"),
+    path("documents/<uuid:public_id>/pdf", views_documents.document_pdf_download, name="document_pdf"),
+    path("documents/<uuid:public_id>/xml", views_documents.document_xml_download, name="document_xml"),
+    path(
+        "documents/<uuid:public_id>/<slug:action>/", views_documents.document_action, name="document_action"
+    ),
+    path("customers/new/", views_documents.customer_new, name="customer_new"),
     # Registrar
     path("registrar/", views_staff.pipeline, name="pipeline"),
     path("registrar/screening/", views_staff.screening, name="screening"),

@@ -1,0 +1,420 @@
+"""Pages for official documents: the holder's documents and forms, the customer's inbox, the
+public verification page and the platform's public keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from khutwa.documents import money, selectors, services
+from khutwa.documents.models import DocumentType, PaymentMethod
+from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
+from khutwa.documents.statements import statement_issue
+from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_verify
+from khutwa.errors import NotFound, Refused
+from khutwa.licensing.selectors import active_licence_of
+from khutwa.portal.access import found, me, run
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def jwks(request: HttpRequest) -> JsonResponse:
+    """/.well-known/khutwa-keys.json: every signing key, retired ones included, and the root."""
+    return JsonResponse(public_keys())
+
+
+def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal."""
+    document = found(lambda: selectors.document_public(public_id))
+    result = document_verify(document)
+    qr_reasons: list[str] = []
+    if request.GET.get("s") and request.GET.get("g"):
+        # The page was opened from a QR code: check that code too (a forged QR may point here).
+        qr_reasons = qr_verify(document, _qr_content(request, public_id))
+    return render(
+        request,
+        "portal/verify.html",
+        {
+            "document": document,
+            "p": document.payload,
+            "result": result,
+            "qr_reasons": qr_reasons,
+            "valid": result.valid and not qr_reasons,
+        },
+    )
+
+
+def _qr_content(request: HttpRequest, public_id: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.KHUTWA_SITE_URL}/verify/{public_id}?{request.META.get('QUERY_STRING', '')}"
+
+
+def verify_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a PDF: is it authentic and unaltered?"""
+    result = None
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("Choose the PDF file to check.")
+        elif upload.size and upload.size > MAX_UPLOAD:
+            error = _("The file is larger than %(mb)s MB.") % {"mb": MAX_UPLOAD // (1024 * 1024)}
+        else:
+            data = upload.read(MAX_UPLOAD + 1)
+            if not data.startswith(b"%PDF"):
+                error = _("This is not a PDF file.")
+            else:
+                result = pdf_verify(data)
+    return render(
+        request, "portal/verify_upload.html", {"result": result, "error": error}, status=400 if error else 200
+    )
+
+
+def _document_or_404(request: HttpRequest, public_id: str) -> Any:
+    return found(lambda: selectors.get_document_for(me(request), public_id))
+
+
+@login_required
+def document_list(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    type_ = request.GET.get("type", "")
+    if type_ not in DocumentType.values:
+        type_ = ""
+    customer = request.GET.get("customer", "")
+    start = _date(request.GET.get("from"))
+    end = _date(request.GET.get("to"))
+    query = request.GET.get("q", "")[:60]
+    qs = selectors.documents_for(
+        user,
+        type_=type_,
+        customer=int(customer) if customer.isdigit() else None,
+        start=start,
+        end=end,
+        query=query,
+    )
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    licence = active_licence_of(user)
+    return render(
+        request,
+        "portal/documents.html",
+        {
+            "page": page,
+            "types": DocumentType.choices,
+            "type": type_,
+            "customers": selectors.customers_of(user),
+            "customer": customer,
+            "from": start,
+            "to": end,
+            "q": query,
+            "licence": licence,
+            "is_holder": licence is not None,
+        },
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@login_required
+def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    user = me(request)
+    document = _document_or_404(request, public_id)
+    is_holder = document.licence.holder_id == user.pk
+    response = getattr(document, "response", None)
+    return render(
+        request,
+        "portal/document_detail.html",
+        {
+            "document": document,
+            "p": document.payload,
+            "is_holder": is_holder,
+            "is_customer": bool(user.cpr) and document.customer.cpr == user.cpr,
+            "response": response,
+            "verify_url": verify_url(document),
+            "has_xml": document.type in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE),
+            "outstanding": services.outstanding(document) if document.type == DocumentType.INVOICE else None,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def document_pdf_download(request: HttpRequest, public_id: str) -> HttpResponse:
+    document = _document_or_404(request, public_id)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    return response
+
+
+@login_required
+def document_xml_download(request: HttpRequest, public_id: str) -> HttpResponse:
+    document = _document_or_404(request, public_id)
+    xml = ubl_of(document)
+    if xml is None:
+        raise Http404
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.xml"'
+    return response
+
+
+@login_required
+def document_action(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    user = me(request)
+    document = _document_or_404(request, public_id)
+    back = reverse("portal:document", kwargs={"public_id": document.public_id})
+    if action in ("accept", "decline"):
+        return run(
+            request,
+            lambda: services.quotation_respond(actor=user, quotation=document, accept=action == "accept"),
+            success=_("Your answer was recorded."),
+            back=back,
+        )
+    if action == "invoice":
+        try:
+            issued = services.quotation_to_invoice(actor=user, quotation=document)
+        except NotFound:
+            raise Http404 from None
+        except Refused as exc:
+            messages.error(request, str(exc.message))
+            return redirect(back)
+        for warning in issued.warnings:
+            messages.warning(request, warning)
+        messages.success(request, _("Invoice %(number)s issued.") % {"number": issued.document.number})
+        return redirect("portal:document", public_id=issued.document.public_id)
+    raise Http404
+
+
+@login_required
+def customer_new(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    errors: dict[str, list[str]] = {}
+    values = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            services.customer_create(
+                actor=user,
+                kind=values.get("kind", ""),
+                cpr=values.get("cpr", ""),
+                cr_number=values.get("cr_number", ""),
+                name_ar=values.get("name_ar", ""),
+                name_en=values.get("name_en", ""),
+                address=values.get("address", ""),
+                phone=values.get("phone", ""),
+                email=values.get("email", ""),
+                is_tamkeen_customer=values.get("is_tamkeen_customer") == "on",
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except Refused as exc:
+            errors = {exc.field or "__all__": [str(exc.message)]}
+        else:
+            messages.success(request, _("Customer added."))
+            return redirect(request.GET.get("next") or reverse("portal:document_new"))
+    return render(
+        request,
+        "portal/customer_form.html",
+        {"errors": errors, "values": values},
+        status=400 if errors else 200,
+    )
+
+
+def _lines_from(post: Any) -> list[services.LineInput]:
+    lines = []
+    for i in range(
+        int(post.get("line_count", "0") or 0) if str(post.get("line_count", "0")).isdigit() else 0
+    ):
+        if i > 200:
+            break
+        if not any(post.get(f"lines-{i}-{k}") for k in ("description", "quantity", "unit_price")):
+            continue
+        lines.append(
+            services.LineInput(
+                activity=post.get(f"lines-{i}-activity", ""),
+                description=post.get(f"lines-{i}-description", ""),
+                quantity=post.get(f"lines-{i}-quantity", ""),
+                unit=post.get(f"lines-{i}-unit", "piece"),
+                unit_price=post.get(f"lines-{i}-unit_price", ""),
+                discount=post.get(f"lines-{i}-discount", "") or "0",
+                item_code=post.get(f"lines-{i}-item_code", ""),
+                brand=post.get(f"lines-{i}-brand", ""),
+            )
+        )
+    return lines
+
+
+@login_required
+def document_new(request: HttpRequest) -> HttpResponse:
+    """One form for every type; the lines are edited with HTMX and totals shown live."""
+    user = me(request)
+    licence = active_licence_of(user)
+    if licence is None:
+        messages.error(request, _("You need an active licence to issue official documents."))
+        return redirect("portal:documents")
+    post = request.POST
+    type_ = post.get("type") or request.GET.get("type") or DocumentType.INVOICE
+    if type_ not in DocumentType.values or type_ == DocumentType.STATEMENT:
+        type_ = DocumentType.INVOICE
+    errors: dict[str, list[str]] = {}
+    lines = _lines_from(post) if request.method == "POST" else []
+    if request.method == "POST":
+        data = services.DocumentInput(
+            type=type_,
+            customer=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+            lines=lines,
+            quotation=post.get("quotation", ""),
+            invoice=post.get("invoice", ""),
+            tamkeen_application_number=post.get("tamkeen_application_number", ""),
+            valid_until=_date(post.get("valid_until")),
+            due_date=_date(post.get("due_date")),
+            reason=post.get("reason", ""),
+            payment_method=post.get("payment_method", ""),
+            payment_reference=post.get("payment_reference", ""),
+            payment_amount=post.get("payment_amount", ""),
+            allocations=[
+                (post.get(f"alloc-{i}-invoice", ""), post.get(f"alloc-{i}-amount", ""))
+                for i in range(20)
+                if post.get(f"alloc-{i}-invoice") and post.get(f"alloc-{i}-amount")
+            ],
+        )
+        try:
+            issued = services.document_issue(actor=user, data=data)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except Refused as exc:
+            errors = {exc.field or "__all__": [str(exc.message)]}
+        else:
+            for warning in issued.warnings:
+                messages.warning(request, warning)
+            messages.success(request, _("%(number)s issued.") % {"number": issued.document.number})
+            return redirect("portal:document", public_id=issued.document.public_id)
+    rows = max(len(lines), 1)
+    return render(
+        request,
+        "portal/document_form.html",
+        {
+            "type": type_,
+            "types": [(v, label) for v, label in DocumentType.choices if v != DocumentType.STATEMENT],
+            "licence": licence,
+            "activities": licence.activities.all(),
+            "customers": selectors.customers_of(user),
+            "errors": errors,
+            "post": post,
+            "rows": range(rows),
+            "lines": lines,
+            "units": services.UNITS,
+            "methods": PaymentMethod.choices,
+            "open_invoices": selectors.documents_for(user, type_=DocumentType.INVOICE).filter(
+                licence=licence
+            )[:100],
+            "quotations": selectors.documents_for(user, type_=DocumentType.QUOTATION).filter(licence=licence)[
+                :100
+            ],
+            "totals": _totals(lines, licence),
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _totals(lines: list[services.LineInput], licence: Any) -> dict[str, str]:
+    subtotal = vat = Decimal("0")
+    registered = bool(licence.vat_number)
+    for line in lines:
+        try:
+            amounts = money.line_amounts(
+                quantity=money.parse_amount(line.quantity or "0"),
+                unit_price=money.parse_amount(line.unit_price or "0"),
+                discount=money.parse_amount(line.discount or "0"),
+                vat_rate=money.VAT_RATE if registered and (line.vat_category or "S") == "S" else Decimal("0"),
+            )
+        except money.MoneyError:
+            continue
+        subtotal += amounts.net
+        vat += amounts.vat
+    return {"subtotal": money.text(subtotal), "vat": money.text(vat), "total": money.text(subtotal + vat)}
+
+
+@login_required
+def document_line_row(request: HttpRequest) -> HttpResponse:
+    """HTMX: one more empty line."""
+    licence = active_licence_of(me(request))
+    if licence is None:
+        raise Http404
+    index = request.GET.get("index", "0")
+    return render(
+        request,
+        "portal/_document_line.html",
+        {
+            "i": int(index) if index.isdigit() and int(index) < 200 else 0,
+            "activities": licence.activities.all(),
+            "units": services.UNITS,
+            "post": {},
+        },
+    )
+
+
+@login_required
+def document_totals(request: HttpRequest) -> HttpResponse:
+    """HTMX: the live totals of the lines being edited."""
+    licence = active_licence_of(me(request))
+    if licence is None:
+        raise Http404
+    return render(
+        request, "portal/_document_totals.html", {"totals": _totals(_lines_from(request.POST), licence)}
+    )
+
+
+@login_required
+def statement_new(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    errors: dict[str, list[str]] = {}
+    post = request.POST
+    if request.method == "POST":
+        try:
+            issued = statement_issue(
+                actor=user,
+                customer_id=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+                start=_date(post.get("from")),
+                end=_date(post.get("to")),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except Refused as exc:
+            errors = {"__all__": [str(exc.message)]}
+        else:
+            messages.success(request, _("%(number)s issued.") % {"number": issued.document.number})
+            return redirect("portal:document", public_id=issued.document.public_id)
+    today = timezone.localdate()
+    return render(
+        request,
+        "portal/statement_form.html",
+        {
+            "customers": selectors.customers_of(user),
+            "errors": errors,
+            "post": post,
+            "default_from": today.replace(day=1).isoformat(),
+            "default_to": today.isoformat(),
+        },
+        status=400 if errors else 200,
+    )
