@@ -120,6 +120,7 @@ def test_svg_is_a_standalone_svg_document() -> None:
         (lambda c: c.replace("https://khutwa.example.bh", "https://user@khutwa.example.bh"), "plain http"),
         (lambda c: c[:-1], "signature"),
         (lambda c: c.replace("CRN~", "XYZ~"), "unknown document type code"),
+        (lambda c: c.replace("/verify/", "/verify/" * 200, 1), "longer than 1024"),
     ],
 )
 def test_parse_qr_refuses_what_it_would_not_write(change: Callable[[str], str], words: str) -> None:

@@ -287,3 +287,10 @@ def test_a_jwk_with_a_malformed_x_is_refused() -> None:
         assert verify_seal(facts(), signature, jwks(jwk(KEY, x=x))).reasons == [
             f"key id {KID!r} has a malformed public key"
         ]
+
+
+def test_a_malformed_retirement_time_is_refused() -> None:
+    signature = sign_seal(facts(), KEY)
+    for retired in ("yesterday", "2026-11-27T20:59:00", 1764273540):
+        result = verify_seal(facts(), signature, jwks(jwk(KEY, status="retired", retired=retired)))
+        assert result.reasons == [f"key id {KID!r} has a malformed retirement time"]

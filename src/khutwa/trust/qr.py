@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 ERROR_CORRECTION = "M"
+#: Far above any content ``qr_content`` writes (about 300 characters); bounds the parsing work.
+MAX_CONTENT_LENGTH = 1024
 _BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _CONTENT = re.compile(
     r"(?P<base>https?://[^/?#\s]+(?:/[^?#\s]*?)?)/verify/(?P<public_id>[^/?#\s]*)"
@@ -94,6 +96,8 @@ def parse_qr(content: str) -> tuple[str, Facts, str]:
     ``qr_content`` would not have written."""
     if not isinstance(content, str):
         raise QrError("QR content must be text")
+    if len(content) > MAX_CONTENT_LENGTH:
+        raise QrError(f"QR content longer than {MAX_CONTENT_LENGTH} characters")
     match = _CONTENT.fullmatch(content)
     if match is None:
         raise QrError("expected <site>/verify/<public id>?s=<seal>&g=<signature>")

@@ -281,7 +281,10 @@ def find_key(jwks: Mapping[str, Any], kid: str) -> _Jwk | str:
         public_key, true_kid = parsed
         if true_kid != kid:
             return f"key id {kid!r} is not the id of its public key"
-        return _Jwk(public_key, str(jwk.get("status", "active")), _parse_time(jwk.get("retired")))
+        retired = _parse_time(jwk.get("retired"))
+        if jwk.get("retired") is not None and retired is None:
+            return f"key id {kid!r} has a malformed retirement time"
+        return _Jwk(public_key, str(jwk.get("status", "active")), retired)
     return f"unknown key id {kid!r}"
 
 

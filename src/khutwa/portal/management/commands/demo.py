@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
+from khutwa.documents.demo import demo_documents
 from khutwa.licensing.demo import demo_licensing
 
 
@@ -29,3 +30,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Licensing: demo data already present; nothing created.")
+        documents = demo_documents()
+        if documents["documents"]:
+            self.stdout.write(
+                "Documents: {customers} customers of holder, {documents} signed documents.".format(
+                    **documents
+                )
+            )
