@@ -54,7 +54,7 @@ def test_concurrent_processes_get_gapless_unique_numbers_and_one_chain(database_
     worker = str(Path(__file__).with_name("concurrency_worker.py"))
     subprocess.run([sys.executable, worker, "setup"], env=env, check=True, cwd=ROOT)  # noqa: S603
     processes = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: S603
             [sys.executable, worker, "issue", str(EACH)],
             env=env,
             cwd=ROOT,
@@ -79,7 +79,7 @@ def test_concurrent_processes_get_gapless_unique_numbers_and_one_chain(database_
         "assert chain_verify([d.payload for d in docs]) == [], chain_verify([d.payload for d in docs])\n"
         "print(len(docs))\n"
     )
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", "import django; django.setup()\n" + check],
         env=env,
         capture_output=True,
