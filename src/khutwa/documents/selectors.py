@@ -4,6 +4,7 @@ a customer sees the documents addressed to them (matched by CPR), nobody else an
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -48,7 +49,15 @@ def documents_for(
     return qs.order_by("-issued_at", "-id")
 
 
+def _uuid(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("Not found.") from None
+
+
 def get_document_for(user: Any, public_id: Any) -> Document:
+    public_id = _uuid(public_id)
     try:
         document = (
             Document.objects.filter(visible_to(user))
@@ -68,6 +77,7 @@ def customers_of(user: Any) -> QuerySet[Customer]:
 
 
 def document_public(public_id: Any) -> Document:
+    public_id = _uuid(public_id)
     try:
         document = Document.objects.select_related("licence").filter(public_id=public_id).first()
     except (ValueError, TypeError):
