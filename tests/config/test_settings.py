@@ -13,7 +13,8 @@ def _start(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "KHUTWA_ENV"}
+        if k
+        not in {"SECRET_KEY", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "KHUTWA_ENV", "KHUTWA_KEY_PASSPHRASE"}
     }
     environment.update({"DJANGO_SETTINGS_MODULE": "khutwa.config.settings", "KHUTWA_VAR_DIR": str(tmp_path)})
     environment.update(env)
@@ -42,7 +43,11 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
 
 def test_production_without_allowed_hosts_refuses_to_start(tmp_path):
     result = _start(
-        tmp_path, KHUTWA_ENV="production", SECRET_KEY="x" * 50, KHUTWA_SITE_URL="https://khutwa.bh"
+        tmp_path,
+        KHUTWA_ENV="production",
+        SECRET_KEY="x" * 50,
+        KHUTWA_SITE_URL="https://khutwa.bh",
+        KHUTWA_KEY_PASSPHRASE="p" * 20,
     )
     assert result.returncode != 0
     assert "ALLOWED_HOSTS is required" in result.stderr
@@ -64,10 +69,23 @@ def test_a_malformed_variable_is_named(tmp_path, variable, value):
     assert f"{variable} must" in result.stderr or f"{variable} is" in result.stderr
 
 
+def test_production_without_the_key_passphrase_refuses_to_start(tmp_path):
+    result = _start(
+        tmp_path,
+        KHUTWA_ENV="production",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="khutwa.bh",
+        KHUTWA_SITE_URL="https://khutwa.bh",
+    )
+    assert result.returncode != 0
+    assert "KHUTWA_KEY_PASSPHRASE is required" in result.stderr
+
+
 def test_production_starts_when_configured(tmp_path):
     result = _start(
         tmp_path,
         KHUTWA_ENV="production",
+        KHUTWA_KEY_PASSPHRASE="p" * 20,
         SECRET_KEY="x" * 50,
         ALLOWED_HOSTS="khutwa.bh",
         KHUTWA_SITE_URL="https://khutwa.bh",

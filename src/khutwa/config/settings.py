@@ -33,6 +33,8 @@ if IS_PRODUCTION and DEBUG:
 
 if IS_PRODUCTION:
     SECRET_KEY = env_required("SECRET_KEY", "when KHUTWA_ENV=production")
+    # The platform's private keys cannot be opened without it (documents/signing.py reads it).
+    env_required("KHUTWA_KEY_PASSPHRASE", "when KHUTWA_ENV=production")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
