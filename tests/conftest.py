@@ -35,7 +35,8 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
     """Transactional tests end with a flush, which the audit triggers would refuse: switch
-    them off just for that flush (set up after transactional_db, so torn down before it)."""
+    them off just for that flush (set up after transactional_db, so torn down before it), and
+    re-seed the catalogue that an earlier flush removed."""
     transactional = {"transactional_db", "live_server"} & set(request.fixturenames)
     marker = request.node.get_closest_marker("django_db")
     if not transactional and not (marker and marker.kwargs.get("transaction")):
@@ -47,6 +48,12 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
 
     request.getfixturevalue("transactional_db")
     triggers_resume(connection)
+    # A previous transactional test's flush removed what the data migrations seeded.
+    from django.apps import apps
+
+    from khutwa.catalogue.loading import load_seed
+
+    load_seed(apps)
     yield
     triggers_suspend(connection)
 

@@ -20,6 +20,7 @@ silently missing font or image.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import threading
 import zlib
@@ -116,6 +117,16 @@ class PdfSignatureResult:
 # --- rendering ------------------------------------------------------------------------------------
 
 _local = threading.local()
+
+
+@atexit.register
+def _drop_font_configuration() -> None:
+    """Release the cached configuration while Pango is still loaded (at interpreter exit its
+    finaliser would otherwise run after the library is gone and print a traceback)."""
+    config = getattr(_local, "font_config", None)
+    if config is not None:
+        _local.font_config = None
+        del config
 
 
 def _font_configuration() -> Any:
