@@ -63,7 +63,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.REVIEWER: ["catalogue.view_activity", "catalogue.view_approvingbody"],
     Role.INSPECTOR: ["catalogue.view_activity"],
-    Role.TAMKEEN_OFFICER: ["catalogue.view_activity", "catalogue.view_licencetier"],
+    Role.TAMKEEN_OFFICER: [
+        "catalogue.view_activity",
+        "catalogue.view_licencetier",
+        *(
+            f"support.{verb}_{model}"
+            for model in ("programme", "programmecap")
+            for verb in ("add", "change", "view")
+        ),
+        "support.view_supportapplication",
+        "support.view_beneficiary",
+        "support.change_beneficiary",
+    ],
     Role.TAMKEEN_FINANCE: [],
     Role.TAMKEEN_CUSTOMER: [],
     Role.SYSADMIN: [

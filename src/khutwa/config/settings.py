@@ -56,6 +56,9 @@ KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
 KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")
 # The Labour Fund's commercial registration number, for its book entry on split invoices.
 KHUTWA_TAMKEEN_CR = env_str("KHUTWA_TAMKEEN_CR", "40000-1") or "40000-1"
+# Tamkeen's paying account for payout files (placeholders until configured).
+KHUTWA_TAMKEEN_IBAN = env_str("KHUTWA_TAMKEEN_IBAN", "BH67BMAG00001299123456") or ""
+KHUTWA_TAMKEEN_BIC = env_str("KHUTWA_TAMKEEN_BIC", "BMAGBHBM") or ""
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
 
@@ -75,6 +78,7 @@ INSTALLED_APPS = [
     "khutwa.licensing",
     "khutwa.approvals",
     "khutwa.documents",
+    "khutwa.support",
     "khutwa.portal",
     "khutwa.api",
 ]

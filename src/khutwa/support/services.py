@@ -1,0 +1,506 @@
+"""Writes of Tamkeen support: applications and their decisions (with the entitlement reserved
+under the programme's lock), claims verified against the official documents, payouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from khutwa.accounts.models import User
+from khutwa.accounts.roles import Role
+from khutwa.audit.services import audit_record
+from khutwa.documents.models import Document
+from khutwa.errors import NotFound, Refused
+from khutwa.licensing.numbering import counter_next
+from khutwa.support import checks as claim_checks
+from khutwa.support.eligibility import applies_as_holder, eligible_amount, evaluate, relevant_licence
+from khutwa.support.entitlement import entitlement
+from khutwa.support.models import (
+    RESERVING,
+    ApplicationStatus,
+    BatchStatus,
+    Beneficiary,
+    Claim,
+    ClaimDocument,
+    ClaimStatus,
+    Payout,
+    PayoutBatch,
+    Programme,
+    ProgrammeCap,
+    SupportApplication,
+)
+
+ZERO = Decimal("0.000")
+
+
+def resolve_document(reference: str) -> Document | None:
+    """A document by its public id, or by the content of its QR code."""
+    reference = (reference or "").strip()
+    if not reference:
+        return None
+    if "/verify/" in reference:
+        from khutwa.trust.qr import QrError, parse_qr
+
+        try:
+            reference, _facts, _sig = parse_qr(reference)
+        except QrError:
+            return None
+    try:
+        public_id = uuid.UUID(reference)
+    except ValueError:
+        return None
+    return Document.objects.select_related("licence", "customer").filter(public_id=public_id).first()
+
+
+def programme_get(code: str) -> Programme:
+    programme = Programme.objects.filter(code=code).first()
+    if programme is None:
+        raise Refused(_("Unknown programme “%(code)s”.") % {"code": code}, field="programme", status=422)
+    return programme
+
+
+def eligibility_check(
+    *, user: User, programme: Programme, quotation_ref: str = "", today: dt.date | None = None
+) -> tuple[list[Any], Document | None]:
+    today = today or timezone.localdate()
+    quotation = resolve_document(quotation_ref) if quotation_ref else None
+    if quotation_ref and quotation is None:
+        raise Refused(_("No official document matches this id or QR code."), field="quotation", status=422)
+    return evaluate(programme=programme, user=user, quotation=quotation, today=today), quotation
+
+
+def _require(actor: User, *roles: str) -> None:
+    if not actor.has_role(*roles):
+        raise Refused(_("You may not do this."), status=403)
+
+
+def beneficiary_set_iban(*, actor: User, iban: str) -> Beneficiary:
+    from khutwa.support.payments import IbanError, validate_bahraini_iban
+
+    try:
+        compact = validate_bahraini_iban(iban)
+    except IbanError as exc:
+        raise Refused(str(exc), field="iban", status=422) from None
+    with transaction.atomic():
+        beneficiary, _created = Beneficiary.objects.get_or_create(user=actor)
+        beneficiary.iban = compact
+        beneficiary.save(update_fields=["iban"])
+        audit_record(
+            actor=actor, action="support.beneficiary.iban", obj=beneficiary, after={"iban": compact[-4:]}
+        )
+    return beneficiary
+
+
+def application_create(
+    *, actor: User, programme_code: str, quotation_ref: str = "", now: dt.datetime | None = None
+) -> SupportApplication:
+    """Submit an application; refused, naming each failed rule, when not eligible."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    programme = programme_get(programme_code)
+    rules, quotation = eligibility_check(
+        user=actor, programme=programme, quotation_ref=quotation_ref, today=today
+    )
+    failed = [r for r in rules if not r.passed]
+    if failed:
+        raise Refused(
+            "; ".join(r.explanation_en if _english() else r.explanation_ar for r in failed),
+            field="eligibility",
+            status=422,
+        )
+    as_holder = applies_as_holder(actor)
+    with transaction.atomic():
+        application = SupportApplication.objects.create(
+            reference=f"TMK-{today.year}-{counter_next('tamkeen', today.year):06d}",
+            programme=programme,
+            beneficiary=actor,
+            as_holder=as_holder,
+            quotation=quotation,
+            licence=relevant_licence(actor, quotation, as_holder),
+            eligible_amount=eligible_amount(quotation),
+            eligibility=[r.as_dict() for r in rules],
+            created_at=now,
+        )
+        Beneficiary.objects.get_or_create(user=actor)
+        audit_record(
+            actor=actor,
+            action="support.application.submit",
+            obj=application,
+            after={"programme": programme.code, "quotation": quotation.number if quotation else ""},
+        )
+    return application
+
+
+def _english() -> bool:
+    from django.utils.translation import get_language
+
+    return (get_language() or "ar").startswith("en")
+
+
+def received_12m(*, programme: Programme, user: User, today: dt.date, exclude: int | None = None) -> Decimal:
+    """What the beneficiary received or holds reserved from the programme in 12 months."""
+    rows = SupportApplication.objects.filter(
+        programme=programme,
+        beneficiary=user,
+        decided_at__date__gt=today - dt.timedelta(days=365),
+        status__in=[*RESERVING, ApplicationStatus.PAID, ApplicationStatus.CLOSED],
+    )
+    if exclude:
+        rows = rows.exclude(pk=exclude)
+    return rows.aggregate(s=Sum("entitlement"))["s"] or ZERO
+
+
+def application_decide(
+    *,
+    actor: User,
+    application: SupportApplication,
+    decision: str,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> SupportApplication:
+    """approve (entitlement reserved under the programme's lock), reject, or request_info."""
+    _require(actor, Role.TAMKEEN_OFFICER)
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    if decision not in ("approve", "reject", "request_info"):
+        raise Refused(_("Choose approve, reject or request_info."), field="decision", status=422)
+    if decision in ("reject", "request_info") and not reason.strip():
+        raise Refused(_("Give the reason; the applicant will see it."), field="reason", status=422)
+    with transaction.atomic():
+        # Lock the programme first: concurrent approvals serialise here, so the budget can
+        # never be over-committed.
+        programme = Programme.objects.select_for_update().get(pk=application.programme_id)
+        locked = SupportApplication.objects.select_for_update().get(pk=application.pk)
+        if locked.status not in (
+            ApplicationStatus.SUBMITTED,
+            ApplicationStatus.IN_REVIEW,
+            ApplicationStatus.INFO_REQUESTED,
+        ):
+            raise Refused(
+                _("An application that is “%(status)s” cannot be decided.")
+                % {"status": locked.get_status_display()},
+                field="status",
+            )
+        before = locked.status
+        if decision == "approve":
+            rules = evaluate(
+                programme=programme,
+                user=locked.beneficiary,
+                quotation=locked.quotation,
+                today=today,
+                exclude_application=locked.pk,
+            )
+            locked.eligibility = [r.as_dict() for r in rules]
+            failed = [r for r in rules if not r.passed]
+            if failed:
+                locked.save(update_fields=["eligibility"])
+                raise Refused("; ".join(r.explanation_en for r in failed), field="eligibility")
+            tier_id = locked.licence.tier_id if locked.licence else None
+            cap_row = ProgrammeCap.objects.filter(programme=programme, tier_id=tier_id).first()
+            amount = entitlement(
+                rate=programme.rate,
+                eligible_amount=locked.eligible_amount,
+                cap=cap_row.cap if cap_row else None,
+                received_12m=received_12m(
+                    programme=programme, user=locked.beneficiary, today=today, exclude=locked.pk
+                ),
+                budget_left=programme.remaining,
+            )
+            if amount.amount <= 0:
+                raise Refused(
+                    _("Nothing can be granted: limited by the %(limit)s.") % {"limit": amount.limited_by},
+                    field="entitlement",
+                )
+            programme.reserved += amount.amount
+            programme.save(update_fields=["reserved"])
+            locked.entitlement = amount.amount
+            locked.status = ApplicationStatus.APPROVED
+            locked.expires_on = today + dt.timedelta(days=programme.approval_valid_days)
+        elif decision == "reject":
+            locked.status = ApplicationStatus.REJECTED
+        else:
+            locked.status = ApplicationStatus.INFO_REQUESTED
+        locked.reason = reason.strip()
+        locked.decided_at = now
+        locked.decided_by = actor
+        locked.save()
+        audit_record(
+            actor=actor,
+            action=f"support.application.{decision}",
+            obj=locked,
+            before={"status": before},
+            after={"status": locked.status, "entitlement": f"{locked.entitlement:.3f}", "reason": reason},
+        )
+    application.refresh_from_db()
+    return application
+
+
+def application_answer(*, actor: User, application: SupportApplication, answer: str) -> SupportApplication:
+    if application.beneficiary_id != actor.pk:
+        raise NotFound(_("Not found."))
+    if application.status != ApplicationStatus.INFO_REQUESTED:
+        raise Refused(_("No information was requested."))
+    if not answer.strip():
+        raise Refused(_("Write your answer."), field="answer", status=422)
+    with transaction.atomic():
+        SupportApplication.objects.filter(pk=application.pk).update(status=ApplicationStatus.IN_REVIEW)
+        audit_record(
+            actor=actor, action="support.application.answer", obj=application, after={"answer": answer}
+        )
+    application.refresh_from_db()
+    return application
+
+
+def _release(application: SupportApplication) -> None:
+    if application.status in RESERVING and application.entitlement > 0:
+        programme = Programme.objects.select_for_update().get(pk=application.programme_id)
+        programme.reserved -= application.entitlement
+        programme.save(update_fields=["reserved"])
+
+
+def application_cancel(*, actor: User, application: SupportApplication) -> SupportApplication:
+    if application.beneficiary_id != actor.pk and not actor.has_role(Role.TAMKEEN_OFFICER):
+        raise NotFound(_("Not found."))
+    with transaction.atomic():
+        locked = SupportApplication.objects.select_for_update().get(pk=application.pk)
+        if locked.status not in (
+            ApplicationStatus.SUBMITTED,
+            ApplicationStatus.IN_REVIEW,
+            ApplicationStatus.INFO_REQUESTED,
+            ApplicationStatus.APPROVED,
+        ):
+            raise Refused(
+                _("An application that is “%(status)s” cannot be cancelled.")
+                % {"status": locked.get_status_display()},
+                field="status",
+            )
+        _release(locked)
+        locked.status = ApplicationStatus.CANCELLED
+        locked.save(update_fields=["status"])
+        audit_record(actor=actor, action="support.application.cancel", obj=locked)
+    application.refresh_from_db()
+    return application
+
+
+def applications_expire(*, today: dt.date | None = None) -> int:
+    """Approvals not claimed in time expire and give their reservation back. Idempotent."""
+    today = today or timezone.localdate()
+    count = 0
+    for pk in SupportApplication.objects.filter(
+        status=ApplicationStatus.APPROVED, expires_on__lt=today
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = SupportApplication.objects.select_for_update().get(pk=pk)
+            if (
+                locked.status == ApplicationStatus.APPROVED
+                and locked.expires_on
+                and locked.expires_on < today
+            ):
+                _release(locked)
+                locked.status = ApplicationStatus.EXPIRED
+                locked.save(update_fields=["status"])
+                audit_record(actor=None, action="support.application.expire", obj=locked)
+                count += 1
+    return count
+
+
+def claim_submit(
+    *, actor: User, application: SupportApplication, document_refs: list[str], now: dt.datetime | None = None
+) -> Claim:
+    """Attach the documents; every check runs at once and is stored with its reason."""
+    now = now or timezone.now()
+    if application.beneficiary_id != actor.pk:
+        raise NotFound(_("Not found."))
+    if application.status != ApplicationStatus.APPROVED:
+        raise Refused(
+            _("Only an approved application can be claimed; this one is “%(status)s”.")
+            % {"status": application.get_status_display()},
+            field="application",
+        )
+    if not document_refs:
+        raise Refused(_("Attach the invoice and the other documents."), field="documents", status=422)
+    documents = []
+    for i, ref in enumerate(document_refs):
+        document = resolve_document(ref)
+        if document is None:
+            raise Refused(
+                _("No official document matches this id or QR code."), field=f"documents[{i}]", status=422
+            )
+        documents.append(document)
+    if len({d.pk for d in documents}) != len(documents):
+        raise Refused(_("A document is listed twice."), field="documents", status=422)
+    results = claim_checks.run(application=application, documents=documents, user=actor)
+    claimed = claim_checks.claimed_amount(documents)
+    payable = (
+        min(application.entitlement, (application.programme.rate * claimed).quantize(Decimal("0.001")))
+        if claimed > 0
+        else ZERO
+    )
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.create(
+                application=application,
+                checks=[r.as_dict() for r in results],
+                claimed_amount=claimed,
+                payable=payable,
+                created_at=now,
+            )
+            ClaimDocument.objects.bulk_create([ClaimDocument(claim=claim, document=d) for d in documents])
+            SupportApplication.objects.filter(pk=application.pk).update(status=ApplicationStatus.CLAIMED)
+            audit_record(
+                actor=actor,
+                action="support.claim.submit",
+                obj=claim,
+                after={
+                    "documents": [d.number for d in documents],
+                    "payable": f"{payable:.3f}",
+                    "passed": all(r.passed for r in results),
+                },
+            )
+    except IntegrityError:
+        used = ClaimDocument.objects.filter(document__in=documents).select_related(
+            "document", "claim__application"
+        )
+        names = ", ".join(f"{u.document.number} ({u.claim.application.reference})" for u in used)
+        raise Refused(
+            _("These documents are already used by another claim: %(names)s.") % {"names": names},
+            field="documents",
+        ) from None
+    return claim
+
+
+def claim_decide(
+    *, actor: User, claim: Claim, decision: str, reason: str = "", now: dt.datetime | None = None
+) -> Claim:
+    """Approve (only when every check passed: one action) or reject (documents freed)."""
+    _require(actor, Role.TAMKEEN_OFFICER)
+    now = now or timezone.now()
+    if decision not in ("approve", "reject"):
+        raise Refused(_("Choose approve or reject."), field="decision", status=422)
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().select_related("application").get(pk=claim.pk)
+        if locked.status != ClaimStatus.SUBMITTED:
+            raise Refused(_("This claim was already decided."), field="status")
+        if decision == "approve":
+            failed = [c for c in locked.checks if not c["passed"]]
+            if failed:
+                raise Refused(
+                    _("%(n)s checks failed; the claim cannot be approved.") % {"n": len(failed)},
+                    field="checks",
+                )
+            locked.status = ClaimStatus.VERIFIED
+            SupportApplication.objects.filter(pk=locked.application_id).update(
+                status=ApplicationStatus.VERIFIED
+            )
+        else:
+            if not reason.strip():
+                raise Refused(_("Give the reason; the applicant will see it."), field="reason", status=422)
+            locked.status = ClaimStatus.REJECTED
+            # The documents may be claimed again once corrected.
+            ClaimDocument.objects.filter(claim=locked).delete()
+            SupportApplication.objects.filter(pk=locked.application_id).update(
+                status=ApplicationStatus.APPROVED
+            )
+        locked.decided_at = now
+        locked.decided_by = actor
+        locked.reason = reason.strip()
+        locked.save()
+        audit_record(actor=actor, action=f"support.claim.{decision}", obj=locked, after={"reason": reason})
+    claim.refresh_from_db()
+    return claim
+
+
+def batch_create(
+    *,
+    actor: User,
+    claim_ids: list[int],
+    execution_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> PayoutBatch:
+    from khutwa.support.payments import IbanError, validate_bahraini_iban
+
+    _require(actor, Role.TAMKEEN_FINANCE)
+    now = now or timezone.now()
+    if not claim_ids:
+        raise Refused(_("Choose the verified claims to pay."), field="claims", status=422)
+    claims = list(
+        Claim.objects.filter(pk__in=claim_ids).select_related("application__beneficiary__beneficiary")
+    )
+    if len(claims) != len(set(claim_ids)):
+        raise Refused(_("Unknown claim."), field="claims", status=422)
+    problems = []
+    for claim in claims:
+        if claim.status != ClaimStatus.VERIFIED:
+            problems.append(_("claim %(id)s is not verified") % {"id": claim.pk})
+        beneficiary = getattr(claim.application.beneficiary, "beneficiary", None)
+        try:
+            validate_bahraini_iban(beneficiary.iban if beneficiary else "")
+        except IbanError:
+            problems.append(_("claim %(id)s: the beneficiary has no valid Bahraini IBAN") % {"id": claim.pk})
+    if problems:
+        raise Refused("; ".join(problems), field="claims", status=422)
+    today = timezone.localtime(now).date()
+    try:
+        with transaction.atomic():
+            batch = PayoutBatch.objects.create(
+                reference=f"PAY-{today.year}-{counter_next('payout', today.year):06d}",
+                execution_date=execution_date or today,
+                created_at=now,
+                created_by=actor,
+            )
+            Payout.objects.bulk_create(
+                [
+                    Payout(
+                        batch=batch,
+                        claim=c,
+                        amount=c.payable,
+                        creditor_name=(
+                            c.application.beneficiary.get_full_name() or c.application.beneficiary.username
+                        )[:140],
+                        iban=Beneficiary.objects.get(user_id=c.application.beneficiary_id).iban,
+                    )
+                    for c in claims
+                ]
+            )
+            audit_record(
+                actor=actor,
+                action="support.batch.create",
+                obj=batch,
+                after={"claims": sorted(claim_ids), "total": f"{sum(c.payable for c in claims):.3f}"},
+            )
+    except IntegrityError:
+        raise Refused(_("A claim is already in another payout batch."), field="claims") from None
+    return batch
+
+
+def batch_mark_paid(*, actor: User, batch: PayoutBatch, now: dt.datetime | None = None) -> PayoutBatch:
+    """The bank confirmed: entitlements are consumed (what was not paid is given back). Once."""
+    _require(actor, Role.TAMKEEN_FINANCE)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = PayoutBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status == BatchStatus.PAID:
+            raise Refused(_("This batch is already paid."), field="status")
+        for payout in locked.payouts.select_related("claim__application"):
+            application = payout.claim.application
+            programme = Programme.objects.select_for_update().get(pk=application.programme_id)
+            programme.reserved -= application.entitlement
+            programme.paid += payout.amount
+            programme.save(update_fields=["reserved", "paid"])
+            Claim.objects.filter(pk=payout.claim_id).update(status=ClaimStatus.PAID)
+            SupportApplication.objects.filter(pk=application.pk).update(
+                status=ApplicationStatus.PAID, entitlement=payout.amount
+            )
+        locked.status = BatchStatus.PAID
+        locked.paid_at = now
+        locked.save(update_fields=["status", "paid_at"])
+        audit_record(actor=actor, action="support.batch.paid", obj=locked)
+    batch.refresh_from_db()
+    return batch
