@@ -108,3 +108,12 @@ def test_a_malformed_multipart_body_is_a_400_problem(client, make_user):
     )
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_numbers_too_large_for_the_database_are_not_a_server_error(client, make_user):
+    from khutwa.accounts.roles import Role
+
+    user = make_user(Role.HOLDER, cpr="900101010")
+    client.force_login(user)
+    assert client.get("/api/v1/documents", {"customer": "-311442583652669151248384"}).status_code == 422
+    assert client.get("/api/v1/applications/99999999999999999999999").status_code == 404

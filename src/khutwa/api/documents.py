@@ -121,7 +121,7 @@ class DocumentOut(Schema):
 
 class DocumentFilters(Schema):
     type: str = Field("", max_length=20)
-    customer: int | None = None
+    customer: int | None = Field(None, ge=1, le=2**63 - 1)
     from_: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
     limit: int = Field(50, ge=1, le=500)

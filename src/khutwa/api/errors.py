@@ -189,6 +189,11 @@ def install(api: NinjaAPI) -> None:
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return problem(api, request, status=exc.status_code, detail=str(exc.message))
 
+    @api.exception_handler(OverflowError)
+    def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # A path or query number too large for the database: nothing can match it.
+        return problem(api, request, status=404, detail=_("Not found."))
+
     @api.exception_handler(MultiPartParserError)
     def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
         return problem(api, request, status=400, detail=_("The request body could not be read."))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from khutwa.portal import views, views_applicant, views_documents, views_public, views_staff
+from khutwa.portal import views, views_applicant, views_documents, views_public, views_staff, views_support
 
 app_name = "portal"
 
@@ -52,6 +52,28 @@ urlpatterns = [
         "documents/<uuid:public_id>/<slug:action>/", views_documents.document_action, name="document_action"
     ),
     path("customers/new/", views_documents.customer_new, name="customer_new"),
+    # Tamkeen support
+    path("programmes/", views_support.programme_list, name="programmes"),
+    path("support/", views_support.support_home, name="support"),
+    path("support/apply/", views_support.support_apply, name="support_apply"),
+    path("support/iban/", views_support.support_iban, name="support_iban"),
+    path("support/applications/<int:pk>/", views_support.support_application, name="support_application"),
+    path(
+        "support/applications/<int:pk>/<slug:action>/",
+        views_support.support_application_action,
+        name="support_application_action",
+    ),
+    path("support/claims/<int:pk>/", views_support.support_claim, name="support_claim"),
+    path("support/claims/<int:pk>/decide/", views_support.support_claim_decide, name="support_claim_decide"),
+    path("support/queue/", views_support.support_queue, name="support_queue"),
+    path("support/finance/", views_support.support_finance, name="support_finance"),
+    path("support/batches/<int:pk>/", views_support.support_batch, name="support_batch"),
+    path(
+        "support/batches/<int:pk>/<slug:kind>",
+        views_support.support_batch_export,
+        name="support_batch_export",
+    ),
+    path("support/reports/", views_support.support_reports, name="support_reports"),
     # Registrar
     path("registrar/", views_staff.pipeline, name="pipeline"),
     path("registrar/screening/", views_staff.screening, name="screening"),

@@ -1,0 +1,368 @@
+"""Pages of Tamkeen support: the public programme catalogue; beneficiaries' applications and
+claims; the officers' queue and decisions; finance's batches; reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from khutwa.accounts.roles import Role
+from khutwa.errors import NotFound, Refused
+from khutwa.portal.access import found, me, role_required, run
+from khutwa.support import selectors, services
+from khutwa.support.models import (
+    ApplicationStatus,
+    Beneficiary,
+    Claim,
+    ClaimStatus,
+    PayoutBatch,
+    Programme,
+    SupportApplication,
+)
+
+
+def programme_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/support_programmes.html", {"programmes": selectors.programmes()})
+
+
+@login_required
+def support_home(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    if user.has_role(Role.TAMKEEN_OFFICER):
+        return redirect("portal:support_queue")
+    if user.has_role(Role.TAMKEEN_FINANCE):
+        return redirect("portal:support_finance")
+    beneficiary = Beneficiary.objects.filter(user=user).first()
+    return render(
+        request,
+        "portal/support_mine.html",
+        {
+            "applications": selectors.applications_for(user),
+            "claims": Claim.objects.filter(application__beneficiary=user).select_related("application"),
+            "programmes": Programme.objects.filter(is_paused=False),
+            "iban": beneficiary.iban if beneficiary else "",
+        },
+    )
+
+
+@login_required
+def support_apply(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    code = request.POST.get("programme") or request.GET.get("programme", "")
+    quotation = request.POST.get("quotation") or request.GET.get("quotation", "")
+    rules: list[Any] = []
+    error = ""
+    programme = Programme.objects.filter(code=code).first()
+    if programme is not None:
+        try:
+            rules, _q = services.eligibility_check(user=user, programme=programme, quotation_ref=quotation)
+        except Refused as exc:
+            error = str(exc.message)
+    if request.method == "POST" and request.POST.get("submit"):
+        try:
+            application = services.application_create(
+                actor=user, programme_code=code, quotation_ref=quotation
+            )
+        except Refused as exc:
+            error = str(exc.message)
+        else:
+            messages.success(request, _("Application %(ref)s submitted.") % {"ref": application.reference})
+            return redirect("portal:support_application", pk=application.pk)
+    context = {
+        "programmes": Programme.objects.all(),
+        "programme": programme,
+        "quotation": quotation,
+        "rules": rules,
+        "error": error,
+        "eligible": bool(rules) and all(r.passed for r in rules),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "portal/_support_rules.html", context)
+    return render(
+        request,
+        "portal/support_apply.html",
+        context,
+        status=400 if error and request.method == "POST" else 200,
+    )
+
+
+@login_required
+def support_application(request: HttpRequest, pk: int) -> HttpResponse:
+    user = me(request)
+    application = found(lambda: selectors.get_application_for(user, pk))
+    return render(
+        request,
+        "portal/support_application.html",
+        {
+            "application": application,
+            "claims": application.claims.all(),
+            "is_officer": user.has_role(Role.TAMKEEN_OFFICER),
+            "is_beneficiary": application.beneficiary_id == user.pk,
+        },
+    )
+
+
+@login_required
+def support_application_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    user = me(request)
+    application = found(lambda: selectors.get_application_for(user, pk))
+    back = reverse("portal:support_application", kwargs={"pk": pk})
+    post = request.POST
+    if action == "decide":
+        return run(
+            request,
+            lambda: services.application_decide(
+                actor=user,
+                application=application,
+                decision=post.get("decision", ""),
+                reason=post.get("reason", ""),
+            ),
+            success=_("Decision recorded."),
+            back=back,
+        )
+    if action == "cancel":
+        return run(
+            request,
+            lambda: services.application_cancel(actor=user, application=application),
+            success=_("Cancelled."),
+            back=back,
+        )
+    if action == "answer":
+        return run(
+            request,
+            lambda: services.application_answer(
+                actor=user, application=application, answer=post.get("answer", "")
+            ),
+            success=_("Answer sent."),
+            back=back,
+        )
+    if action == "claim":
+        refs = [line.strip() for line in post.get("documents", "").splitlines() if line.strip()]
+        try:
+            claim = services.claim_submit(actor=user, application=application, document_refs=refs)
+        except NotFound:
+            raise Http404 from None
+        except Refused as exc:
+            messages.error(request, str(exc.message))
+            return redirect(back)
+        messages.success(request, _("Claim submitted; its checks are below."))
+        return redirect("portal:support_claim", pk=claim.pk)
+    raise Http404
+
+
+@login_required
+def support_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    user = me(request)
+    claim = found(lambda: selectors.get_claim_for(user, pk))
+    return render(
+        request,
+        "portal/support_claim.html",
+        {
+            "claim": claim,
+            "documents": claim.documents.select_related("document"),
+            "is_officer": user.has_role(Role.TAMKEEN_OFFICER),
+            "all_passed": all(c["passed"] for c in claim.checks),
+        },
+    )
+
+
+@login_required
+def support_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    user = me(request)
+    claim = found(lambda: selectors.get_claim_for(user, pk))
+    return run(
+        request,
+        lambda: services.claim_decide(
+            actor=user,
+            claim=claim,
+            decision=request.POST.get("decision", ""),
+            reason=request.POST.get("reason", ""),
+        ),
+        success=_("Decision recorded."),
+        back=reverse("portal:support_claim", kwargs={"pk": pk}),
+    )
+
+
+@login_required
+def support_iban(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    return run(
+        request,
+        lambda: services.beneficiary_set_iban(actor=me(request), iban=request.POST.get("iban", "")),
+        success=_("IBAN saved."),
+        back=reverse("portal:support"),
+    )
+
+
+@role_required(Role.TAMKEEN_OFFICER)
+def support_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in ApplicationStatus.values:
+        status = ""
+    programme = request.GET.get("programme", "")[:50]
+    return render(
+        request,
+        "portal/support_queue.html",
+        {
+            "applications": selectors.applications_for(me(request), status=status, programme=programme)[:200],
+            "claims": Claim.objects.filter(status=ClaimStatus.SUBMITTED).select_related("application")[:100],
+            "statuses": ApplicationStatus.choices,
+            "status": status,
+            "programmes": Programme.objects.all(),
+            "programme": programme,
+        },
+    )
+
+
+@role_required(Role.TAMKEEN_FINANCE)
+def support_finance(request: HttpRequest) -> HttpResponse:
+    user = me(request)
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("claims") if i.isdigit()]
+        try:
+            batch = services.batch_create(actor=user, claim_ids=ids)
+        except Refused as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Batch %(ref)s created.") % {"ref": batch.reference})
+            return redirect("portal:support_batch", pk=batch.pk)
+    return render(
+        request,
+        "portal/support_finance.html",
+        {
+            "claims": Claim.objects.filter(status=ClaimStatus.VERIFIED, payout__isnull=True).select_related(
+                "application__beneficiary"
+            ),
+            "batches": PayoutBatch.objects.all()[:50],
+        },
+    )
+
+
+@role_required(Role.TAMKEEN_FINANCE)
+def support_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = found(lambda: selectors.get_batch_for(me(request), pk))
+    if request.method == "POST":
+        return run(
+            request,
+            lambda: services.batch_mark_paid(actor=me(request), batch=batch),
+            success=_("Batch marked paid."),
+            back=reverse("portal:support_batch", kwargs={"pk": pk}),
+        )
+    payouts = batch.payouts.select_related("claim__application")
+    return render(
+        request,
+        "portal/support_batch.html",
+        {"batch": batch, "payouts": payouts, "total": sum((p.amount for p in payouts), Decimal("0"))},
+    )
+
+
+@role_required(Role.TAMKEEN_FINANCE)
+def support_batch_export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    from khutwa.support.exports import batch_csv_text, batch_pain001_xml
+
+    batch = found(lambda: selectors.get_batch_for(me(request), pk))
+    if kind == "pain001":
+        response = HttpResponse(batch_pain001_xml(batch), content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{batch.reference}.xml"'
+    elif kind == "csv":
+        response = HttpResponse(batch_csv_text(batch), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{batch.reference}.csv"'
+    else:
+        raise Http404
+    return response
+
+
+@role_required(Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE)
+def support_reports(request: HttpRequest) -> HttpResponse:
+    """Amounts reserved and paid by programme, tier, activity category and governorate."""
+    reserving = ["approved", "claimed", "verified"]
+    paid_states = ["paid", "closed"]
+    base = SupportApplication.objects.filter(status__in=[*reserving, *paid_states])
+
+    def rows(field: str, label_ar: str, label_en: str) -> list[dict[str, Any]]:
+        grouped = (
+            base.values(field, label_ar, label_en)
+            .annotate(
+                reserved=Sum("entitlement", filter=Q(status__in=reserving)),
+                paid=Sum("entitlement", filter=Q(status__in=paid_states)),
+            )
+            .order_by(field)
+        )
+        out: list[dict[str, Any]] = [
+            {
+                "ar": g[label_ar] or "—",
+                "en": g[label_en] or "—",
+                "reserved": g["reserved"] or Decimal("0"),
+                "paid": g["paid"] or Decimal("0"),
+            }
+            for g in grouped
+        ]
+        return _with_bars(out)
+
+    def category_rows() -> list[dict[str, Any]]:
+        # An application counts once per category its quotation's lines touch.
+        totals: dict[str, dict[str, Any]] = {}
+        for application in base.select_related("quotation").prefetch_related(
+            "quotation__lines__activity__category"
+        ):
+            if application.quotation is None:
+                continue
+            for category in {ln.activity.category for ln in application.quotation.lines.all()}:
+                row = totals.setdefault(
+                    category.code,
+                    {
+                        "ar": category.name_ar,
+                        "en": category.name_en,
+                        "reserved": Decimal("0"),
+                        "paid": Decimal("0"),
+                    },
+                )
+                row["paid" if application.status in paid_states else "reserved"] += application.entitlement
+        return _with_bars(list(totals.values()))
+
+    return render(
+        request,
+        "portal/support_reports.html",
+        {
+            "tables": [
+                (_("By programme"), rows("programme__code", "programme__name_ar", "programme__name_en")),
+                (
+                    _("By licence tier"),
+                    rows("licence__tier__code", "licence__tier__name_ar", "licence__tier__name_en"),
+                ),
+                (
+                    _("By governorate"),
+                    rows(
+                        "licence__governorate__code",
+                        "licence__governorate__name_ar",
+                        "licence__governorate__name_en",
+                    ),
+                ),
+                (
+                    _("By activity category (of the quotation)"),
+                    category_rows(),
+                ),
+            ]
+        },
+    )
+
+
+def _with_bars(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    peak: Decimal = max([r["reserved"] + r["paid"] for r in out] or [Decimal("1")]) or Decimal("1")
+    for r in out:
+        r["reserved_pct"] = int(r["reserved"] * 100 / peak)
+        r["paid_pct"] = int(r["paid"] * 100 / peak)
+    return out

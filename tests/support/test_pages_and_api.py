@@ -1,0 +1,89 @@
+import pytest
+
+from khutwa.support.models import SupportApplication
+from tests.api.test_licensing_api import auth
+
+pytestmark = pytest.mark.django_db
+
+
+def test_public_catalogue_lists_programmes(client, programme):
+    page = client.get("/en/programmes/").content.decode()
+    assert "Business development support" in page
+    data = client.get("/api/v1/support/programmes").json()
+    assert data["items"][0]["code"] == "bdsupport"
+    assert data["items"][0]["caps"] == {"basic": "1000.000", "standard": "2500.000"}
+    assert data["items"][0]["rate"] == "0.500"
+
+
+def test_eligibility_live_and_apply_in_the_portal(client, programme, claimant, quotation):
+    client.force_login(claimant)
+    live = client.post(
+        "/en/support/apply/",
+        {"programme": "bdsupport", "quotation": str(quotation.public_id)},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'data-eligible="true"' in live and live.count('data-passed="true"') == 9
+    response = client.post(
+        "/en/support/apply/", {"programme": "bdsupport", "quotation": str(quotation.public_id), "submit": "1"}
+    )
+    application = SupportApplication.objects.get()
+    assert response.status_code == 302 and str(application.pk) in response["Location"]
+
+
+def test_the_api_explains_each_rule_and_refuses_the_ineligible(client, programme, claimant, quotation):
+    headers = auth(claimant)
+    result = client.post(
+        "/api/v1/support/eligibility",
+        {"programme": "bdsupport", "quotation": str(quotation.public_id)},
+        content_type="application/json",
+        **headers,
+    ).json()
+    assert result["eligible"] is True and len(result["rules"]) == 9
+    assert all(r["explanation_ar"] and r["explanation_en"] for r in result["rules"])
+    programme.is_paused = True
+    programme.save()
+    refused = client.post(
+        "/api/v1/support/applications",
+        {"programme": "bdsupport", "quotation": str(quotation.public_id)},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+        **headers,
+    )
+    assert refused.status_code == 422 and "paused" in refused.json()["detail"]
+    assert not SupportApplication.objects.exists()
+
+
+def test_officer_and_finance_pages_are_theirs(client, programme, claimant, officer, finance, quotation):
+    from khutwa.support import services
+
+    application = services.application_create(
+        actor=claimant, programme_code="bdsupport", quotation_ref=str(quotation.public_id)
+    )
+    client.force_login(claimant)
+    assert client.get("/en/support/queue/").status_code == 404
+    assert client.get("/en/support/finance/").status_code == 404
+    client.force_login(officer)
+    assert application.reference in client.get("/en/support/queue/").content.decode()
+    response = client.post(f"/en/support/applications/{application.pk}/decide/", {"decision": "approve"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == "approved"
+    assert client.get("/en/support/reports/").status_code == 200
+    client.force_login(finance)
+    assert client.get("/en/support/finance/").status_code == 200
+
+
+def test_another_beneficiarys_application_is_404(client, programme, claimant, quotation):
+    from khutwa.support import services
+    from tests.licensing.factories import applicant
+
+    application = services.application_create(
+        actor=claimant, programme_code="bdsupport", quotation_ref=str(quotation.public_id)
+    )
+    stranger = applicant()
+    assert client.get(f"/api/v1/support/applications/{application.pk}", **auth(stranger)).status_code == 404
+    client.force_login(stranger)
+    assert client.get(f"/en/support/applications/{application.pk}/").status_code == 404
+    assert client.post(f"/en/support/applications/{application.pk}/cancel/").status_code == 404
+    application.refresh_from_db()
+    assert application.status == "submitted"
