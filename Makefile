@@ -78,7 +78,8 @@ bench: bootstrap-test
 
 bench-smoke:
 	@echo "== benchmarks, smoke run on small data (no numbers kept) =="
-	$(BIN)/python -m bench --applications 1500 --requests 5 >/dev/null
+	$(BIN)/python -m bench licensing --applications 1500 --requests 5 >/dev/null
+	$(BIN)/python -m bench documents --invoices 30 --requests 20 --threads 2 --renders 2 >/dev/null
 
 clean:
 	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache

@@ -1,15 +1,77 @@
-"""Run every benchmark: `python -m bench` (make bench). Each prints ratios against a floor
-measured in the same run, and writes its numbers under bench/results/."""
+"""Run the benchmarks (make bench). Each prints ratios against a floor measured in the same run,
+and writes its numbers under bench/results/.
+
+    python -m bench [options]                  every benchmark, each in its own process
+    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents
+    python -m bench NAME --help                a benchmark's own options
+
+Options go to the benchmarks that take them: --applications to licensing; --invoices, --threads,
+--renders, --variants to documents; --requests and --database-url to both.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from collections.abc import Callable
 
-from bench import licensing_pages
+from bench import documents, licensing_pages
+
+# The options of licensing_pages.main (its parser lives inside main).
+LICENSING_OPTIONS = ("--applications", "--requests", "--database-url")
 
 
-def main() -> int:
-    return licensing_pages.main(sys.argv[1:])
+def _documents_takes(group: list[str]) -> bool:
+    _known, unknown = documents.parser().parse_known_args(group)
+    return not unknown
+
+
+BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bool]]] = {
+    "licensing": (licensing_pages.main, lambda group: group[0].split("=")[0] in LICENSING_OPTIONS),
+    "documents": (documents.main, _documents_takes),
+}
+
+
+def _groups(argv: list[str]) -> list[list[str]]:
+    """Split options into groups of one option and its values."""
+    groups: list[list[str]] = []
+    for token in argv:
+        if token.startswith("-") or not groups:
+            groups.append([token])
+        else:
+            groups[-1].append(token)
+    return groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    names: list[str] = []
+    while argv and not argv[0].startswith("-"):
+        name = argv.pop(0)
+        if name not in BENCHMARKS:
+            print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        names.append(name)
+    if len(names) == 1:
+        return BENCHMARKS[names[0]][0](argv)
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
+    names = names or list(BENCHMARKS)
+    routed: dict[str, list[str]] = {name: [] for name in names}
+    for group in _groups(argv):
+        takers = [name for name in names if BENCHMARKS[name][1](group)]
+        if not takers:
+            print(f"no benchmark run here takes {' '.join(group)!r}", file=sys.stderr)
+            return 2
+        for name in takers:
+            routed[name].extend(group)
+    # One process per benchmark: Django is set up once per process, on one throwaway database.
+    for name in names:
+        code = subprocess.run([sys.executable, "-m", "bench", name, *routed[name]], check=False).returncode
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

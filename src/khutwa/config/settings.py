@@ -204,3 +204,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+# Rate limits key on the client address: how many trusted proxies sit in front (their
+# X-Forwarded-For entries are trusted); 0 means REMOTE_ADDR, which cannot be spoofed.
+NINJA_NUM_PROXIES = env_int("KHUTWA_NUM_PROXIES", 0)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
 from khutwa.documents.demo import demo_documents
 from khutwa.licensing.demo import demo_licensing
+from khutwa.support.demo import demo_support
 
 
 class Command(BaseCommand):
@@ -31,9 +32,14 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Licensing: demo data already present; nothing created.")
         documents = demo_documents()
+        support = demo_support()
         if documents["documents"]:
             self.stdout.write(
                 "Documents: {customers} customers of holder, {documents} signed documents.".format(
                     **documents
                 )
+            )
+        if support["programmes"]:
+            self.stdout.write(
+                "Support: {programmes} programmes, {applications} applications.".format(**support)
             )

@@ -1,0 +1,708 @@
+"""Official documents, each next to a floor measured in the same run and on the same database:
+
+1. issuing a signed 5-line invoice through `document_issue`, against canonicalise + hash + sign
+   + one `UPDATE … RETURNING` on a counter row + one INSERT, in one transaction;
+2. the public `GET /api/v1/verify/<public_id>` against `/healthz` on the same gunicorn, one
+   connection at a time and with concurrent clients;
+3. a signed PDF/A-3 invoice (`document_pdf_unsigned` + `pades_sign`) against a bare WeasyPrint
+   render of the same HTML;
+4. a statement of account over every invoice of (1), per page, against the invoice per page;
+   with --variants (or when it misses its target) also copies of the template laid out
+   differently, to see what long tables cost.
+
+    python -m bench documents [--invoices 1000] [--requests 1000] [--threads 8] [--renders 12]
+                              [--variants] [--database-url postgres://…]
+
+Ratios, never times, are what to compare between runs: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import http.client
+import itertools
+import json
+import os
+import pstats
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from io import BytesIO
+from typing import Any
+
+from bench.harness import RESULTS, ROOT, environment, khutwa, server
+
+TITLE = "documents: issuing, verification, signed PDF and a long statement, each against a floor"
+TARGETS = {  # section → (comparison, bound) on value / floor
+    "issue": (">=", 0.7),
+    "verify": (">=", 0.5),
+    "pdf": ("<=", 2.0),
+    "statement": ("<=", 1.5),
+}
+WARMUP_ISSUES = 20
+PROFILED_ISSUES = 100
+ROUNDS = 5  # floor and service alternate in rounds, so that drift hits both alike
+SPLIT_ROWS = 40
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench documents",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--invoices", type=int, default=1000, help="invoices issued (timed); statement entries")
+    p.add_argument("--requests", type=int, default=1000, help="HTTP requests per endpoint and mode")
+    p.add_argument("--threads", type=int, default=8, help="concurrent clients, each its own connection")
+    p.add_argument("--renders", type=int, default=12, help="timed renders of the invoice PDF (median)")
+    p.add_argument("--variants", action="store_true", help="always try the statement template variants")
+    p.add_argument("--database-url", default=None)
+    return p
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    value: float
+    unit: str
+    is_floor: bool = False
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+
+@contextlib.contextmanager
+def extra_environment(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def compare(section: str, rows: list[Row], floor: Row, measured: Row) -> Row:
+    """Set measured.ratio (value / floor value) and whether it meets the section's target."""
+    op, bound = TARGETS[section]
+    measured.ratio = measured.value / floor.value
+    measured.target = f"{'≥' if op == '>=' else '≤'} {bound:.2f}"
+    measured.met = measured.ratio >= bound if op == ">=" else measured.ratio <= bound
+    floor.is_floor = True
+    rows.extend([floor, measured])
+    return measured
+
+
+# 1. Issuing ------------------------------------------------------------------------------------------
+
+LINES = [
+    ("home-meals", "وجبة عائلية لأربعة أشخاص — Family meal for four", "1", "piece", "0.500"),
+    ("home-meals", "صينية حلويات — Tray of sweets", "2", "piece", "0.250"),
+    ("sewing-abayas", "خياطة عباءة — Tailoring an abaya", "1", "service", "0.400"),
+    ("sewing-abayas", "تعديل طول — Hem adjustment", "3", "piece", "0.100"),
+    ("home-meals", "توصيل — Delivery", "1", "service", "0.300"),
+]
+
+
+def five_lines() -> list[Any]:
+    from khutwa.documents.services import LineInput
+
+    return [LineInput(activity=a, description=d, quantity=q, unit=u, unit_price=p) for a, d, q, u, p in LINES]
+
+
+class Issuer:
+    """Issues invoices through the service layer, as the portal and the API do."""
+
+    def __init__(self, holder: Any) -> None:
+        self.holder = holder
+        self.lines = five_lines()
+
+    def __call__(self, customer_id: int) -> Any:
+        from khutwa.documents.services import DocumentInput, document_issue
+
+        data = DocumentInput(type="invoice", customer=customer_id, lines=self.lines)
+        return document_issue(actor=self.holder, data=data).document
+
+
+class Floor:
+    """The least that issuing a sealed, numbered invoice can cost: the same payload canonicalised
+    and hashed with khutwa.trust, sealed with the same Ed25519 key, and in one transaction one
+    `UPDATE … SET last = last + 1 … RETURNING` on a counter row and one INSERT of the document."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        from django.db import connection
+
+        from khutwa.documents.signing import signing_material
+
+        self.template = template
+        self.kid, self.key = signing_material()
+        self.previous = "0" * 64
+        self.connection = connection
+        cursor = connection.cursor()
+        payload_type = "jsonb" if connection.vendor == "postgresql" else "text"
+        serial = "bigserial" if connection.vendor == "postgresql" else "integer"
+        cursor.execute("CREATE TABLE bench_counter (id integer PRIMARY KEY, last integer NOT NULL)")
+        cursor.execute("INSERT INTO bench_counter (id, last) VALUES (1, 0)")
+        cursor.execute(
+            f"CREATE TABLE bench_document (id {serial} PRIMARY KEY, number varchar(24) NOT NULL, "
+            f"counter integer NOT NULL, hash varchar(64) NOT NULL, signature varchar(100) NOT NULL, "
+            f"payload {payload_type} NOT NULL)"
+        )
+        cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        self.insert = (
+            "INSERT INTO bench_document (number, counter, hash, signature, payload) "  # noqa: S608
+            f"VALUES (%s, %s, %s, %s, %s{cast})"
+        )
+
+    def __call__(self) -> str:
+        from django.db import transaction
+
+        from khutwa.trust.canonical import canonical_json, sha256_hex
+        from khutwa.trust.seal import Facts, sign_seal
+
+        t = self.template
+        with transaction.atomic(), self.connection.cursor() as cursor:
+            cursor.execute("UPDATE bench_counter SET last = last + 1 WHERE id = 1 RETURNING last")
+            (n,) = cursor.fetchone()
+            number = f"BEN-{t['issue_date'][:4]}-{n:06d}"
+            payload = {
+                **t,
+                "public_id": str(uuid.uuid4()),
+                "number": number,
+                "chain": {**t["chain"], "counter": n, "previous_hash": self.previous},
+            }
+            data = canonical_json(payload)
+            digest = sha256_hex(data)
+            facts = Facts(
+                type=t["type"],
+                number=number,
+                licence=t["issuer"]["licence"],
+                date=t["issue_date"],
+                total=t["total"],
+                vat=t["vat"],
+                hash=digest,
+                kid=self.kid,
+            )
+            signature = sign_seal(facts, self.key)
+            cursor.execute(self.insert, [number, n, digest, signature, data.decode()])
+        self.previous = digest
+        return digest
+
+
+def count_queries(fn: Callable[[], object]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+# Where the time of one issue goes, from cProfile (cumulative, so the parts overlap where they nest).
+PROFILED = [
+    ("document_issue (all)", "khutwa/documents/services.py", "document_issue"),
+    ("active_licence (licence, activities)", "khutwa/documents/services.py", "active_licence"),
+    ("_parse_lines", "khutwa/documents/services.py", "_parse_lines"),
+    ("turnover (two SUMs over the year)", "khutwa/documents/services.py", "turnover"),
+    ("_seal_and_store", "khutwa/documents/services.py", "_seal_and_store"),
+    ("  _take ×2 (counters)", "khutwa/documents/services.py", "_take"),
+    ("  _issuer (+ governorate query)", "khutwa/documents/services.py", "_issuer"),
+    ("  canonical_json", "khutwa/trust/canonical.py", "canonical_json"),
+    ("  sign_seal", "khutwa/trust/seal.py", "sign_seal"),
+    ("  Document.save (INSERT)", "khutwa/documents/models.py", "save"),
+    ("  DocumentLine bulk_create", "django/db/models/query.py", "bulk_create"),
+    ("  audit_record", "khutwa/audit/services.py", "audit_record"),
+    ("SQL executed (driver + database)", "django/db/backends/utils.py", "_execute"),
+    ("commit", "django/db/backends/base/base.py", "commit"),
+]
+
+
+def profile_issuing(issue: Callable[[], object], count: int) -> list[dict[str, object]]:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(count):
+        issue()
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = 0.0
+    out: list[dict[str, object]] = []
+    for label, path, function in PROFILED:
+        cumulative = sum(
+            ct
+            for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items()
+            if name == function and file.replace(os.sep, "/").endswith(path)
+        )
+        ms = cumulative / count * 1000
+        if not out:
+            total = ms
+        out.append({"part": label, "ms_per_issue": round(ms, 3), "share": round(ms / total, 3)})
+    return out
+
+
+def bench_issue(rows: list[Row], args: argparse.Namespace, holder: Any, customers: dict[str, Any]) -> dict:
+    from django.db import connection
+
+    issue = Issuer(holder)
+    main, other = customers["statement"].pk, customers["other"].pk
+    first = issue(other)
+    for _ in range(WARMUP_ISSUES - 1):
+        issue(other)
+    floor = Floor(first.payload)
+    for _ in range(WARMUP_ISSUES):
+        floor()
+    service_s = floor_s = 0.0
+    per_round = []
+    left = args.invoices
+    for r in range(ROUNDS):
+        count = left if r == ROUNDS - 1 else args.invoices // ROUNDS
+        left -= count
+        started = time.perf_counter()
+        for _ in range(count):
+            floor()
+        floor_s += time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(count):
+            issue(main)
+        elapsed = time.perf_counter() - started
+        service_s += elapsed
+        per_round.append(round(count / elapsed, 1) if count else 0.0)
+    queries = {
+        "service": count_queries(lambda: issue(other)),
+        "floor": count_queries(floor),
+    }
+    profile = profile_issuing(lambda: issue(other), PROFILED_ISSUES)
+    floor_row = Row(
+        "issue",
+        "floor: canonicalise+hash+sign+counter+insert",
+        args.invoices / floor_s,
+        "docs/s",
+        note=f"{queries['floor']} queries",
+    )
+    service_row = Row(
+        "issue",
+        "document_issue, 5-line invoice",
+        args.invoices / service_s,
+        "docs/s",
+        note=f"{queries['service']} queries; rounds {per_round}",
+    )
+    compare("issue", rows, floor_row, service_row)
+    payload_bytes = len(json.dumps(first.payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return {
+        "issue": {
+            "database": connection.vendor,
+            "invoices_timed": args.invoices,
+            "service_per_second_by_round": per_round,
+            "queries_per_issue": queries,
+            "payload_bytes": payload_bytes,
+            "profile_ms_per_issue": profile,
+        }
+    }
+
+
+# 2. Verification ---------------------------------------------------------------------------------
+
+_client = itertools.count(1)
+
+
+def client_ip() -> str:
+    """A new client address per request: the endpoint allows 120 requests a minute per client
+    (keyed on X-Forwarded-For, in each worker's local-memory cache), and this measures the
+    endpoint, not the throttle refusing one client."""
+    n = next(_client)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def run_requests(port: int, paths: list[str], count: int, offset: int = 0) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        for i in range(count):
+            path = paths[(offset + i) % len(paths)]
+            conn.request("GET", path, headers={"X-Forwarded-For": client_ip()})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status}")
+    finally:
+        conn.close()
+
+
+def throughput(port: int, paths: list[str], count: int, threads: int) -> float:
+    """Requests per second: `count` requests on one connection, or shared among `threads`
+    clients each with its own connection, all started together."""
+    if threads <= 1:
+        started = time.perf_counter()
+        run_requests(port, paths, count)
+        return count / (time.perf_counter() - started)
+    each = max(1, count // threads)
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def client(k: int) -> None:
+        barrier.wait()
+        try:
+            run_requests(port, paths, each, offset=k * each)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=client, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return each * threads / elapsed
+
+
+def bench_verify(rows: list[Row], args: argparse.Namespace, public_ids: list[str]) -> dict:
+    paths = [f"/api/v1/verify/{p}" for p in public_ids]
+    with server() as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", paths[len(paths) // 2], headers={"X-Forwarded-For": client_ip()})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        conn.close()
+        if response.status != 200 or body.get("valid") is not True:
+            raise RuntimeError(f"verify answered {response.status}: {body}")
+        run_requests(port, ["/healthz"], 20)
+        run_requests(port, paths, 20)
+        extra: dict[str, object] = {}
+        for mode, threads in (("sequential", 1), (f"{args.threads} clients", args.threads)):
+            health_rps = verify_rps = 0.0
+            # two interleaved halves, so that drift hits both endpoints alike
+            for _ in range(2):
+                health_rps += throughput(port, ["/healthz"], max(args.requests // 2, threads), threads) / 2
+                verify_rps += throughput(port, paths, max(args.requests // 2, threads), threads) / 2
+            compare(
+                "verify",
+                rows,
+                Row("verify", f"floor: /healthz, {mode}", health_rps, "req/s"),
+                Row("verify", f"/api/v1/verify/<id>, {mode}", verify_rps, "req/s"),
+            )
+            extra[mode] = {"healthz_rps": round(health_rps, 1), "verify_rps": round(verify_rps, 1)}
+    return {"verify": {"workers": 2, "requests": args.requests, **extra, "sample_response": body}}
+
+
+# 3 and 4. PDFs ----------------------------------------------------------------------------------------
+
+
+def page_count(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(BytesIO(pdf)).root["/Pages"]["/Count"])
+
+
+def timed(fn: Callable[[], bytes]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def medians(
+    makers: dict[str, Callable[[], bytes]], samples: int, warmup: int
+) -> dict[str, tuple[float, int]]:
+    """Median seconds and page count of each maker, the makers interleaved."""
+    times: dict[str, list[float]] = {name: [] for name in makers}
+    pages: dict[str, int] = {}
+    for i in range(warmup + samples):
+        for name, make in makers.items():
+            seconds, pdf = timed(make)
+            if i >= warmup:
+                times[name].append(seconds)
+            pages[name] = page_count(pdf)
+    return {name: (statistics.median(times[name]), pages[name]) for name in makers}
+
+
+def signer() -> Callable[[Any], bytes]:
+    """What `document_pdf` does, without storing the result."""
+    from khutwa.documents.pdf import document_pdf_unsigned
+    from khutwa.documents.signing import pades_material
+    from khutwa.trust.pdf import pades_sign
+
+    key, certificate, chain = pades_material()
+
+    def sign(document: Any) -> bytes:
+        return pades_sign(
+            document_pdf_unsigned(document),
+            key=key,
+            certificate=certificate,
+            chain=chain,
+            reason=f"Khutwa official document {document.number}",
+        )
+
+    return sign
+
+
+def bare(html: str, font_config: Any = None) -> Callable[[], bytes]:
+    import weasyprint
+
+    if font_config is None:
+        return lambda: weasyprint.HTML(string=html).write_pdf()
+    return lambda: weasyprint.HTML(string=html).write_pdf(font_config=font_config)
+
+
+def bench_pdf(rows: list[Row], args: argparse.Namespace, invoice: Any) -> dict:
+    from weasyprint.text.fonts import FontConfiguration
+
+    from khutwa.documents.pdf import document_html
+
+    sign = signer()
+    html = document_html(invoice)
+    result = medians(
+        {
+            "bare": bare(html),
+            "bare_shared_fonts": bare(html, FontConfiguration()),
+            "signed": lambda: sign(invoice),
+        },
+        samples=args.renders,
+        warmup=2,
+    )
+    (bare_s, bare_pages), (signed_s, signed_pages) = result["bare"], result["signed"]
+    compare(
+        "pdf",
+        rows,
+        Row("pdf", "floor: weasyprint HTML().write_pdf()", bare_s * 1000, "ms", note=f"{bare_pages} page(s)"),
+        Row("pdf", "signed PDF/A-3 invoice", signed_s * 1000, "ms", note=f"{signed_pages} page(s)"),
+    )
+    shared_s = result["bare_shared_fonts"][0]
+    rows.append(
+        Row(
+            "pdf",
+            "  (bare render, fonts configured once)",
+            shared_s * 1000,
+            "ms",
+            note=f"for scale: signed is {signed_s / shared_s:.2f}× this",
+        )
+    )
+    return {
+        "pdf": {
+            "renders": args.renders,
+            "html_bytes": len(html.encode()),
+            **{name: {"median_ms": round(s * 1000, 1), "pages": p} for name, (s, p) in result.items()},
+        }
+    }
+
+
+@contextlib.contextmanager
+def template_variant(source: str) -> Iterator[None]:
+    """Render documents with `source` in place of documents/document.pdf.html (src/ untouched)."""
+    from django.template import engines
+
+    from khutwa.documents import pdf as documents_pdf
+
+    template = engines["django"].from_string(source)
+    original = documents_pdf.render_to_string
+    documents_pdf.render_to_string = lambda _name, context: template.render(context)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        documents_pdf.render_to_string = original
+
+
+def variants() -> dict[str, str]:
+    """Copies of the document template laid out differently (the statement's table only)."""
+    import re
+
+    from django.template.loader import get_template
+
+    source = get_template("documents/document.pdf.html").template.source  # type: ignore[attr-defined]
+    loop = "{% for e in p.statement.entries %}<tr>"
+    start = source.index("{% if p.statement %}")
+    thead = re.search(r"<thead>.*?</thead>", source[start : source.index(loop)], re.S)
+    if loop not in source or thead is None:
+        raise RuntimeError("the document template changed: update bench/documents.py variants()")
+    chunked = source.replace(
+        loop,
+        "{% for e in p.statement.entries %}{% if forloop.counter0 and forloop.counter0|divisibleby:"
+        f"{SPLIT_ROWS} %}}</tbody></table><table>{thead.group(0)}<tbody>{{% endif %}}<tr>",
+    )
+    rule = "  tr { page-break-inside: avoid; }\n"
+    if rule not in source:
+        raise RuntimeError("the document template changed: update bench/documents.py variants()")
+    return {
+        f"entries in tables of {SPLIT_ROWS} rows": chunked,
+        "no page-break-inside rule on rows": source.replace(rule, ""),
+    }
+
+
+def bench_statement(
+    rows: list[Row], args: argparse.Namespace, holder: Any, customer: Any, invoice_ms_per_page: float
+) -> dict:
+    from django.utils import timezone
+
+    from khutwa.documents.pdf import document_html
+    from khutwa.documents.statements import statement_issue
+
+    today = timezone.localdate()
+    started = time.perf_counter()
+    statement = statement_issue(actor=holder, customer_id=customer.pk, start=today, end=today).document
+    issue_s = time.perf_counter() - started
+    entries = len(statement.payload["statement"]["entries"])
+    sign = signer()
+    samples = max(1, args.renders // 4)
+    result = medians(
+        {"signed": lambda: sign(statement), "bare": bare(document_html(statement))}, samples, warmup=0
+    )
+    signed_s, pages = result["signed"]
+    measured = compare(
+        "statement",
+        rows,
+        Row("statement", "floor: signed invoice, per page", invoice_ms_per_page, "ms/page"),
+        Row(
+            "statement",
+            f"signed statement, {entries} entries, per page",
+            signed_s * 1000 / pages,
+            "ms/page",
+            note=f"{pages} pages, {signed_s:.2f} s",
+        ),
+    )
+    bare_s, bare_pages = result["bare"]
+    rows.append(
+        Row(
+            "statement",
+            "  (bare render, per page)",
+            bare_s * 1000 / bare_pages,
+            "ms/page",
+            note=f"for scale: {bare_pages} pages, {bare_s:.2f} s",
+        )
+    )
+    tried: dict[str, object] = {}
+    if args.variants or not measured.met:
+        for name, source in variants().items():
+            with template_variant(source):
+                seconds, variant_pages = medians({"v": lambda: sign(statement)}, samples, warmup=0)["v"]
+            per_page = seconds * 1000 / variant_pages
+            rows.append(
+                Row(
+                    "statement",
+                    f"  variant: {name}",
+                    per_page,
+                    "ms/page",
+                    ratio=per_page / invoice_ms_per_page,
+                    note=f"{variant_pages} pages, {seconds:.2f} s",
+                )
+            )
+            tried[name] = {"seconds": round(seconds, 2), "pages": variant_pages}
+    return {
+        "statement": {
+            "entries": entries,
+            "issue_seconds": round(issue_s, 3),
+            "payload_bytes": len(json.dumps(statement.payload, ensure_ascii=False).encode()),
+            "signed": {"seconds": round(signed_s, 2), "pages": pages},
+            "bare": {"seconds": round(bare_s, 2), "pages": bare_pages},
+            "renders": samples,
+            "variants": tried,
+        }
+    }
+
+
+# Report ---------------------------------------------------------------------------------------------
+
+
+def print_profile(issue: dict[str, Any]) -> None:
+    print(
+        f"\nwhere one document_issue goes (cProfile over {PROFILED_ISSUES} issues, cumulative, nested parts "
+        f"overlap; {issue['queries_per_issue']['service']} queries vs the floor's "
+        f"{issue['queries_per_issue']['floor']}, payload {issue['payload_bytes']} bytes)"
+    )
+    for part in issue["profile_ms_per_issue"]:
+        print(f"  {part['part']:<46}{part['ms_per_issue']:>8.2f} ms{part['share']:>8.0%}")
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"\n{TITLE}")
+    print(f"{'':<52}{'value':>10} {'unit':<8}{'× floor':>9}{'target':>9}  ")
+    section = ""
+    for r in rows:
+        if r.section != section:
+            section = r.section
+            print(f"[{section}]")
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        verdict = "" if r.met is None else ("ok" if r.met else "MISSED")
+        line = f"{r.name:<52}{r.value:>10.1f} {r.unit:<8}{ratio:>9}{r.target:>9}  {verdict:<7}"
+        print(f"{line}{r.note}".rstrip())
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    with environment(args.database_url) as env:
+        settings = {
+            "KHUTWA_KEY_DIR": os.path.join(env["KHUTWA_VAR_DIR"], "keys"),
+            "KHUTWA_KEY_PASSPHRASE": "bench-passphrase",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        }
+        with extra_environment(settings):
+            khutwa("migrate", "--noinput")
+            import django
+
+            django.setup()
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            from tests.licensing.factories import World
+
+            from khutwa.documents.services import customer_create
+
+            world = World()
+            world.licensed(activities=["home-meals", "sewing-abayas"], tier="standard")
+            holder = world.applicant
+            customers = {
+                "statement": customer_create(
+                    actor=holder,
+                    kind="individual",
+                    cpr="870303003",
+                    name_ar="يوسف إبراهيم",
+                    name_en="Yousif Ebrahim",
+                    address="Block 905, Riffa",
+                ),
+                "other": customer_create(
+                    actor=holder,
+                    kind="business",
+                    cr_number="12345-1",
+                    name_ar="مطعم الدار",
+                    name_en="Al Dar Restaurant",
+                    address="Road 12, Manama",
+                ),
+            }
+            rows: list[Row] = []
+            extra: dict[str, object] = {}
+            extra.update(bench_issue(rows, args, holder, customers))
+            from khutwa.documents.models import Document
+
+            invoices = list(
+                Document.objects.filter(customer=customers["statement"], type="invoice").order_by("counter")
+            )
+            extra.update(bench_verify(rows, args, [str(d.public_id) for d in invoices]))
+            extra.update(bench_pdf(rows, args, invoices[len(invoices) // 2]))
+            invoice = next(r for r in rows if r.section == "pdf" and not r.is_floor)
+            pages = extra["pdf"]["signed"]["pages"]  # type: ignore[index]
+            extra.update(bench_statement(rows, args, holder, customers["statement"], invoice.value / pages))
+            import django.db
+
+            vendor = django.db.connection.vendor
+    extra["database"] = vendor
+    extra["seconds"] = round(time.perf_counter() - started, 1)
+    print_table(rows)
+    print_profile(extra["issue"])  # type: ignore[arg-type]
+    print(f"  database: {vendor}; whole run {extra['seconds']} s; details in bench/results/documents.json")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {"title": TITLE, "targets": TARGETS, "rows": [asdict(r) for r in rows], **extra}
+    (RESULTS / "documents.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+__all__ = ["main", "parser"]
