@@ -79,3 +79,13 @@ def test_static_assets_are_served_locally(client, live_server):
     ):
         with urllib.request.urlopen(live_server.url + path) as response:  # noqa: S310
             assert response.status == 200
+
+
+def test_amounts_keep_a_decimal_point_on_arabic_pages():
+    from decimal import Decimal
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override("ar"):
+        assert Template("{{ v }}").render(Context({"v": Decimal("150.000")})) == "150.000"

@@ -155,6 +155,7 @@ LOGOUT_REDIRECT_URL = "portal:home"
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
 LOCALE_PATHS = [SRC_DIR / "locale"]
+FORMAT_MODULE_PATH = ["khutwa.formats"]
 USE_I18N = True
 TIME_ZONE = "Asia/Bahrain"
 USE_TZ = True

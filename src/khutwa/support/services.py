@@ -214,8 +214,13 @@ def application_decide(
                 budget_left=programme.remaining,
             )
             if amount.amount <= 0:
+                limits = {
+                    "rate": _("the subsidy rate"),
+                    "cap": _("the tier's cap for 12 months"),
+                    "budget": _("the programme's budget"),
+                }
                 raise Refused(
-                    _("Nothing can be granted: limited by the %(limit)s.") % {"limit": amount.limited_by},
+                    _("Nothing can be granted: limited by %(limit)s.") % {"limit": limits[amount.limited_by]},
                     field="entitlement",
                 )
             programme.reserved += amount.amount
