@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def login(browser: Browser, base: str, lang: str, user) -> Page:
     user.set_password(PASSWORD)
     user.save()
-    page = browser.new_context(locale="ar-BH" if lang == "ar" else "en-GB", viewport={"width": 390, "height": 844}).new_page()
+    page = browser.new_context(
+        locale="ar-BH" if lang == "ar" else "en-GB", viewport={"width": 390, "height": 844}
+    ).new_page()
     page.goto(f"{base}/{lang}/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
@@ -52,11 +54,21 @@ def test_quotation_to_support_to_claim_to_payout(browser, live_server, settings,
     customer = applicant(cpr="870303003", username=f"yousif-{lang}")
     user_set_roles(user=customer, roles=[Role.TAMKEEN_CUSTOMER], actor=None)
     officer, finance = staff(Role.TAMKEEN_OFFICER), staff(Role.TAMKEEN_FINANCE)
-    book = docs.customer_create(actor=holder, kind="individual", cpr="870303003", name_en="Yousif", name_ar="يوسف")
-    programme = Programme.objects.create(code="bd", name_ar="دعم تطوير الأعمال", name_en="Business development",
-                                         kind="equipment", open_from=timezone.localdate() - dt.timedelta(days=1),
-                                         budget=Decimal("5000"), rate=Decimal("0.5"))
-    ProgrammeCap.objects.create(programme=programme, tier=LicenceTier.objects.get(code="standard"), cap=Decimal("900"))
+    book = docs.customer_create(
+        actor=holder, kind="individual", cpr="870303003", name_en="Yousif", name_ar="يوسف"
+    )
+    programme = Programme.objects.create(
+        code="bd",
+        name_ar="دعم تطوير الأعمال",
+        name_en="Business development",
+        kind="equipment",
+        open_from=timezone.localdate() - dt.timedelta(days=1),
+        budget=Decimal("5000"),
+        rate=Decimal("0.5"),
+    )
+    ProgrammeCap.objects.create(
+        programme=programme, tier=LicenceTier.objects.get(code="standard"), cap=Decimal("900")
+    )
 
     # 1. The holder issues a quotation to the customer.
     hp = login(browser, base, lang, holder)
