@@ -12,7 +12,7 @@ from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.errors import ApiProblem
+from khutwa.api.errors import ApiProblem, invalid_fields
 from khutwa.api.schemas import ListOut, Problem
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
@@ -168,13 +168,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _field_errors(exc: ValidationError) -> ApiProblem:
-    errors = [
-        {"field": name, "message": str(m)} for name, messages in exc.message_dict.items() for m in messages
-    ]
-    return ApiProblem(422, _("The request has invalid fields."), errors)
-
-
 def customer_out(c: Customer) -> CustomerOut:
     return CustomerOut(
         id=c.pk,
@@ -245,7 +238,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
     try:
         customer = services.customer_create(actor=_user(request), **payload.model_dump())
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc) from None
     return 201, customer_out(customer)
 
 
@@ -275,7 +268,7 @@ def document_create(
         else:
             issued, new = services.document_issue(actor=_user(request), data=data), True
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc) from None
     return (201 if new else 200), document_out(issued.document, [str(w) for w in issued.warnings])
 
 
@@ -389,7 +382,7 @@ def invoice_split(request: HttpRequest, payload: SplitIn) -> tuple[int, list[Doc
     try:
         first, second = services.invoice_split(actor=_user(request), data=data, tamkeen_rate=rate)
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc) from None
     return 201, [document_out(first.document), document_out(second.document)]
 
 
@@ -405,7 +398,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
             actor=_user(request), customer_id=payload.customer, start=payload.from_, end=payload.to
         )
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc) from None
     return 201, document_out(issued.document)
 
 

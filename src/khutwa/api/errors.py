@@ -136,6 +136,17 @@ def django_validation_errors(exc: DjangoValidationError, prefix: str = "") -> li
     return errors
 
 
+def invalid_fields(exc: DjangoValidationError, paths: dict[str, str] | None = None) -> ApiProblem:
+    """A service's ValidationError as a 422 naming each field (by its API path when mapped)."""
+    paths = paths or {}
+    errors = [
+        {"field": paths.get(name, name), "message": str(message)}
+        for name, messages in exc.message_dict.items()
+        for message in messages
+    ]
+    return ApiProblem(422, _("The request has invalid fields."), errors)
+
+
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:

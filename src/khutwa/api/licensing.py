@@ -12,7 +12,7 @@ from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.errors import ApiProblem
+from khutwa.api.errors import invalid_fields
 from khutwa.api.schemas import ListOut, Problem
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
@@ -338,17 +338,6 @@ def _input(payload: ApplicationIn) -> services.ApplicationInput:
     )
 
 
-def _field_errors(exc: ValidationError) -> ApiProblem:
-    from django.utils.translation import gettext as _
-
-    errors = [
-        {"field": FIELD_PATHS.get(name, name), "message": str(message)}
-        for name, messages in exc.message_dict.items()
-        for message in messages
-    ]
-    return ApiProblem(422, _("The request has invalid fields."), errors)
-
-
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
@@ -366,7 +355,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
     try:
         application = services.application_create(actor=_user(request), data=_input(payload))
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc, FIELD_PATHS) from None
     return 201, _fresh(request, application.pk)
 
 
@@ -412,7 +401,7 @@ def application_update(request: HttpRequest, application_id: int, payload: Appli
     try:
         services.application_update(actor=_user(request), application=application, data=_input(payload))
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc, FIELD_PATHS) from None
     return _fresh(request, application_id)
 
 
@@ -699,7 +688,7 @@ def licence_amend(request: HttpRequest, number: str, payload: AmendmentIn) -> tu
     try:
         application = services.amendment_open(actor=_user(request), licence=licence, data=data)
     except ValidationError as exc:
-        raise _field_errors(exc) from None
+        raise invalid_fields(exc, FIELD_PATHS) from None
     return 201, _fresh(request, application.pk)
 
 
