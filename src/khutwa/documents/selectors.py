@@ -77,11 +77,8 @@ def customers_of(user: Any) -> QuerySet[Customer]:
 
 
 def document_public(public_id: Any) -> Document:
-    public_id = _uuid(public_id)
     try:
-        document = Document.objects.select_related("licence").filter(public_id=public_id).first()
-    except (ValueError, TypeError):
-        document = None
-    if document is None:
-        raise NotFound("Not found.")
-    return document
+        # get(), not first(): a unique lookup needs no ORDER BY (this is the hot path of /verify).
+        return Document.objects.select_related("licence").get(public_id=_uuid(public_id))
+    except Document.DoesNotExist:
+        raise NotFound("Not found.") from None
