@@ -47,7 +47,10 @@ def test_demo_creates_every_account_idempotently_and_they_can_log_in(client, set
     settings.KHUTWA_DEMO_PASSWORD = "demo-pass-123"
     call_command("demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert User.objects.count() == len(DEMO_ACCOUNTS)
+    demo = User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS])
+    assert demo.count() == len(DEMO_ACCOUNTS)
+    # Every other user the demo makes is data only: nobody can log in as them.
+    assert not any(u.has_usable_password() for u in User.objects.exclude(pk__in=demo))
     for spec in DEMO_ACCOUNTS:
         user = User.objects.get(username=spec.username)
         assert set(user.groups.values_list("name", flat=True)) == set(spec.roles)

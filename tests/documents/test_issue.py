@@ -212,11 +212,25 @@ def test_statement_has_opening_running_closing_balance_and_ageing(issue, holder,
 
 
 def test_a_delivery_note_is_issued_and_an_invoice_references_it(issue):
-    note = issue("delivery_note", lines=[line(activity="sewing-abayas", description="12 table covers",
-                                              quantity="12", unit_price="4", item_code="TBL-12", brand="Aisha")])
+    note = issue(
+        "delivery_note",
+        lines=[
+            line(
+                activity="sewing-abayas",
+                description="12 table covers",
+                quantity="12",
+                unit_price="4",
+                item_code="TBL-12",
+                brand="Aisha",
+            )
+        ],
+    )
     assert note.number.startswith("DLV-")
-    invoice = issue("invoice", delivery_notes=[str(note.public_id)],
-                    lines=[line(activity="sewing-abayas", quantity="12", unit_price="4")])
+    invoice = issue(
+        "invoice",
+        delivery_notes=[str(note.public_id)],
+        lines=[line(activity="sewing-abayas", quantity="12", unit_price="4")],
+    )
     assert invoice.payload["references"]["delivery_notes"] == [note.number]
     assert list(invoice.delivery_notes.all()) == [note]
     with pytest.raises(ValidationError) as exc:

@@ -254,3 +254,18 @@ def test_approval_is_limited_by_the_last_of_the_budget(programme, claimant, offi
     )
     application = services.application_decide(actor=officer, application=application, decision="approve")
     assert application.entitlement == Decimal("150.000")
+
+
+def test_the_demo_has_applications_in_every_state_and_partly_used_budgets(settings, tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    from khutwa.support.models import ApplicationStatus, Claim, SupportApplication
+
+    call_command("demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    states = set(SupportApplication.objects.values_list("status", flat=True))
+    assert states == set(ApplicationStatus.values)
+    assert {"submitted", "verified", "paid"} <= set(Claim.objects.values_list("status", flat=True))
+    assert Programme.objects.filter(is_paused=True).count() == 1
+    used = Programme.objects.get(code="business-development")
+    assert 0 < used.paid + used.reserved < used.budget
+    assert SupportApplication.objects.filter(beneficiary__username="customer", status="approved").exists()

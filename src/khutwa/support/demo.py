@@ -16,7 +16,7 @@ from khutwa.catalogue.models import ActivityCategory, LicenceTier
 from khutwa.documents import services as docs
 from khutwa.documents.models import Customer, Document
 from khutwa.support import services
-from khutwa.support.models import Programme, ProgrammeCap
+from khutwa.support.models import Programme, ProgrammeCap, SupportApplication
 
 PROGRAMMES: list[dict[str, Any]] = [
     {
@@ -161,6 +161,7 @@ def demo_support() -> dict[str, int]:
             batch = services.batch_create(actor=finance, claim_ids=[claim.pk])
             services.batch_mark_paid(actor=finance, batch=batch)
             created += 1
+        created += _every_state(holder, officer, finance)
         # The holder as a beneficiary of the cloud programme, submitted.
         services.application_create(actor=holder, programme_code="cloud-services")
         created += 1
@@ -184,3 +185,128 @@ def _quotation(holder: User, book: Customer, text: str, price: str) -> Document:
             ],
         ),
     ).document
+
+
+STATES = [
+    "submitted",
+    "in_review",
+    "info_requested",
+    "approved",
+    "rejected",
+    "claimed",
+    "verified",
+    "paid",
+    "closed",
+    "cancelled",
+    "expired",
+]
+
+
+def _every_state(holder: User, officer: User, finance: User) -> int:
+    """One Tamkeen customer per state (data-only accounts: no usable password), each buying
+    from `holder` and driven through the real services to that state."""
+    from khutwa.accounts.roles import Role
+    from khutwa.accounts.services import user_set_roles
+
+    count = 0
+    for i, state in enumerate(STATES):
+        cpr = f"86050{i:04d}"
+        user = User.objects.create(
+            username=f"demo-beneficiary-{i + 1:02d}",
+            cpr=cpr,
+            first_name=f"Beneficiary {i + 1}",
+            name_ar=f"مستفيد {i + 1}",
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user_set_roles(user=user, roles=[Role.TAMKEEN_CUSTOMER], actor=None)
+        services.beneficiary_set_iban(actor=user, iban="BH67BMAG00001299123456")
+        entry = docs.customer_create(
+            actor=holder,
+            kind="individual",
+            cpr=cpr,
+            name_en=f"Beneficiary {i + 1}",
+            name_ar=f"مستفيد {i + 1}",
+            is_tamkeen_customer=True,
+        )
+        price = f"{40 + 10 * i}.000"
+        quotation = _quotation(holder, entry, "Catering for a training day", price)
+        application = services.application_create(
+            actor=user, programme_code="business-development", quotation_ref=str(quotation.public_id)
+        )
+        count += 1
+        if state == "submitted":
+            continue
+        if state in ("in_review", "info_requested"):
+            services.application_decide(
+                actor=officer,
+                application=application,
+                decision="request_info",
+                reason="Please confirm the event date.",
+            )
+            if state == "in_review":
+                services.application_answer(actor=user, application=application, answer="It is on the 12th.")
+            continue
+        if state == "rejected":
+            services.application_decide(
+                actor=officer,
+                application=application,
+                decision="reject",
+                reason="The equipment is for personal use.",
+            )
+            continue
+        services.application_decide(actor=officer, application=application, decision="approve")
+        if state == "approved":
+            continue
+        if state == "cancelled":
+            services.application_cancel(actor=user, application=application)
+            continue
+        if state == "expired":
+            SupportApplication.objects.filter(pk=application.pk).update(
+                expires_on=timezone.localdate() - dt.timedelta(days=1)
+            )
+            services.applications_expire()
+            continue
+        invoice = docs.document_issue(
+            actor=holder,
+            data=docs.DocumentInput(
+                type="invoice",
+                customer=entry.pk,
+                quotation=str(quotation.public_id),
+                tamkeen_application_number=application.reference,
+                lines=[
+                    docs.LineInput(
+                        activity="home-meals",
+                        description="Catering for a training day",
+                        quantity="1",
+                        unit_price=price,
+                    )
+                ],
+            ),
+        ).document
+        receipt = docs.document_issue(
+            actor=holder,
+            data=docs.DocumentInput(
+                type="receipt",
+                customer=entry.pk,
+                payment_method="benefitpay",
+                payment_reference=f"BP-{cpr}",
+                payment_amount=price,
+                allocations=[(str(invoice.public_id), price)],
+            ),
+        ).document
+        claim = services.claim_submit(
+            actor=user,
+            application=application,
+            document_refs=[str(invoice.public_id), str(receipt.public_id)],
+        )
+        if state == "claimed":
+            continue
+        services.claim_decide(actor=officer, claim=claim, decision="approve")
+        if state == "verified":
+            continue
+        batch = services.batch_create(actor=finance, claim_ids=[claim.pk])
+        services.batch_mark_paid(actor=finance, batch=batch)
+        if state == "closed":
+            services.application_close(actor=officer, application=application)
+    return count

@@ -294,6 +294,20 @@ def application_cancel(*, actor: User, application: SupportApplication) -> Suppo
     return application
 
 
+def application_close(*, actor: User, application: SupportApplication) -> SupportApplication:
+    """An officer closes a paid application: the file is complete."""
+    _require(actor, Role.TAMKEEN_OFFICER)
+    with transaction.atomic():
+        locked = SupportApplication.objects.select_for_update().get(pk=application.pk)
+        if locked.status != ApplicationStatus.PAID:
+            raise Refused(_("Only a paid application can be closed."), field="status")
+        locked.status = ApplicationStatus.CLOSED
+        locked.save(update_fields=["status"])
+        audit_record(actor=actor, action="support.application.close", obj=locked)
+    application.refresh_from_db()
+    return application
+
+
 def applications_expire(*, today: dt.date | None = None) -> int:
     """Approvals not claimed in time expire and give their reservation back. Idempotent."""
     today = today or timezone.localdate()
