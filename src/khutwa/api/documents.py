@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -406,7 +407,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     "/{public_id}",
     response={200: VerifyOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle("120/m")],
+    throttle=[AnonRateThrottle(settings.KHUTWA_PUBLIC_RATE)],
     summary="Public verification (nothing personal)",
 )
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:

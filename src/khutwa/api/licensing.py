@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -630,7 +631,7 @@ def _inspection_out(inspection: Inspection) -> InspectionOut:
     "/{number}",
     response={200: LicenceOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle("120/m")],
+    throttle=[AnonRateThrottle(settings.KHUTWA_PUBLIC_RATE)],
     summary="Public licence check (nothing personal)",
 )
 def licence_get(request: HttpRequest, number: str) -> LicenceOut:

@@ -208,3 +208,5 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 # Rate limits key on the client address: how many trusted proxies sit in front (their
 # X-Forwarded-For entries are trusted); 0 means REMOTE_ADDR, which cannot be spoofed.
 NINJA_NUM_PROXIES = env_int("KHUTWA_NUM_PROXIES", 0)
+# Public endpoints' rate limit per client (django-ninja syntax, e.g. "120/m").
+KHUTWA_PUBLIC_RATE = env_str("KHUTWA_PUBLIC_RATE", "120/m") or "120/m"
