@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from khutwa.documents.models import Document
 from khutwa.documents.pdf import document_pdf, qr_of
+from tests.documents.conftest import line
 from tests.licensing.factories import applicant
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,34 @@ def test_statement_and_receipt_pages(client, holder, issue, customer):
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Closing balance" in page
+
+
+def test_status_filters(client, holder, issue):
+    from django.utils import timezone
+
+    from khutwa.documents import selectors
+
+    paid = issue("invoice")
+    unpaid = issue("invoice")
+    issue("receipt", payment_method="cash", payment_amount="11", allocations=[(str(paid.public_id), "11")])
+    credited = issue("invoice")
+    issue(
+        "credit_note",
+        invoice=str(credited.public_id),
+        reason="x",
+        lines=[line(quantity="1", unit_price="11")],
+    )
+    waiting = issue("quotation")
+    today = timezone.localdate()
+
+    def numbers(status):
+        return {d.number for d in selectors.documents_for(holder, status=status, today=today)}
+
+    assert numbers("paid") == {paid.number, credited.number}  # fully credited counts as settled
+    assert numbers("unpaid") == {unpaid.number}
+    assert numbers("credited") == {credited.number}
+    assert numbers("awaiting") == {waiting.number}
+    assert numbers("expired") == set()
+    client.force_login(holder)
+    page = client.get("/en/documents/", {"status": "unpaid"}).content.decode()
+    assert unpaid.number in page and paid.number not in page

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from khutwa.documents.models import Customer, Document
+from khutwa.documents.models import Allocation, Customer, Document, DocumentType
 from khutwa.errors import NotFound
 
 
@@ -22,6 +25,48 @@ def visible_to(user: Any) -> Q:
     return condition
 
 
+STATUSES = ("unpaid", "paid", "credited", "awaiting", "accepted", "declined", "expired")
+
+
+def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet[Document]:
+    """Filter by what happened to a document since: invoices unpaid/paid/credited, quotations
+    awaiting an answer, accepted, declined or expired."""
+    if status in ("unpaid", "paid", "credited"):
+        credited = Coalesce(
+            Subquery(
+                Document.objects.filter(invoice_id=OuterRef("pk"))
+                .order_by()
+                .values("invoice_id")
+                .annotate(s=Sum("total"))
+                .values("s")
+            ),
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=14, decimal_places=3),
+        )
+        allocated = Coalesce(
+            Subquery(
+                Allocation.objects.filter(invoice_id=OuterRef("pk"))
+                .order_by()
+                .values("invoice_id")
+                .annotate(s=Sum("amount"))
+                .values("s")
+            ),
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=14, decimal_places=3),
+        )
+        qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
+        if status == "credited":
+            return qs.filter(s_credited__gt=0)
+        settled = Q(s_allocated__gte=F("total") - F("s_credited"))
+        return qs.filter(settled) if status == "paid" else qs.exclude(settled)
+    qs = qs.filter(type=DocumentType.QUOTATION)
+    if status == "awaiting":
+        return qs.filter(response__isnull=True, valid_until__gte=today)
+    if status == "expired":
+        return qs.filter(response__isnull=True, valid_until__lt=today)
+    return qs.filter(response__answer=status)
+
+
 def documents_for(
     user: Any,
     *,
@@ -30,8 +75,10 @@ def documents_for(
     start: dt.date | None = None,
     end: dt.date | None = None,
     query: str = "",
+    status: str = "",
+    today: dt.date | None = None,
 ) -> QuerySet[Document]:
-    qs = Document.objects.filter(visible_to(user)).select_related("customer", "licence")
+    qs: QuerySet[Document] = Document.objects.filter(visible_to(user)).select_related("customer", "licence")
     if type_:
         qs = qs.filter(type=type_)
     if customer:
@@ -40,6 +87,8 @@ def documents_for(
         qs = qs.filter(issue_date__gte=start)
     if end:
         qs = qs.filter(issue_date__lte=end)
+    if status in STATUSES:
+        qs = with_status(qs, status, today or timezone.localdate())
     if query:
         qs = qs.filter(
             Q(number__icontains=query.strip())

@@ -100,6 +100,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     start = _date(request.GET.get("from"))
     end = _date(request.GET.get("to"))
     query = request.GET.get("q", "")[:60]
+    status = request.GET.get("status", "")
     qs = selectors.documents_for(
         user,
         type_=type_,
@@ -107,6 +108,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         start=start,
         end=end,
         query=query,
+        status=status,
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     licence = active_licence_of(user)
@@ -124,6 +126,16 @@ def document_list(request: HttpRequest) -> HttpResponse:
             "q": query,
             "licence": licence,
             "is_holder": licence is not None,
+            "status": status,
+            "statuses": [
+                ("unpaid", _("Invoices not fully paid")),
+                ("paid", _("Invoices paid")),
+                ("credited", _("Invoices credited")),
+                ("awaiting", _("Quotations awaiting an answer")),
+                ("accepted", _("Quotations accepted")),
+                ("declined", _("Quotations declined")),
+                ("expired", _("Quotations expired")),
+            ],
         },
     )
 
