@@ -21,6 +21,7 @@ from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import document_verify, licence_status_at_issue
 from khutwa.errors import NotFound
+from khutwa.http import download
 
 router = Router(tags=["documents"])
 verify_router = Router(tags=["verification"])
@@ -300,9 +301,7 @@ def document_get(request: HttpRequest, public_id: str) -> DocumentOut:
 )
 def document_get_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     document = selectors.get_document_for(_user(request), public_id)
-    response = HttpResponse(document_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
-    return response
+    return download(document_pdf(document), content_type="application/pdf", filename=f"{document.number}.pdf")
 
 
 @router.get(
@@ -316,9 +315,7 @@ def document_get_xml(request: HttpRequest, public_id: str) -> HttpResponse:
     xml = ubl_of(document)
     if xml is None:
         raise NotFound("Not found.")
-    response = HttpResponse(xml, content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.xml"'
-    return response
+    return download(xml, content_type="application/xml", filename=f"{document.number}.xml")
 
 
 @router.post(

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -30,34 +31,23 @@ class ApiProblem(Exception):
         self.type = type_
 
 
+# English titles (they also name the problem type); translated when the response is built.
 _TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Server error",
+    400: gettext_noop("Bad request"),
+    401: gettext_noop("Authentication required"),
+    403: gettext_noop("Forbidden"),
+    404: gettext_noop("Not found"),
+    405: gettext_noop("Method not allowed"),
+    409: gettext_noop("Conflict"),
+    415: gettext_noop("Unsupported media type"),
+    422: gettext_noop("Invalid input"),
+    429: gettext_noop("Too many requests"),
+    500: gettext_noop("Server error"),
 }
 
 
 def _title(status: int) -> str:
-    titles = {
-        400: _("Bad request"),
-        401: _("Authentication required"),
-        403: _("Forbidden"),
-        404: _("Not found"),
-        405: _("Method not allowed"),
-        409: _("Conflict"),
-        415: _("Unsupported media type"),
-        422: _("Invalid input"),
-        429: _("Too many requests"),
-        500: _("Server error"),
-    }
-    return str(titles.get(status, _("Error")))
+    return _(_TITLES[status]) if status in _TITLES else _("Error")
 
 
 def problem(

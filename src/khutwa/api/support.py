@@ -10,6 +10,7 @@ from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.schemas import ListOut, Problem
 from khutwa.errors import Refused
+from khutwa.http import download
 from khutwa.support import selectors, services
 from khutwa.support.models import Claim, PayoutBatch, Programme, SupportApplication
 
@@ -313,9 +314,9 @@ def batch_pain001(request: HttpRequest, batch_id: int) -> HttpResponse:
     from khutwa.support.exports import batch_pain001_xml
 
     batch = selectors.get_batch_for(_user(request), batch_id)
-    response = HttpResponse(batch_pain001_xml(batch), content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{batch.reference}.xml"'
-    return response
+    return download(
+        batch_pain001_xml(batch), content_type="application/xml", filename=f"{batch.reference}.xml"
+    )
 
 
 @router.get(
@@ -325,9 +326,9 @@ def batch_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     from khutwa.support.exports import batch_csv_text
 
     batch = selectors.get_batch_for(_user(request), batch_id)
-    response = HttpResponse(batch_csv_text(batch), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{batch.reference}.csv"'
-    return response
+    return download(
+        batch_csv_text(batch), content_type="text/csv; charset=utf-8", filename=f"{batch.reference}.csv"
+    )
 
 
 @router.post(

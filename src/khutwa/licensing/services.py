@@ -657,6 +657,26 @@ def licence_input(licence: Licence) -> ApplicationInput:
     )
 
 
+def application_input(application: Application) -> ApplicationInput:
+    """An application's content as form input (to edit a draft)."""
+    return ApplicationInput(
+        cpr=application.cpr,
+        name_ar=application.name_ar,
+        name_en=application.name_en,
+        phone=application.phone,
+        email=application.email,
+        flat=application.flat,
+        building=application.building,
+        road=application.road,
+        block=application.block,
+        area=application.area,
+        governorate=application.governorate.code,
+        trade_name=application.trade_name,
+        tier=application.tier.code,
+        activities=[a.code for a in application.activities.all()],
+    )
+
+
 def _last_phone(licence: Licence) -> str:
     app = (
         licence.applications.order_by("-created_at").first()

@@ -16,6 +16,7 @@ from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest
 from khutwa.audit.services import audit_record
 from khutwa.errors import NotFound, Refused
+from khutwa.http import download
 from khutwa.licensing import selectors, services, workflow
 from khutwa.licensing.models import ApplicationStatus
 from khutwa.portal.access import found, me, run
@@ -85,22 +86,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if application.status != ApplicationStatus.DRAFT:
         messages.error(request, _("Only a draft can be edited."))
         return redirect("portal:application", pk=pk)
-    data = services.ApplicationInput(
-        cpr=application.cpr,
-        name_ar=application.name_ar,
-        name_en=application.name_en,
-        phone=application.phone,
-        email=application.email,
-        flat=application.flat,
-        building=application.building,
-        road=application.road,
-        block=application.block,
-        area=application.area,
-        governorate=application.governorate.code,
-        trade_name=application.trade_name,
-        tier=application.tier.code,
-        activities=[a.code for a in application.activities.all()],
-    )
+    data = services.application_input(application)
     registrar = me(request).has_role(Role.REGISTRAR)
     form = ApplicationForm(request.POST or None, initial=initial_from(data), cpr_editable=registrar)
     if request.method == "POST" and form.is_valid():
@@ -306,9 +292,9 @@ def licence_certificate(request: HttpRequest, number: str) -> HttpResponse:
     licence = found(lambda: selectors.get_licence_for(me(request), number))
     from khutwa.licensing.certificate import certificate_pdf
 
-    response = HttpResponse(certificate_pdf(licence), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{licence.number}.pdf"'
-    return response
+    return download(
+        certificate_pdf(licence), content_type="application/pdf", filename=f"{licence.number}.pdf"
+    )
 
 
 @login_required

@@ -25,6 +25,7 @@ from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_verify
 from khutwa.errors import NotFound, Refused
+from khutwa.http import download
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import found, me, run
 
@@ -173,9 +174,7 @@ def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 def document_pdf_download(request: HttpRequest, public_id: str) -> HttpResponse:
     document = _document_or_404(request, public_id)
-    response = HttpResponse(document_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
-    return response
+    return download(document_pdf(document), content_type="application/pdf", filename=f"{document.number}.pdf")
 
 
 @login_required
@@ -184,9 +183,7 @@ def document_xml_download(request: HttpRequest, public_id: str) -> HttpResponse:
     xml = ubl_of(document)
     if xml is None:
         raise Http404
-    response = HttpResponse(xml, content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.xml"'
-    return response
+    return download(xml, content_type="application/xml", filename=f"{document.number}.xml")
 
 
 @login_required

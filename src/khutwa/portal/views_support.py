@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from khutwa.accounts.roles import Role
 from khutwa.errors import NotFound, Refused
+from khutwa.http import download
 from khutwa.portal.access import found, me, role_required, run
 from khutwa.support import selectors, services
 from khutwa.support.models import (
@@ -275,11 +276,13 @@ def support_batch_export(request: HttpRequest, pk: int, kind: str) -> HttpRespon
 
     batch = found(lambda: selectors.get_batch_for(me(request), pk))
     if kind == "pain001":
-        response = HttpResponse(batch_pain001_xml(batch), content_type="application/xml")
-        response["Content-Disposition"] = f'attachment; filename="{batch.reference}.xml"'
+        response = download(
+            batch_pain001_xml(batch), content_type="application/xml", filename=f"{batch.reference}.xml"
+        )
     elif kind == "csv":
-        response = HttpResponse(batch_csv_text(batch), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{batch.reference}.csv"'
+        response = download(
+            batch_csv_text(batch), content_type="text/csv; charset=utf-8", filename=f"{batch.reference}.csv"
+        )
     else:
         raise Http404
     return response
