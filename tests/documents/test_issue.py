@@ -154,6 +154,39 @@ def test_turnover_ceiling_warns_at_80_percent_and_refuses_beyond(issue, holder, 
     assert "larger tier" in str(exc.value)
 
 
+def test_the_running_turnover_is_invoices_less_credit_notes_and_a_refusal_leaves_it(
+    issue, holder, customer, licence
+):
+    year = timezone.localdate().year
+    a = issue("invoice", lines=[line(quantity="2", unit_price="10.500")])
+    issue("invoice", lines=[line(quantity="1", unit_price="4.125")])
+    issue("credit_note", invoice=str(a.public_id), reason="Returned", lines=[line(unit_price="3.000")])
+    issue("quotation", lines=[line(unit_price="99")])  # quotations are not turnover
+    sums = {
+        kind: sum(d.total for d in Document.objects.filter(licence=licence, type=kind))
+        for kind in ("invoice", "credit_note")
+    }
+    assert services.turnover(licence, year) == sums["invoice"] - sums["credit_note"] == Decimal("19.125")
+    counters = {c.type: c.last for c in DocumentCounter.objects.filter(licence=licence)}
+    with pytest.raises(Refused):
+        issue("invoice", lines=[line(quantity="1", unit_price=f"{licence.tier.turnover_ceiling:.3f}")])
+    assert services.turnover(licence, year) == Decimal("19.125")
+    assert {c.type: c.last for c in DocumentCounter.objects.filter(licence=licence)} == counters
+
+
+def test_the_migration_backfills_the_running_turnover(issue, licence):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    year = timezone.localdate().year
+    a = issue("invoice", lines=[line(quantity="3", unit_price="1.111")])
+    issue("credit_note", invoice=str(a.public_id), reason="Returned", lines=[line(unit_price="1.000")])
+    DocumentCounter.objects.filter(licence=licence).update(turnover_fils=0)
+    import_module("khutwa.documents.migrations.0002_counter_turnover").backfill(apps, None)
+    assert services.turnover(licence, year) == Decimal("1.333")  # 3.333 less a credit of 2 × 1.000
+
+
 def test_quotation_accepted_by_the_customer_becomes_an_invoice_in_one_step(issue, holder, world):
     from tests.licensing.factories import applicant
 

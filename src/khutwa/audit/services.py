@@ -49,7 +49,8 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
     object_type, object_id, object_repr = _object_parts(obj)
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: an error here fails the whole of it anyway.
+    with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         next_id = head.last_event_id + 1
         event = AuditEvent(

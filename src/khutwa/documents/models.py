@@ -237,13 +237,16 @@ class Allocation(models.Model):
 
 class DocumentCounter(models.Model):
     """Gapless numbers per licence, type and year; and (type "chain", year 0) the licence's
-    chain counter with the hash of its last document."""
+    chain counter with the hash of its last document. The invoice row of a year also keeps the
+    year's running turnover (invoices less credit notes, in fils), so that the tier's ceiling is
+    checked in constant time under the same lock that numbers the document."""
 
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=14)
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True)
+    turnover_fils = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

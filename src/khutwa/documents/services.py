@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -173,7 +173,7 @@ def customer_create(
 def active_licence(actor: User, today: dt.date) -> Licence:
     licence = (
         Licence.objects.filter(holder=actor)
-        .select_related("tier")
+        .select_related("tier", "governorate")
         .prefetch_related("activities")
         .order_by("-issued_at")
         .first()
@@ -196,11 +196,14 @@ def active_licence(actor: User, today: dt.date) -> Licence:
 
 
 def turnover(licence: Licence, year: int) -> Decimal:
-    """Invoiced in the calendar year, less credit notes."""
-    rows = Document.objects.filter(licence=licence, issue_date__year=year)
-    invoiced = rows.filter(type=DocumentType.INVOICE).aggregate(s=Sum("total"))["s"] or Decimal("0")
-    credited = rows.filter(type=DocumentType.CREDIT_NOTE).aggregate(s=Sum("total"))["s"] or Decimal("0")
-    return money.bhd(invoiced - credited)
+    """Invoiced in the calendar year, less credit notes (kept running on the year's invoice
+    counter by `_take_numbers`)."""
+    fils = (
+        DocumentCounter.objects.filter(licence=licence, type=DocumentType.INVOICE, year=year)
+        .values_list("turnover_fils", flat=True)
+        .first()
+    )
+    return money.bhd(Decimal(fils or 0) / 1000)
 
 
 def credited_amount(invoice: Document) -> Decimal:
@@ -313,16 +316,66 @@ def _own_document(
 # Issuing -----------------------------------------------------------------------------
 
 
-def _take(licence: Licence, kind: str, year: int) -> DocumentCounter:
-    """Lock (creating if needed) a counter row and advance it; inside the caller's transaction."""
-    updated = DocumentCounter.objects.filter(licence=licence, type=kind, year=year).update(last=F("last") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                DocumentCounter.objects.create(licence=licence, type=kind, year=year, last=1)
-        except IntegrityError:
-            DocumentCounter.objects.filter(licence=licence, type=kind, year=year).update(last=F("last") + 1)
-    return DocumentCounter.objects.select_for_update().get(licence=licence, type=kind, year=year)
+@dataclass(frozen=True)
+class Numbers:
+    """What `_take_numbers` hands out, under the lock of the licence's chain row."""
+
+    chain_id: int
+    counter: int  # the document's place in the licence's chain
+    previous_hash: str
+    number: int  # its gapless number for the type and year
+    turnover: Decimal  # the year's turnover once this document is counted
+
+
+_TAKE_SQL = (
+    "UPDATE {table} SET "
+    "last = last + CASE WHEN (type = 'chain' AND year = 0) OR (type = %s AND year = %s) THEN 1 ELSE 0 END, "
+    "turnover_fils = turnover_fils + CASE WHEN type = 'invoice' AND year = %s THEN %s ELSE 0 END "
+    "WHERE licence_id = %s AND ({keys}) "
+    "RETURNING id, type, year, last, last_hash, turnover_fils"
+)
+
+
+def _take_numbers(licence: Licence, type_: str, year: int, turnover_delta: Decimal) -> Numbers:
+    """Advance, in one `UPDATE … RETURNING`, the licence's chain counter, the type's counter for
+    the year and the year's running turnover (the invoice row), creating missing rows first.
+    The chain row's lock serialises issuing for the licence until the caller's transaction ends:
+    every check made after this call (ceiling, what remains of an invoice) is made under it, and
+    a refusal rolls the counters back, so that no number is consumed."""
+    keys = {("chain", 0), (type_, year), ("invoice", year)}
+    fils = int((turnover_delta * 1000).to_integral_value())
+    rows = _advance(licence, type_, year, fils, keys)
+    missing = keys - set(rows)
+    if missing:
+        DocumentCounter.objects.bulk_create(
+            [DocumentCounter(licence=licence, type=t, year=y) for t, y in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        rows.update(_advance(licence, type_, year, fils, missing))
+    chain_id, chain_last, last_hash, _ = rows[("chain", 0)]
+    return Numbers(
+        chain_id=chain_id,
+        counter=chain_last,
+        previous_hash=last_hash or GENESIS,
+        number=rows[(type_, year)][1],
+        turnover=Decimal(rows[("invoice", year)][3]) / 1000,
+    )
+
+
+def _advance(
+    licence: Licence, type_: str, year: int, fils: int, keys: set[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[int, int, str, int]]:
+    ordered = sorted(keys)
+    sql = _TAKE_SQL.format(
+        table=DocumentCounter._meta.db_table,
+        keys=" OR ".join(["(type = %s AND year = %s)"] * len(ordered)),
+    )
+    params: list[Any] = [type_, year, year, fils, licence.pk]
+    for kind, y in ordered:
+        params += [kind, y]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in cursor}
 
 
 def _party(customer: Customer) -> dict[str, Any]:
@@ -366,20 +419,19 @@ def _seal_and_store(
     fields: dict[str, Any],
     now: dt.datetime,
     references: dict[str, Any],
+    numbers: Numbers,
     split: tuple[uuid.UUID, int] | None = None,
 ) -> Document:
-    """Inside the transaction: numbers, chain, payload, hash, seal, rows."""
+    """Inside the transaction, with the numbers taken: payload, hash, seal, rows."""
     today = timezone.localtime(now).date()
-    chain = _take(licence, "chain", 0)
-    numbering = _take(licence, type_, today.year)
     prefix = f"{PREFIXES[DocumentType(type_)]}-{today.year}-"
-    number = f"{prefix}{numbering.last:06d}"
+    number = f"{prefix}{numbers.number:06d}"
     if split is not None:
         # The pair is issued under the licence's lock, one after the other: the partner's
         # number is this one's neighbour (+1 for the first of the pair, -1 for the second).
         fields["split_group"] = split[0]
-        references = {**references, "split_partner": f"{prefix}{numbering.last + split[1]:06d}"}
-    previous_hash = chain.last_hash or GENESIS
+        references = {**references, "split_partner": f"{prefix}{numbers.number + split[1]:06d}"}
+    previous_hash = numbers.previous_hash
     public_id = uuid.uuid4()
     subtotal = money.bhd(sum((ln["net"] for ln in lines), Decimal("0")))
     vat = money.bhd(sum((ln["vat"] for ln in lines), Decimal("0")))
@@ -419,7 +471,7 @@ def _seal_and_store(
         "total": money.text(total),
         "references": references,
         **extra,
-        "chain": {"licence": licence.number, "counter": chain.last, "previous_hash": previous_hash},
+        "chain": {"licence": licence.number, "counter": numbers.counter, "previous_hash": previous_hash},
     }
     digest = sha256_hex(canonical_json(payload))
     kid, key = signing_material()
@@ -439,7 +491,7 @@ def _seal_and_store(
         licence=licence,
         type=type_,
         number=number,
-        counter=chain.last,
+        counter=numbers.counter,
         previous_hash=previous_hash,
         hash=digest,
         signature=signature,
@@ -455,7 +507,7 @@ def _seal_and_store(
         **fields,
     )
     document.save(force_insert=True)
-    DocumentCounter.objects.filter(pk=chain.pk).update(last_hash=digest)
+    DocumentCounter.objects.filter(pk=numbers.chain_id).update(last_hash=digest)
     DocumentLine.objects.bulk_create(
         [
             DocumentLine(
@@ -482,7 +534,7 @@ def _seal_and_store(
         actor=actor,
         action=f"documents.{type_}.issue",
         obj=document,
-        after={"number": number, "total": money.text(total), "hash": digest, "counter": chain.last},
+        after={"number": number, "total": money.text(total), "hash": digest, "counter": numbers.counter},
     )
     return document
 
@@ -611,14 +663,15 @@ def document_issue(
         }
     )
     warnings: list[str] = []
+    total = sum((ln["net"] + ln["vat"] for ln in lines), Decimal("0"))
+    delta = {DocumentType.INVOICE: total, DocumentType.CREDIT_NOTE: -total}.get(DocumentType(data.type))
     with transaction.atomic():
-        # The licence row is the lock that serialises issuing for this licence (scope,
-        # ceiling, remaining amounts and numbers are all read under it).
-        Licence.objects.select_for_update().filter(pk=licence.pk).first()
-        subtotal = sum((ln["net"] + ln["vat"] for ln in lines), Decimal("0"))
+        # The licence's chain row is the lock that serialises issuing for this licence: the
+        # ceiling, what remains of an invoice and the numbers are all read under it.
+        numbers = _take_numbers(licence, data.type, today.year, delta or Decimal("0"))
         if data.type == DocumentType.INVOICE:
             ceiling = licence.tier.turnover_ceiling
-            after = turnover(licence, today.year) + subtotal
+            after = numbers.turnover
             if after > ceiling:
                 raise Refused(
                     _(
@@ -643,14 +696,14 @@ def document_issue(
                 )
         if invoice is not None:
             remaining = money.bhd(invoice.total - credited_amount(invoice))
-            if subtotal > remaining:
+            if total > remaining:
                 raise Refused(
                     _(
                         "The credit note (%(amount)s BHD) is more than what remains of invoice %(number)s "
                         "(%(remaining)s BHD)."
                     )
                     % {
-                        "amount": money.text(subtotal),
+                        "amount": money.text(total),
                         "number": invoice.number,
                         "remaining": money.text(remaining),
                     },
@@ -674,6 +727,7 @@ def document_issue(
             fields=fields,
             now=now,
             references=references,
+            numbers=numbers,
             split=split,
         )
         if delivery_notes:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from khutwa.accounts.models import User
 from khutwa.documents import money
 from khutwa.documents.models import Allocation, Customer, Document, DocumentType
-from khutwa.documents.services import Issued, _seal_and_store, active_licence
+from khutwa.documents.services import Issued, _seal_and_store, _take_numbers, active_licence
 from khutwa.licensing.models import Licence
 
 SIGNS = {DocumentType.INVOICE: 1, DocumentType.CREDIT_NOTE: -1, DocumentType.RECEIPT: -1}
@@ -110,7 +110,8 @@ def statement_issue(
     assert customer is not None and start is not None and end is not None  # noqa: S101 - checked above
     licence = active_licence(actor, today)
     with transaction.atomic():
-        Licence.objects.select_for_update().filter(pk=licence.pk).first()
+        # Numbers first: the chain row's lock makes the snapshot consistent with the chain.
+        numbers = _take_numbers(licence, DocumentType.STATEMENT, today.year, Decimal("0"))
         snapshot = statement_compute(licence=licence, customer=customer, start=start, end=end)
         document = _seal_and_store(
             actor=actor,
@@ -122,5 +123,6 @@ def statement_issue(
             fields={"total": Decimal(snapshot["closing_balance"]), "period_from": start, "period_to": end},
             now=now,
             references={},
+            numbers=numbers,
         )
     return Issued(document=document, warnings=[])
