@@ -1,7 +1,11 @@
+import datetime as dt
+import json
+
 import pytest
 
 from khutwa.documents.models import Document, DocumentCounter
 from tests.api.test_licensing_api import auth
+from tests.documents.conftest import line
 from tests.licensing.factories import applicant
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +113,33 @@ def test_public_verify_endpoint_says_what_proves_the_document_and_nothing_person
     assert customer.cpr not in str(data) and customer.name_en not in str(data)
     assert client.get("/api/v1/verify/00000000-0000-0000-0000-000000000000").status_code == 404
     assert client.get("/api/v1/verify/not-a-uuid").status_code == 404
+
+
+def test_public_verify_reports_credit_payment_tampering_and_the_licence_now(client, issue, licence):
+    from django.db import connection
+
+    from khutwa.licensing.models import LicenceStatus
+
+    invoice = issue("invoice")  # 11.000
+    issue("credit_note", invoice=str(invoice.public_id), reason="Returned", lines=[line(unit_price="0.500")])
+    url = f"/api/v1/verify/{invoice.public_id}"
+    data = client.get(url).json()
+    assert data["credited"] is True and data["paid"] is False
+    issue("receipt", payment_method="cash", payment_amount="10", allocations=[(str(invoice.public_id), "10")])
+    data = client.get(url).json()
+    assert data["paid"] is True and data["valid"] is True
+    shown = dt.datetime.fromisoformat(data["issued_at"].replace("Z", "+00:00"))
+    assert abs(shown - invoice.issued_at) < dt.timedelta(milliseconds=1)  # JSON shows milliseconds
+    type(licence).objects.filter(pk=licence.pk).update(status=LicenceStatus.SUSPENDED)
+    issuer = client.get(url).json()["issuer"]
+    assert (issuer["licence_status_at_issue"], issuer["licence_status_now"]) == ("active", "suspended")
+    with connection.cursor() as cursor:  # someone edits the database behind the application
+        cursor.execute(
+            "UPDATE documents_document SET payload = %s WHERE id = %s",
+            [json.dumps({**invoice.payload, "total": "1.000"}), invoice.pk],
+        )
+    data = client.get(url).json()
+    assert data["valid"] is False and data["reasons"]
 
 
 def test_customers_api(client, holder):

@@ -19,7 +19,7 @@ from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
 from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
-from khutwa.documents.verification import document_verify, licence_status_at_issue
+from khutwa.documents.verification import licence_status_at_issue, public_verify
 from khutwa.errors import NotFound
 from khutwa.http import download
 
@@ -408,21 +408,22 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     summary="Public verification (nothing personal)",
 )
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:
-    document = selectors.document_public(public_id)
-    result = document_verify(document)
+    result = public_verify(public_id)
+    record = result.record
+    assert record is not None  # noqa: S101 - public_verify always gives the record
     return VerifyOut(
         valid=result.valid,
         reasons=result.reasons,
-        type=document.type,
-        number=document.number,
-        issued_at=document.issued_at,
-        total=document.payload["total"],
-        vat=document.payload["vat"],
-        hash=document.hash,
+        type=record.type,
+        number=record.number,
+        issued_at=record.issued_at,
+        total=record.payload["total"],
+        vat=record.payload["vat"],
+        hash=record.hash,
         issuer=IssuerOut(
-            trade_name=document.payload["issuer"]["trade_name"],
-            licence=document.licence.number,
-            licence_status_at_issue=licence_status_at_issue(document),
+            trade_name=record.payload["issuer"]["trade_name"],
+            licence=record.licence_number,
+            licence_status_at_issue=licence_status_at_issue(record),
             licence_status_now=result.licence_status_now,
         ),
         credited=result.credited > 0,
