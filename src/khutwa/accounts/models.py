@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from khutwa.accounts.validators import validate_cpr
+from khutwa.accounts.validators import validate_cpr, validate_cr
 
 
 class User(AbstractUser):
@@ -64,6 +64,50 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.name_ar or self.username
+
+    @property
+    def verified_cr(self) -> str:
+        """The commercial registration this account acts for, once a Tamkeen officer checked it."""
+        try:
+            enterprise = self.enterprise
+        except Enterprise.DoesNotExist:
+            return ""
+        return enterprise.cr_number if enterprise.verified_at else ""
+
+
+class Enterprise(models.Model):
+    """A business that a portal account acts for (a Tamkeen customer identified by its commercial
+    registration). Documents addressed to the CR reach the account only once a Tamkeen officer
+    has checked the link: anyone can type a CR number."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="enterprise")
+    cr_number = models.CharField(_("commercial registration number"), max_length=20, validators=[validate_cr])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    rejected_reason = models.TextField(_("reason for refusal"), blank=True)
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cr_number"],
+                condition=models.Q(verified_at__isnull=False),
+                name="enterprise_cr_verified_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cr_number} {self.name_en or self.name_ar}".strip()
+
+    @property
+    def status(self) -> str:
+        if self.verified_at:
+            return "verified"
+        return "refused" if self.rejected_reason else "pending"
 
 
 def _hash_token(raw: str) -> str:

@@ -15,3 +15,15 @@ def validate_cpr(value: str) -> None:
             _("The CPR number must be exactly 9 digits (for example 850101234)."),
             code="invalid_cpr",
         )
+
+
+CR_RE = re.compile(r"^[0-9]{1,10}(-[0-9]{1,4})?$")
+
+
+def validate_cr(value: str) -> None:
+    """A Bahraini commercial registration number: digits, then the branch after a dash."""
+    if not isinstance(value, str) or not CR_RE.match(value):
+        raise ValidationError(
+            _("Enter the commercial registration number as digits and branch, for example 145678-1."),
+            code="invalid_cr",
+        )

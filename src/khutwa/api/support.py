@@ -3,13 +3,17 @@
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from khutwa.accounts.models import User
+from khutwa.accounts.models import Enterprise, User
+from khutwa.accounts.roles import Role
 from khutwa.api.auth import AUTH
+from khutwa.api.errors import invalid_fields
 from khutwa.api.schemas import ListOut, Problem
-from khutwa.errors import Refused
+from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.support import selectors, services
 from khutwa.support.models import Claim, PayoutBatch, Programme, SupportApplication
@@ -115,6 +119,36 @@ class IbanIn(Schema):
     iban: str = Field(..., max_length=40)
 
 
+class EnterpriseIn(Schema):
+    cr_number: str = Field(..., max_length=20, description="commercial registration, e.g. 145678-1")
+    name_ar: str = Field("", max_length=200)
+    name_en: str = Field("", max_length=200)
+
+
+class EnterpriseOut(Schema):
+    id: int
+    cr_number: str
+    name_ar: str
+    name_en: str
+    status: str = Field(..., description="pending | verified | refused")
+    reason: str
+    submitted_at: dt.datetime
+    verified_at: dt.datetime | None
+
+
+def enterprise_out(e: Enterprise) -> EnterpriseOut:
+    return EnterpriseOut(
+        id=e.pk,
+        cr_number=e.cr_number,
+        name_ar=e.name_ar,
+        name_en=e.name_en,
+        status=e.status,
+        reason=e.rejected_reason,
+        submitted_at=e.submitted_at,
+        verified_at=e.verified_at,
+    )
+
+
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
@@ -211,6 +245,57 @@ def eligibility(request: HttpRequest, payload: EligibilityIn) -> EligibilityOut:
 def beneficiary_iban(request: HttpRequest, payload: IbanIn) -> dict[str, str]:
     beneficiary = services.beneficiary_set_iban(actor=_user(request), iban=payload.iban)
     return {"iban": beneficiary.iban}
+
+
+@router.put(
+    "/enterprise",
+    response={200: EnterpriseOut, **ERRORS},
+    auth=AUTH,
+    summary="The business (by commercial registration) the caller acts for; an officer checks it",
+)
+def enterprise_register(request: HttpRequest, payload: EnterpriseIn) -> EnterpriseOut:
+    try:
+        enterprise = services.enterprise_register(
+            actor=_user(request),
+            cr_number=payload.cr_number,
+            name_ar=payload.name_ar,
+            name_en=payload.name_en,
+        )
+    except ValidationError as exc:
+        raise invalid_fields(exc) from None
+    return enterprise_out(enterprise)
+
+
+@router.get(
+    "/enterprises",
+    response={200: ListOut[EnterpriseOut], **ERRORS},
+    auth=AUTH,
+    summary="Officer: businesses awaiting a check of their commercial registration",
+)
+def enterprise_list(request: HttpRequest) -> dict[str, Any]:
+    if not _user(request).has_role(Role.TAMKEEN_OFFICER):
+        raise Refused(_("You may not do this."), status=403)
+    pending = Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="").order_by("submitted_at")
+    items = [enterprise_out(e) for e in pending[:500]]
+    return {"count": len(items), "items": items}
+
+
+@router.post(
+    "/enterprises/{enterprise_id}/decision",
+    response={200: EnterpriseOut, **ERRORS},
+    auth=AUTH,
+    summary="Officer: verify (after checking the commercial register) or refuse, with the reason",
+)
+def enterprise_decide(request: HttpRequest, enterprise_id: int, payload: DecisionIn) -> EnterpriseOut:
+    user = _user(request)
+    enterprise = Enterprise.objects.filter(pk=enterprise_id).first()
+    if enterprise is None or not user.has_role(Role.TAMKEEN_OFFICER):
+        raise NotFound(_("Not found."))
+    return enterprise_out(
+        services.enterprise_decide(
+            actor=user, enterprise=enterprise, decision=payload.decision, reason=payload.reason
+        )
+    )
 
 
 @router.post(

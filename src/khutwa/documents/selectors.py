@@ -1,5 +1,7 @@
 """Reads of documents with their access rules: a holder sees their own licence's documents,
-a customer sees the documents addressed to them (matched by CPR), nobody else anything."""
+a customer sees the documents addressed to them (an individual by CPR, a business by its
+commercial registration once a Tamkeen officer has checked the account's link to it), nobody
+else anything."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from khutwa.documents.models import Allocation, Customer, Document, DocumentType
+from khutwa.documents.models import Allocation, Customer, CustomerKind, Document, DocumentType
 from khutwa.errors import NotFound
 
 
@@ -21,8 +23,19 @@ def visible_to(user: Any) -> Q:
         return Q(pk__in=[])
     condition = Q(licence__holder_id=user.pk)
     if user.cpr:
-        condition |= Q(customer__cpr=user.cpr)
+        condition |= Q(customer__kind=CustomerKind.INDIVIDUAL, customer__cpr=user.cpr)
+    if cr := user.verified_cr:
+        condition |= Q(customer__kind=CustomerKind.BUSINESS, customer__cr_number=cr)
     return condition
+
+
+def addressed_to(user: Any, customer: Customer) -> bool:
+    """Whether a document to this customer (of any holder's book) is addressed to the user."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if customer.kind == CustomerKind.INDIVIDUAL:
+        return bool(user.cpr) and customer.cpr == user.cpr
+    return bool(customer.cr_number) and customer.cr_number == user.verified_cr
 
 
 STATUSES = ("unpaid", "paid", "credited", "awaiting", "accepted", "declined", "expired")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import User
+from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
 from khutwa.catalogue.models import Activity
 from khutwa.documents import money
@@ -37,6 +38,7 @@ from khutwa.documents.models import (
     QuotationResponse,
     VatCategory,
 )
+from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
@@ -121,14 +123,10 @@ def customer_create(
             errors["cpr"] = [_("An individual customer needs a CPR number.")]
         cr_number = ""
     if kind == CustomerKind.BUSINESS:
-        if (
-            not cr_number
-            or not all(c.isascii() and (c.isdigit() or c == "-") for c in cr_number)
-            or len(cr_number) > 20
-        ):
-            errors["cr_number"] = [
-                _("A business customer needs its commercial registration number (digits).")
-            ]
+        try:
+            validate_cr(cr_number)
+        except ValidationError as exc:
+            errors["cr_number"] = list(exc.messages)
         cpr = ""
     if not (name_ar.strip() or name_en.strip()):
         errors["name_ar"] = [_("Give the customer's name in Arabic or English.")]
@@ -769,9 +767,9 @@ def document_issue_idempotent(
 def quotation_respond(
     *, actor: User, quotation: Document, accept: bool, today: dt.date | None = None
 ) -> QuotationResponse:
-    """The customer (a portal user whose CPR the quotation is addressed to) accepts or declines."""
+    """The customer (the portal user the quotation is addressed to) accepts or declines."""
     today = today or timezone.localdate()
-    if quotation.type != DocumentType.QUOTATION or not actor.cpr or quotation.customer.cpr != actor.cpr:
+    if quotation.type != DocumentType.QUOTATION or not addressed_to(actor, quotation.customer):
         raise NotFound(_("Not found."))
     if hasattr(quotation, "response"):
         raise Refused(_("This quotation was already answered."))
@@ -790,7 +788,27 @@ def quotation_to_invoice(
 ) -> Issued:
     """An accepted, unexpired quotation becomes an invoice in one step (same lines)."""
     now = now or timezone.now()
-    today = timezone.localtime(now).date()
+    data = _invoice_of(actor, quotation, timezone.localtime(now).date(), due_date)
+    return document_issue(actor=actor, data=data, now=now)
+
+
+def quotation_to_split_invoices(
+    *,
+    actor: User,
+    quotation: Document,
+    tamkeen_rate: Decimal,
+    tamkeen_application_number: str,
+    now: dt.datetime | None = None,
+) -> tuple[Issued, Issued]:
+    """The same, split: Tamkeen's share invoiced to Tamkeen, the rest to the customer."""
+    now = now or timezone.now()
+    data = _invoice_of(actor, quotation, timezone.localtime(now).date(), None)
+    data.tamkeen_application_number = tamkeen_application_number
+    return invoice_split(actor=actor, data=data, tamkeen_rate=tamkeen_rate, now=now)
+
+
+def _invoice_of(actor: User, quotation: Document, today: dt.date, due_date: dt.date | None) -> DocumentInput:
+    """The invoice input for a quotation that may still be invoiced (refused otherwise)."""
     if quotation.type != DocumentType.QUOTATION or quotation.licence.holder_id != actor.pk:
         raise NotFound(_("Not found."))
     if quotation.valid_until and quotation.valid_until < today:
@@ -818,7 +836,7 @@ def quotation_to_invoice(
         )
         for ln in quotation.lines.select_related("activity")
     ]
-    data = DocumentInput(
+    return DocumentInput(
         type=DocumentType.INVOICE,
         customer=quotation.customer_id,
         lines=lines,
@@ -826,7 +844,6 @@ def quotation_to_invoice(
         due_date=due_date,
         tamkeen_application_number=quotation.tamkeen_application_number,
     )
-    return document_issue(actor=actor, data=data, now=now)
 
 
 def tamkeen_customer(actor: User) -> Customer:

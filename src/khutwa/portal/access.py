@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -39,6 +40,10 @@ def run(request: HttpRequest, action: Callable[[], Any], *, success: str, back: 
         raise Http404 from None
     except Refused as exc:
         messages.error(request, str(exc.message))
+        return redirect(back)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
         return redirect(back)
     messages.success(request, success)
     return redirect(back)

@@ -57,6 +57,12 @@ urlpatterns = [
     path("support/", views_support.support_home, name="support"),
     path("support/apply/", views_support.support_apply, name="support_apply"),
     path("support/iban/", views_support.support_iban, name="support_iban"),
+    path("support/enterprise/", views_support.support_enterprise, name="support_enterprise"),
+    path(
+        "support/enterprises/<int:pk>/<slug:decision>/",
+        views_support.support_enterprise_decide,
+        name="support_enterprise_decide",
+    ),
     path("support/applications/<int:pk>/", views_support.support_application, name="support_application"),
     path(
         "support/applications/<int:pk>/<slug:action>/",

@@ -28,6 +28,7 @@ from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import found, me, run
+from khutwa.support import services as support_services
 
 MAX_UPLOAD = 10 * 1024 * 1024
 
@@ -154,6 +155,11 @@ def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     document = _document_or_404(request, public_id)
     is_holder = document.licence.holder_id == user.pk
     response = getattr(document, "response", None)
+    split = (
+        support_services.split_application(document)
+        if is_holder and document.type == DocumentType.QUOTATION
+        else None
+    )
     return render(
         request,
         "portal/document_detail.html",
@@ -161,7 +167,8 @@ def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "document": document,
             "p": document.payload,
             "is_holder": is_holder,
-            "is_customer": bool(user.cpr) and document.customer.cpr == user.cpr,
+            "split_application": split,
+            "is_customer": selectors.addressed_to(user, document.customer),
             "response": response,
             "verify_url": verify_url(document),
             "has_xml": document.type in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE),
@@ -212,6 +219,24 @@ def document_action(request: HttpRequest, public_id: str, action: str) -> HttpRe
             messages.warning(request, warning)
         messages.success(request, _("Invoice %(number)s issued.") % {"number": issued.document.number})
         return redirect("portal:document", public_id=issued.document.public_id)
+    if action == "split":
+        try:
+            first, second = support_services.split_invoice(actor=user, quotation=document)
+        except NotFound:
+            raise Http404 from None
+        except Refused as exc:
+            messages.error(request, str(exc.message))
+            return redirect(back)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect(back)
+        messages.success(
+            request,
+            _("Invoices %(tamkeen)s (to Tamkeen) and %(customer)s (to the customer) issued.")
+            % {"tamkeen": first.document.number, "customer": second.document.number},
+        )
+        return redirect("portal:document", public_id=second.document.public_id)
     raise Http404
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from khutwa.accounts.models import Enterprise
 from khutwa.accounts.roles import Role
 from khutwa.errors import NotFound, Refused
 from khutwa.http import download
@@ -50,6 +51,7 @@ def support_home(request: HttpRequest) -> HttpResponse:
             "claims": Claim.objects.filter(application__beneficiary=user).select_related("application"),
             "programmes": Programme.objects.filter(is_paused=False),
             "iban": beneficiary.iban if beneficiary else "",
+            "enterprise": Enterprise.objects.filter(user=user).first(),
         },
     )
 
@@ -208,6 +210,41 @@ def support_iban(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+def support_enterprise(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    post = request.POST
+    return run(
+        request,
+        lambda: services.enterprise_register(
+            actor=me(request),
+            cr_number=post.get("cr_number", ""),
+            name_ar=post.get("name_ar", ""),
+            name_en=post.get("name_en", ""),
+        ),
+        success=_("Saved. A Tamkeen officer will check the commercial registration."),
+        back=reverse("portal:support"),
+    )
+
+
+@role_required(Role.TAMKEEN_OFFICER)
+def support_enterprise_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    enterprise = Enterprise.objects.filter(pk=pk).first()
+    if enterprise is None:
+        raise Http404
+    return run(
+        request,
+        lambda: services.enterprise_decide(
+            actor=me(request), enterprise=enterprise, decision=decision, reason=request.POST.get("reason", "")
+        ),
+        success=_("Decision recorded."),
+        back=reverse("portal:support_queue"),
+    )
+
+
 @role_required(Role.TAMKEEN_OFFICER)
 def support_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
@@ -224,6 +261,9 @@ def support_queue(request: HttpRequest) -> HttpResponse:
             "status": status,
             "programmes": Programme.objects.all(),
             "programme": programme,
+            "enterprises": Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
+            .select_related("user")
+            .order_by("submitted_at")[:100],
         },
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Sum
 
 from khutwa.documents.models import Document, DocumentType
+from khutwa.documents.selectors import addressed_to
 from khutwa.documents.verification import document_verify
 from khutwa.licensing.models import LicenceStatus
 
@@ -25,13 +26,44 @@ class Check:
         return asdict(self)
 
 
+def _credited(invoice: Document) -> Decimal:
+    return invoice.credit_notes.aggregate(s=Sum("total"))["s"] or Decimal("0")
+
+
+def tamkeen_share(document: Document) -> bool:
+    """An invoice of a split pair addressed to the Labour Fund for its share."""
+    return (
+        document.type == DocumentType.INVOICE
+        and document.split_group is not None
+        and document.customer.is_tamkeen
+    )
+
+
 def claimed_amount(documents: list[Document]) -> Decimal:
     """Invoices less the credit notes that correct them."""
-    invoices = sum((d.total for d in documents if d.type == DocumentType.INVOICE), Decimal("0"))
-    credits = Decimal("0")
-    for invoice in (d for d in documents if d.type == DocumentType.INVOICE):
-        credits += invoice.credit_notes.aggregate(s=Sum("total"))["s"] or Decimal("0")
-    return max(Decimal("0.000"), invoices - credits)
+    invoices = [d for d in documents if d.type == DocumentType.INVOICE]
+    net = sum((d.total - _credited(d) for d in invoices), Decimal("0"))
+    return max(Decimal("0.000"), net)
+
+
+def payable(*, application: Any, documents: list[Document]) -> Decimal:
+    """What Tamkeen pays: with split invoicing, its own invoice (less credit notes) to the
+    supplier; otherwise its rate of the claimed amount to the beneficiary; never above the
+    reserved entitlement."""
+    shares = [d for d in documents if tamkeen_share(d)]
+    if shares:
+        due = claimed_amount(shares)
+    else:
+        due = (application.programme.rate * claimed_amount(documents)).quantize(Decimal("0.001"))
+    return max(Decimal("0.000"), min(application.entitlement, due))
+
+
+def _sales(invoices: list[Document]) -> list[list[Document]]:
+    """Invoices grouped by sale: a split pair is one sale, any other invoice is its own."""
+    groups: dict[Any, list[Document]] = {}
+    for invoice in invoices:
+        groups.setdefault(invoice.split_group or invoice.pk, []).append(invoice)
+    return list(groups.values())
 
 
 def run(*, application: Any, documents: list[Document], user: Any) -> list[Check]:
@@ -84,14 +116,37 @@ def run(*, application: Any, documents: list[Document], user: Any) -> list[Check
             if not outside
             else "Activities outside the licence: " + ", ".join(outside),
         )
-        addressed = bool(user.cpr) and doc.customer.cpr == user.cpr
-        add(
-            "addressed_to_claimant",
-            addressed,
-            doc.number,
-            "موجه إلى مقدم المطالبة." if addressed else "المستند غير موجه إليك.",
-            "Addressed to the claimant." if addressed else "The document is not addressed to you.",
-        )
+        if tamkeen_share(doc):
+            partner = next(
+                (
+                    o
+                    for o in documents
+                    if o.pk != doc.pk and o.split_group == doc.split_group and addressed_to(user, o.customer)
+                ),
+                None,
+            )
+            paired = programme.split_invoicing and partner is not None
+            add(
+                "addressed_to_claimant",
+                paired,
+                doc.number,
+                f"حصة تمكين، مفوترة إلى تمكين مع فاتورتك {partner.number}."
+                if paired and partner
+                else "فاتورة حصة تمكين دون فاتورتك المقابلة، أو البرنامج لا يعمل بالفوترة المجزأة.",
+                f"Tamkeen's share, invoiced to Tamkeen together with your invoice {partner.number}."
+                if paired and partner
+                else "A Tamkeen-share invoice without your paired invoice, or the programme does not "
+                "use split invoicing.",
+            )
+        else:
+            addressed = addressed_to(user, doc.customer)
+            add(
+                "addressed_to_claimant",
+                addressed,
+                doc.number,
+                "موجه إلى مقدم المطالبة." if addressed else "المستند غير موجه إليك.",
+                "Addressed to the claimant." if addressed else "The document is not addressed to you.",
+            )
 
     invoices = [d for d in documents if d.type == DocumentType.INVOICE]
     add(
@@ -113,20 +168,6 @@ def run(*, application: Any, documents: list[Document], user: Any) -> list[Check
             if matches
             else "The invoice does not reference the approved quotation.",
         )
-        if quotation is not None:
-            limit = (quotation.total * (1 + programme.invoice_tolerance)).quantize(Decimal("0.001"))
-            within = invoice.total <= limit
-            add(
-                "within_quotation",
-                within,
-                invoice.number,
-                f"الفاتورة ({invoice.total}) ضمن التسعيرة والهامش ({limit})."
-                if within
-                else f"الفاتورة ({invoice.total}) تتجاوز التسعيرة والهامش ({limit}).",
-                f"The invoice ({invoice.total}) is within the quotation and tolerance ({limit})."
-                if within
-                else f"The invoice ({invoice.total}) exceeds the quotation and tolerance ({limit}).",
-            )
         number_ok = invoice.tamkeen_application_number == application.reference
         add(
             "tamkeen_number",
@@ -137,8 +178,16 @@ def run(*, application: Any, documents: list[Document], user: Any) -> list[Check
             if number_ok
             else f"The invoice carries “{invoice.tamkeen_application_number}”, not {application.reference}.",
         )
-        credited = invoice.credit_notes.aggregate(s=Sum("total"))["s"] or Decimal("0")
-        if programme.claim_requires_receipt:
+        credited = _credited(invoice)
+        if tamkeen_share(invoice):
+            add(
+                "receipts_cover",
+                True,
+                invoice.number,
+                "حصة تمكين: يدفعها تمكين للمورد.",
+                "Tamkeen's share: Tamkeen pays it to the supplier.",
+            )
+        elif programme.claim_requires_receipt:
             receipts = [d for d in documents if d.type == DocumentType.RECEIPT]
             covered = (
                 sum((a.amount for r in receipts for a in r.allocations.filter(invoice=invoice)), Decimal("0"))
@@ -161,6 +210,43 @@ def run(*, application: Any, documents: list[Document], user: Any) -> list[Check
             f"خُصمت الإشعارات الدائنة ({credited}).",
             f"Credit notes deducted ({credited}).",
         )
+    for sale in _sales(invoices):
+        label = " + ".join(i.number for i in sale)
+        total = sum((i.total for i in sale), Decimal("0"))
+        if quotation is not None:
+            limit = (quotation.total * (1 + programme.invoice_tolerance)).quantize(Decimal("0.001"))
+            within = total <= limit
+            add(
+                "within_quotation",
+                within,
+                label,
+                f"الفاتورة ({total}) ضمن التسعيرة والهامش ({limit})."
+                if within
+                else f"الفاتورة ({total}) تتجاوز التسعيرة والهامش ({limit}).",
+                f"The invoiced amount ({total}) is within the quotation and tolerance ({limit})."
+                if within
+                else f"The invoiced amount ({total}) exceeds the quotation and tolerance ({limit}).",
+            )
+        if programme.split_invoicing:
+            shares = [i for i in sale if tamkeen_share(i)]
+            share = sum((i.total for i in shares), Decimal("0"))
+            # Each line is split half-up to the fils, so the share may exceed rate × total by
+            # half a fils a line.
+            lines = sum(len(i.payload.get("lines", [])) for i in shares)
+            most = (programme.rate * total).quantize(Decimal("0.001")) + Decimal("0.001") * lines
+            ok = len(shares) == 1 and len(sale) == 2 and share <= most
+            add(
+                "split_invoicing",
+                ok,
+                label,
+                f"حصة تمكين ({share}) مفوترة إلى تمكين، ولا تتجاوز {most}."
+                if ok
+                else "يلزم زوج فواتير: حصة تمكين إلى تمكين (لا تتجاوز نسبة الدعم) والباقي إليك.",
+                f"Tamkeen's share ({share}) is invoiced to Tamkeen and within {most}."
+                if ok
+                else "A split pair is needed: Tamkeen's share (within the subsidy rate) invoiced to "
+                "Tamkeen, the rest to you.",
+            )
     if programme.claim_requires_delivery_note:
         has_note = any(d.type == DocumentType.DELIVERY_NOTE for d in documents)
         add(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from khutwa.documents.models import Document, DocumentType
+from khutwa.documents.selectors import addressed_to
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.support.models import RESERVING, ApplicationStatus, BeneficiaryKind, Programme, SupportApplication
 
@@ -102,7 +103,7 @@ def quotation_ok(c: Context) -> RuleResult:
         return _r(
             "quotation", False, "المستند المرفق ليس تسعيرة.", "The referenced document is not a quotation."
         )
-    if not (c.user.cpr and q.customer.cpr == c.user.cpr):
+    if not addressed_to(c.user, q.customer):
         return _r("quotation", False, "التسعيرة ليست موجهة إليك.", "The quotation is not addressed to you.")
     if q.valid_until and q.valid_until < c.today:
         return _r("quotation", False, "انتهت صلاحية التسعيرة.", "The quotation has expired.")

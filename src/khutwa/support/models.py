@@ -225,6 +225,14 @@ class Claim(models.Model):
     checks = models.JSONField(default=list)
     claimed_amount = models.DecimalField(max_digits=14, decimal_places=3, default=ZERO)
     payable = models.DecimalField(_("payable (BHD)"), max_digits=14, decimal_places=3, default=ZERO)
+    payee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who is paid when not the beneficiary: the supplier, with split invoicing."),
+    )
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -8,13 +8,15 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from khutwa.accounts.models import User
+from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
+from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
 from khutwa.documents.models import Document
 from khutwa.errors import NotFound, Refused
@@ -96,6 +98,121 @@ def beneficiary_set_iban(*, actor: User, iban: str) -> Beneficiary:
             actor=actor, action="support.beneficiary.iban", obj=beneficiary, after={"iban": compact[-4:]}
         )
     return beneficiary
+
+
+def enterprise_register(
+    *, actor: User, cr_number: str, name_ar: str = "", name_en: str = "", now: dt.datetime | None = None
+) -> Enterprise:
+    """A Tamkeen customer says which business (by its commercial registration) the account acts
+    for. Until an officer checks it, documents addressed to that CR do not reach the account;
+    changing the CR asks for a new check."""
+    now = now or timezone.now()
+    cr_number = cr_number.strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_cr(cr_number)
+    except ValidationError as exc:
+        errors["cr_number"] = list(exc.messages)
+    if not (name_ar.strip() or name_en.strip()):
+        errors["name_ar"] = [_("Give the business's name in Arabic or English.")]
+    if len(name_ar) > 200 or len(name_en) > 200:
+        errors["name_en"] = [_("Ensure this value has at most %(max)s characters.") % {"max": 200}]
+    if errors:
+        raise ValidationError(errors)
+    if Enterprise.objects.filter(cr_number=cr_number, verified_at__isnull=False).exclude(user=actor).exists():
+        raise Refused(
+            _("This commercial registration is already linked to another account. Contact Tamkeen."),
+            field="cr_number",
+        )
+    with transaction.atomic():
+        enterprise = Enterprise.objects.select_for_update().filter(user=actor).first()
+        if enterprise is None:
+            enterprise = Enterprise(user=actor, submitted_at=now)
+        if enterprise.cr_number != cr_number:
+            enterprise.verified_at = None
+            enterprise.verified_by = None
+            enterprise.submitted_at = now
+        enterprise.rejected_reason = ""
+        enterprise.cr_number = cr_number
+        enterprise.name_ar = name_ar.strip()
+        enterprise.name_en = name_en.strip()
+        enterprise.save()
+        audit_record(
+            actor=actor,
+            action="support.enterprise.register",
+            obj=enterprise,
+            after={"cr_number": cr_number, "verified": enterprise.verified_at is not None},
+        )
+    return enterprise
+
+
+def enterprise_decide(
+    *, actor: User, enterprise: Enterprise, decision: str, reason: str = "", now: dt.datetime | None = None
+) -> Enterprise:
+    """An officer confirms (after checking the commercial register) or refuses an account's link
+    to a business."""
+    _require(actor, Role.TAMKEEN_OFFICER)
+    now = now or timezone.now()
+    if decision not in ("verify", "refuse"):
+        raise Refused(_("Choose verify or refuse."), field="decision", status=422)
+    if decision == "refuse" and not reason.strip():
+        raise Refused(_("Give the reason; the applicant will see it."), field="reason", status=422)
+    try:
+        with transaction.atomic():
+            locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+            if locked.verified_at is not None or locked.rejected_reason:
+                raise Refused(_("This link was already decided."), field="status")
+            if decision == "verify":
+                locked.verified_at = now
+                locked.verified_by = actor
+            else:
+                locked.rejected_reason = reason.strip()[:2000]
+            locked.save()
+            audit_record(
+                actor=actor,
+                action=f"support.enterprise.{decision}",
+                obj=locked,
+                after={"cr_number": locked.cr_number, "reason": locked.rejected_reason},
+            )
+    except IntegrityError:
+        raise Refused(
+            _("This commercial registration is already linked to another account."), field="cr_number"
+        ) from None
+    enterprise.refresh_from_db()
+    return enterprise
+
+
+def split_application(quotation: Document) -> SupportApplication | None:
+    """The approved application resting on this quotation whose programme splits invoices."""
+    return (
+        SupportApplication.objects.filter(
+            quotation=quotation, status=ApplicationStatus.APPROVED, programme__split_invoicing=True
+        )
+        .select_related("programme")
+        .first()
+    )
+
+
+def split_invoice(*, actor: User, quotation: Document, now: dt.datetime | None = None) -> tuple[Any, Any]:
+    """The supplier invoices an approved split-invoicing application's quotation: Tamkeen's share
+    (the programme's rate) to Tamkeen, the rest to the customer, both with its number."""
+    from khutwa.documents.services import quotation_to_split_invoices
+
+    if quotation.licence.holder_id != actor.pk:
+        raise NotFound(_("Not found."))
+    application = split_application(quotation)
+    if application is None:
+        raise Refused(
+            _("No approved Tamkeen application with split invoicing rests on this quotation."),
+            field="references.quotation",
+        )
+    return quotation_to_split_invoices(
+        actor=actor,
+        quotation=quotation,
+        tamkeen_rate=application.programme.rate,
+        tamkeen_application_number=application.reference,
+        now=now,
+    )
 
 
 def application_create(
@@ -357,11 +474,8 @@ def claim_submit(
         raise Refused(_("A document is listed twice."), field="documents", status=422)
     results = claim_checks.run(application=application, documents=documents, user=actor)
     claimed = claim_checks.claimed_amount(documents)
-    payable = (
-        min(application.entitlement, (application.programme.rate * claimed).quantize(Decimal("0.001")))
-        if claimed > 0
-        else ZERO
-    )
+    payable = claim_checks.payable(application=application, documents=documents)
+    supplier = next((d.licence.holder for d in documents if claim_checks.tamkeen_share(d)), None)
     try:
         with transaction.atomic():
             claim = Claim.objects.create(
@@ -369,6 +483,7 @@ def claim_submit(
                 checks=[r.as_dict() for r in results],
                 claimed_amount=claimed,
                 payable=payable,
+                payee=supplier,
                 created_at=now,
             )
             ClaimDocument.objects.bulk_create([ClaimDocument(claim=claim, document=d) for d in documents])
@@ -449,20 +564,22 @@ def batch_create(
     now = now or timezone.now()
     if not claim_ids:
         raise Refused(_("Choose the verified claims to pay."), field="claims", status=422)
-    claims = list(
-        Claim.objects.filter(pk__in=claim_ids).select_related("application__beneficiary__beneficiary")
-    )
+    claims = list(Claim.objects.filter(pk__in=claim_ids).select_related("application__beneficiary", "payee"))
     if len(claims) != len(set(claim_ids)):
         raise Refused(_("Unknown claim."), field="claims", status=422)
     problems = []
     for claim in claims:
         if claim.status != ClaimStatus.VERIFIED:
             problems.append(_("claim %(id)s is not verified") % {"id": claim.pk})
-        beneficiary = getattr(claim.application.beneficiary, "beneficiary", None)
+        payee = claim.payee or claim.application.beneficiary
+        beneficiary = Beneficiary.objects.filter(user=payee).first()
         try:
             validate_bahraini_iban(beneficiary.iban if beneficiary else "")
         except IbanError:
-            problems.append(_("claim %(id)s: the beneficiary has no valid Bahraini IBAN") % {"id": claim.pk})
+            problems.append(
+                _("claim %(id)s: %(who)s has no valid Bahraini IBAN")
+                % {"id": claim.pk, "who": _("the supplier") if claim.payee else _("the beneficiary")}
+            )
     if problems:
         raise Refused("; ".join(problems), field="claims", status=422)
     today = timezone.localtime(now).date()
@@ -480,10 +597,8 @@ def batch_create(
                         batch=batch,
                         claim=c,
                         amount=c.payable,
-                        creditor_name=(
-                            c.application.beneficiary.get_full_name() or c.application.beneficiary.username
-                        )[:140],
-                        iban=Beneficiary.objects.get(user_id=c.application.beneficiary_id).iban,
+                        creditor_name=_creditor_name(c)[:140],
+                        iban=Beneficiary.objects.get(user=c.payee or c.application.beneficiary).iban,
                     )
                     for c in claims
                 ]
@@ -497,6 +612,22 @@ def batch_create(
     except IntegrityError:
         raise Refused(_("A claim is already in another payout batch."), field="claims") from None
     return batch
+
+
+def _creditor_name(claim: Claim) -> str:
+    if claim.payee is not None:  # the supplier: its licence's trade name, as on the invoice
+        share = next(
+            (
+                d.document
+                for d in claim.documents.select_related("document__licence", "document__customer")
+                if claim_checks.tamkeen_share(d.document)
+            ),
+            None,
+        )
+        if share is not None:
+            return share.licence.trade_name or share.licence.name_en or share.licence.name_ar
+    person = claim.payee or claim.application.beneficiary
+    return person.get_full_name() or person.name_ar or person.username
 
 
 def batch_mark_paid(*, actor: User, batch: PayoutBatch, now: dt.datetime | None = None) -> PayoutBatch:
