@@ -259,6 +259,7 @@ def test_approval_is_limited_by_the_last_of_the_budget(programme, claimant, offi
 def test_the_demo_has_applications_in_every_state_and_partly_used_budgets(settings, tmp_path, monkeypatch):
     from django.core.management import call_command
 
+    from khutwa.accounts.models import Enterprise
     from khutwa.support.models import ApplicationStatus, Claim, SupportApplication
 
     call_command("demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -269,3 +270,11 @@ def test_the_demo_has_applications_in_every_state_and_partly_used_budgets(settin
     used = Programme.objects.get(code="business-development")
     assert 0 < used.paid + used.reserved < used.budget
     assert SupportApplication.objects.filter(beneficiary__username="customer", status="approved").exists()
+    # a business by its checked CR, with a split-invoicing claim whose checks all pass
+    split = Claim.objects.get(application__beneficiary__username="demo-business")
+    assert split.status == "submitted" and all(c["passed"] for c in split.checks)
+    assert split.payee.username == "holder"
+    assert {e.user.username: e.status for e in Enterprise.objects.all()} == {
+        "demo-business": "verified",
+        "demo-business-pending": "pending",
+    }

@@ -69,6 +69,11 @@ def test_officer_and_finance_pages_are_theirs(client, programme, claimant, offic
     application.refresh_from_db()
     assert application.status == "approved"
     assert client.get("/en/support/reports/").status_code == 200
+    report = client.get("/en/support/reports/?format=csv")
+    assert report["Content-Type"].startswith("text/csv")
+    rows = report.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "Breakdown,Arabic name,English name,Reserved (BHD),Paid (BHD)"
+    assert "By programme,دعم تطوير الأعمال,Business development support,200.000,0.000" in rows
     client.force_login(finance)
     assert client.get("/en/support/finance/").status_code == 200
 

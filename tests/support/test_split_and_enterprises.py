@@ -286,3 +286,31 @@ def test_the_supplier_issues_split_invoices_from_the_portal(
     assert sum(d.total for d in pair) == quotation.total and pair[0].total == Decimal("200.000")
     client.force_login(claimant)  # only the supplier may
     assert client.post(f"/en/documents/{quotation.public_id}/split/").status_code == 404
+
+
+def test_information_requested_and_answered_is_kept_and_shown(
+    client, programme, claimant, officer, quotation
+):
+    from tests.api.test_licensing_api import auth
+
+    application = services.application_create(
+        actor=claimant, programme_code=programme.code, quotation_ref=str(quotation.public_id)
+    )
+    services.application_decide(
+        actor=officer, application=application, decision="request_info", reason="Which dates?\nAnd how many?"
+    )
+    with pytest.raises(Refused):
+        services.application_answer(actor=claimant, application=application, answer="x" * 4001)
+    application.refresh_from_db()
+    assert application.status == "info_requested"  # a refused answer changes nothing
+    services.application_answer(
+        actor=claimant, application=application, answer="The 12th and 13th.\nTwenty people."
+    )
+    client.force_login(officer)
+    page = client.get(f"/en/support/applications/{application.pk}/").content.decode()
+    assert "Which dates?<br>And how many?" in page and "The 12th and 13th.<br>Twenty people." in page
+    data = client.get(f"/api/v1/support/applications/{application.pk}", **auth(claimant)).json()
+    assert [(m["from_officer"], m["text"]) for m in data["messages"]] == [
+        (True, "Which dates?\nAnd how many?"),
+        (False, "The 12th and 13th.\nTwenty people."),
+    ]

@@ -62,6 +62,12 @@ class ApplicationIn(Schema):
     quotation: str = Field("", max_length=600, description="the quotation's public id or its QR content")
 
 
+class MessageOut(Schema):
+    from_officer: bool
+    text: str
+    at: dt.datetime
+
+
 class ApplicationOut(Schema):
     id: int
     reference: str
@@ -72,6 +78,9 @@ class ApplicationOut(Schema):
     entitlement: str
     expires_on: dt.date | None
     reason: str
+    messages: list[MessageOut] = Field(
+        default_factory=list, description="what the officer asked and the beneficiary answered"
+    )
 
 
 class DecisionIn(Schema):
@@ -181,6 +190,7 @@ def application_out(a: SupportApplication) -> ApplicationOut:
         entitlement=f"{a.entitlement:.3f}",
         expires_on=a.expires_on,
         reason=a.reason,
+        messages=[MessageOut(from_officer=m.from_officer, text=m.text, at=m.at) for m in a.messages.all()],
     )
 
 
@@ -316,7 +326,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
 )
 def application_list(request: HttpRequest, status: str = "", programme: str = "") -> dict[str, Any]:
     qs = selectors.applications_for(_user(request), status=status[:20], programme=programme[:50])
-    items = [application_out(a) for a in qs[:200]]
+    items = [application_out(a) for a in qs.prefetch_related("messages")[:200]]
     return {"items": items, "count": qs.count()}
 
 

@@ -3,6 +3,8 @@ claims; the officers' queue and decisions; finance's batches; reports."""
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -376,31 +378,43 @@ def support_reports(request: HttpRequest) -> HttpResponse:
                 row["paid" if application.status in paid_states else "reserved"] += application.entitlement
         return _with_bars(list(totals.values()))
 
-    return render(
-        request,
-        "portal/support_reports.html",
-        {
-            "tables": [
-                (_("By programme"), rows("programme__code", "programme__name_ar", "programme__name_en")),
-                (
-                    _("By licence tier"),
-                    rows("licence__tier__code", "licence__tier__name_ar", "licence__tier__name_en"),
-                ),
-                (
-                    _("By governorate"),
-                    rows(
-                        "licence__governorate__code",
-                        "licence__governorate__name_ar",
-                        "licence__governorate__name_en",
-                    ),
-                ),
-                (
-                    _("By activity category (of the quotation)"),
-                    category_rows(),
-                ),
-            ]
-        },
+    tables = [
+        (_("By programme"), rows("programme__code", "programme__name_ar", "programme__name_en")),
+        (
+            _("By licence tier"),
+            rows("licence__tier__code", "licence__tier__name_ar", "licence__tier__name_en"),
+        ),
+        (
+            _("By governorate"),
+            rows(
+                "licence__governorate__code",
+                "licence__governorate__name_ar",
+                "licence__governorate__name_en",
+            ),
+        ),
+        (
+            _("By activity category (of the quotation)"),
+            category_rows(),
+        ),
+    ]
+    if request.GET.get("format") == "csv":
+        return download(
+            _report_csv(tables), content_type="text/csv; charset=utf-8", filename="support-report.csv"
+        )
+    return render(request, "portal/support_reports.html", {"tables": tables})
+
+
+def _report_csv(tables: list[tuple[str, list[dict[str, Any]]]]) -> str:
+    """The report's tables as one CSV (a BOM first, so that spreadsheets read the Arabic)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [_("Breakdown"), _("Arabic name"), _("English name"), _("Reserved (BHD)"), _("Paid (BHD)")]
     )
+    for title, table in tables:
+        for row in table:
+            writer.writerow([title, row["ar"], row["en"], f"{row['reserved']:.3f}", f"{row['paid']:.3f}"])
+    return "\ufeff" + out.getvalue()
 
 
 def _with_bars(out: list[dict[str, Any]]) -> list[dict[str, Any]]:

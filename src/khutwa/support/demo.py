@@ -69,6 +69,20 @@ PROGRAMMES: list[dict[str, Any]] = [
         "description_en": "75% of training course fees.",
         "caps": {"basic": "400.000", "standard": "800.000", "extended": "1200.000"},
     },
+    {
+        "code": "supplier-direct",
+        "name_ar": "دعم المشتريات من الأسر المنتجة",
+        "name_en": "Productive-home purchases support",
+        "kind": "equipment",
+        "rate": "0.700",
+        "budget": "30000.000",
+        "beneficiaries": "customers",
+        "split_invoicing": True,
+        "description_ar": "تدفع تمكين 70% مباشرة إلى صاحب القيد بفاتورة مستقلة، ويدفع العميل الباقي.",
+        "description_en": "Tamkeen pays 70% straight to the licence holder on its own invoice; the customer "
+        "pays the rest.",
+        "caps": {"basic": "700.000", "standard": "1400.000", "extended": "2800.000"},
+    },
 ]
 
 
@@ -101,6 +115,7 @@ def demo_support() -> dict[str, int]:
                 beneficiaries=spec["beneficiaries"],
                 is_paused=spec.get("paused", False),
                 requires_quotation=spec.get("requires_quotation", True),
+                split_invoicing=spec.get("split_invoicing", False),
             )
             for tier, cap in spec["caps"].items():
                 ProgrammeCap.objects.create(
@@ -162,6 +177,7 @@ def demo_support() -> dict[str, int]:
             services.batch_mark_paid(actor=finance, batch=batch)
             created += 1
         created += _every_state(holder, officer, finance)
+        created += _business(holder, officer)
         # The holder as a beneficiary of the cloud programme, submitted.
         services.application_create(actor=holder, programme_code="cloud-services")
         created += 1
@@ -185,6 +201,59 @@ def _quotation(holder: User, book: Customer, text: str, price: str) -> Document:
             ],
         ),
     ).document
+
+
+def _business(holder: User, officer: User) -> int:
+    """A restaurant buying from `holder` as a Tamkeen customer: its CR checked by the officer,
+    a split-invoicing application approved, both invoices issued and a claim awaiting the
+    officer; and a second business still waiting for its CR to be checked."""
+    from khutwa.accounts.roles import Role
+    from khutwa.accounts.services import user_set_roles
+
+    users = []
+    for username, cpr, name_en, name_ar, cr in (
+        ("demo-business", "860600001", "Al Dar Restaurant", "مطعم الدار", "145678-1"),
+        ("demo-business-pending", "860600002", "Sitra Bakery", "مخبز سترة", "152233-1"),
+    ):
+        user = User.objects.create(username=username, cpr=cpr, first_name=name_en, name_ar=name_ar)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user_set_roles(user=user, roles=[Role.TAMKEEN_CUSTOMER], actor=None)
+        services.enterprise_register(actor=user, cr_number=cr, name_ar=name_ar, name_en=name_en)
+        users.append(user)
+    restaurant = users[0]
+    services.enterprise_decide(actor=officer, enterprise=restaurant.enterprise, decision="verify")
+    restaurant = User.objects.get(pk=restaurant.pk)
+    entry = Customer.objects.filter(owner=holder, cr_number="145678-1").first() or docs.customer_create(
+        actor=holder, kind="business", cr_number="145678-1", name_en="Al Dar Restaurant", name_ar="مطعم الدار"
+    )
+    quotation = _quotation(holder, entry, "Catering for a staff training week", "300.000")
+    application = services.application_create(
+        actor=restaurant, programme_code="supplier-direct", quotation_ref=str(quotation.public_id)
+    )
+    services.application_decide(actor=officer, application=application, decision="approve")
+    tamkeen_part, customer_part = services.split_invoice(actor=holder, quotation=quotation)
+    receipt = docs.document_issue(
+        actor=holder,
+        data=docs.DocumentInput(
+            type="receipt",
+            customer=entry.pk,
+            payment_method="bank_transfer",
+            payment_reference="TRF-DAR-1",
+            payment_amount=str(customer_part.document.total),
+            allocations=[(str(customer_part.document.public_id), str(customer_part.document.total))],
+        ),
+    ).document
+    services.claim_submit(
+        actor=restaurant,
+        application=application,
+        document_refs=[
+            str(tamkeen_part.document.public_id),
+            str(customer_part.document.public_id),
+            str(receipt.public_id),
+        ],
+    )
+    return 1
 
 
 STATES = [

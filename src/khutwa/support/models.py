@@ -209,6 +209,23 @@ class SupportApplication(models.Model):
         return self.reference
 
 
+class ApplicationMessage(models.Model):
+    """The exchange between the officer and the beneficiary on an application: what was asked
+    when information was requested, and what was answered."""
+
+    application = models.ForeignKey(SupportApplication, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_officer = models.BooleanField(default=False)
+    text = models.TextField(max_length=4000)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.at:%Y-%m-%d}"
+
+
 class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     VERIFIED = "verified", _("Verified")

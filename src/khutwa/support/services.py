@@ -26,6 +26,7 @@ from khutwa.support.eligibility import applies_as_holder, eligible_amount, evalu
 from khutwa.support.entitlement import entitlement
 from khutwa.support.models import (
     RESERVING,
+    ApplicationMessage,
     ApplicationStatus,
     BatchStatus,
     Beneficiary,
@@ -349,6 +350,9 @@ def application_decide(
             locked.status = ApplicationStatus.REJECTED
         else:
             locked.status = ApplicationStatus.INFO_REQUESTED
+            ApplicationMessage.objects.create(
+                application=locked, author=actor, from_officer=True, text=reason.strip()[:4000], at=now
+            )
         locked.reason = reason.strip()
         locked.decided_at = now
         locked.decided_by = actor
@@ -371,8 +375,15 @@ def application_answer(*, actor: User, application: SupportApplication, answer: 
         raise Refused(_("No information was requested."))
     if not answer.strip():
         raise Refused(_("Write your answer."), field="answer", status=422)
+    if len(answer) > 4000:
+        raise Refused(
+            _("Ensure this value has at most %(max)s characters.") % {"max": 4000}, field="answer", status=422
+        )
     with transaction.atomic():
         SupportApplication.objects.filter(pk=application.pk).update(status=ApplicationStatus.IN_REVIEW)
+        ApplicationMessage.objects.create(
+            application=application, author=actor, text=answer.strip(), at=timezone.now()
+        )
         audit_record(
             actor=actor, action="support.application.answer", obj=application, after={"answer": answer}
         )
