@@ -167,6 +167,7 @@ _node = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     ("vendor/bootstrap", _node / "bootstrap" / "dist"),
     ("vendor/htmx", _node / "htmx.org" / "dist"),
+    ("vendor/jsqr", _node / "jsqr" / "dist"),
     ("fonts/amiri", Path(fontpkg_amiri.__file__).parent / "files"),
 ]
 STORAGES = {
