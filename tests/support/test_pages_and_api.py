@@ -74,6 +74,7 @@ def test_officer_and_finance_pages_are_theirs(client, programme, claimant, offic
     rows = report.content.decode("utf-8-sig").splitlines()
     assert rows[0] == "Breakdown,Arabic name,English name,Reserved (BHD),Paid (BHD)"
     assert "By programme,دعم تطوير الأعمال,Business development support,200.000,0.000" in rows
+    assert any(r.startswith("By activity (of the quotation),") and r.endswith(",200.000,0.000") for r in rows)
     client.force_login(finance)
     assert client.get("/en/support/finance/").status_code == 200
 

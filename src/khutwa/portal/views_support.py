@@ -357,26 +357,23 @@ def support_reports(request: HttpRequest) -> HttpResponse:
         ]
         return _with_bars(out)
 
-    def category_rows() -> list[dict[str, Any]]:
-        # An application counts once per category its quotation's lines touch.
+    applications = list(
+        base.select_related("quotation").prefetch_related("quotation__lines__activity__category")
+    )
+
+    def quotation_rows(of: Any) -> list[dict[str, Any]]:
+        # An application counts once per activity (or category) its quotation's lines touch.
         totals: dict[str, dict[str, Any]] = {}
-        for application in base.select_related("quotation").prefetch_related(
-            "quotation__lines__activity__category"
-        ):
+        for application in applications:
             if application.quotation is None:
                 continue
-            for category in {ln.activity.category for ln in application.quotation.lines.all()}:
+            for item in {of(ln.activity) for ln in application.quotation.lines.all()}:
                 row = totals.setdefault(
-                    category.code,
-                    {
-                        "ar": category.name_ar,
-                        "en": category.name_en,
-                        "reserved": Decimal("0"),
-                        "paid": Decimal("0"),
-                    },
+                    item.code,
+                    {"ar": item.name_ar, "en": item.name_en, "reserved": Decimal("0"), "paid": Decimal("0")},
                 )
                 row["paid" if application.status in paid_states else "reserved"] += application.entitlement
-        return _with_bars(list(totals.values()))
+        return _with_bars(sorted(totals.values(), key=lambda r: r["en"]))
 
     tables = [
         (_("By programme"), rows("programme__code", "programme__name_ar", "programme__name_en")),
@@ -392,10 +389,8 @@ def support_reports(request: HttpRequest) -> HttpResponse:
                 "licence__governorate__name_en",
             ),
         ),
-        (
-            _("By activity category (of the quotation)"),
-            category_rows(),
-        ),
+        (_("By activity category (of the quotation)"), quotation_rows(lambda a: a.category)),
+        (_("By activity (of the quotation)"), quotation_rows(lambda a: a)),
     ]
     if request.GET.get("format") == "csv":
         return download(
