@@ -4,7 +4,6 @@ content the PDF carries); the page reads it with jsQR and the claim is checked a
 
 import datetime as dt
 import io
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import segno
 from django.utils import timezone
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from khutwa.accounts.roles import Role
 from khutwa.accounts.services import user_set_roles
@@ -23,7 +22,7 @@ from khutwa.documents.signing import cache_clear
 from khutwa.support import services
 from khutwa.support.models import Programme, ProgrammeCap
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_FLAGS
+from tests.e2e.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.licensing.factories import World, applicant, staff
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -48,7 +47,9 @@ def camera_video(content: str, path: Path, width: int = 640, height: int = 480) 
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
-def test_a_document_is_attached_by_scanning_its_qr_code(live_server, settings, tmp_path, monkeypatch, lang):
+def test_a_document_is_attached_by_scanning_its_qr_code(
+    playwright, live_server, settings, tmp_path, monkeypatch, lang
+):
     settings.KHUTWA_KEY_DIR = tmp_path / "keys"
     settings.KHUTWA_SITE_URL = live_server.url
     monkeypatch.setenv("KHUTWA_KEY_PASSPHRASE", "e2e")
@@ -108,8 +109,8 @@ def test_a_document_is_attached_by_scanning_its_qr_code(live_server, settings, t
         f"--use-file-for-fake-video-capture={video}",
     ]
     base = live_server.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=flags)
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+    try:
         context = browser.new_context(
             locale="ar-BH" if lang == "ar" else "en-GB", viewport={"width": 390, "height": 844}
         )
@@ -126,5 +127,6 @@ def test_a_document_is_attached_by_scanning_its_qr_code(live_server, settings, t
         page.wait_for_load_state()
         expect(page.locator("#claim-status")).to_have_attribute("data-status", "submitted")
         expect(page.locator("#checks li[data-passed=false]")).to_have_count(0)
+    finally:
         browser.close()
     assert [d.document_id for d in application.claims.get().documents.all()] == [invoice.pk]
