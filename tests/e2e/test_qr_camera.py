@@ -21,8 +21,8 @@ from khutwa.documents.pdf import qr_of
 from khutwa.documents.signing import cache_clear
 from khutwa.support import services
 from khutwa.support.models import Programme, ProgrammeCap
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.e2e.test_support_journey import login
 from tests.licensing.factories import World, applicant, staff
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -59,8 +59,6 @@ def test_a_document_is_attached_by_scanning_its_qr_code(
     holder = world.applicant
     customer = applicant(cpr="870303003", username=f"scanner-{lang}")
     user_set_roles(user=customer, roles=[Role.TAMKEEN_CUSTOMER], actor=None)
-    customer.set_password(PASSWORD)
-    customer.save()
     officer = staff(Role.TAMKEEN_OFFICER)
     programme = Programme.objects.create(
         code="bd",
@@ -111,15 +109,7 @@ def test_a_document_is_attached_by_scanning_its_qr_code(
     base = live_server.url
     browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
     try:
-        context = browser.new_context(
-            locale="ar-BH" if lang == "ar" else "en-GB", viewport={"width": 390, "height": 844}
-        )
-        page = context.new_page()
-        page.goto(f"{base}/{lang}/login/")
-        page.fill("#id_username", customer.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(f"{base}/{lang}/")
+        page = login(browser, base, lang, customer)
         page.goto(f"{base}/{lang}/support/applications/{application.pk}/")
         page.click("[data-qr-scan=id_documents]")
         expect(page.locator("#id_documents")).to_have_value(content, timeout=20_000)

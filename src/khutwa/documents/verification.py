@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import uuid
@@ -84,6 +85,7 @@ WHERE d.{column} = %s
 """
 
 
+@functools.cache
 def _sql(column: str) -> str:
     return _VERDICT_SQL.format(
         document=Document._meta.db_table,

@@ -32,19 +32,25 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
     return decorator
 
 
-def run(request: HttpRequest, action: Callable[[], Any], *, success: str, back: str) -> HttpResponse:
-    """Call a service; on success show `success`, on refusal show why; go back either way."""
+def attempt(request: HttpRequest, action: Callable[[], Any], *, back: str) -> tuple[Any, HttpResponse | None]:
+    """Call a service: (its result, None), or on refusal show why and give (None, the way back)."""
     try:
-        action()
+        return action(), None
     except NotFound:
         raise Http404 from None
     except Refused as exc:
         messages.error(request, str(exc.message))
-        return redirect(back)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-        return redirect(back)
+    return None, redirect(back)
+
+
+def run(request: HttpRequest, action: Callable[[], Any], *, success: str, back: str) -> HttpResponse:
+    """Call a service; on success show `success`, on refusal show why; go back either way."""
+    _result, refused = attempt(request, action, back=back)
+    if refused is not None:
+        return refused
     messages.success(request, success)
     return redirect(back)
 

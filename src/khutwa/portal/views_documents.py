@@ -24,10 +24,10 @@ from khutwa.documents.models import DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_verify
-from khutwa.errors import NotFound, Refused
+from khutwa.errors import Refused
 from khutwa.http import download
 from khutwa.licensing.selectors import active_licence_of
-from khutwa.portal.access import found, me, run
+from khutwa.portal.access import attempt, found, me, run
 from khutwa.support import services as support_services
 
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -208,29 +208,22 @@ def document_action(request: HttpRequest, public_id: str, action: str) -> HttpRe
             back=back,
         )
     if action == "invoice":
-        try:
-            issued = services.quotation_to_invoice(actor=user, quotation=document)
-        except NotFound:
-            raise Http404 from None
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-            return redirect(back)
+        issued, refused = attempt(
+            request, lambda: services.quotation_to_invoice(actor=user, quotation=document), back=back
+        )
+        if refused is not None:
+            return refused
         for warning in issued.warnings:
             messages.warning(request, warning)
         messages.success(request, _("Invoice %(number)s issued.") % {"number": issued.document.number})
         return redirect("portal:document", public_id=issued.document.public_id)
     if action == "split":
-        try:
-            first, second = support_services.split_invoice(actor=user, quotation=document)
-        except NotFound:
-            raise Http404 from None
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-            return redirect(back)
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-            return redirect(back)
+        pair, refused = attempt(
+            request, lambda: support_services.split_invoice(actor=user, quotation=document), back=back
+        )
+        if refused is not None:
+            return refused
+        first, second = pair
         messages.success(
             request,
             _("Invoices %(tamkeen)s (to Tamkeen) and %(customer)s (to the customer) issued.")

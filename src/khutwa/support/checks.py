@@ -46,15 +46,15 @@ def claimed_amount(documents: list[Document]) -> Decimal:
     return max(Decimal("0.000"), net)
 
 
-def payable(*, application: Any, documents: list[Document]) -> Decimal:
+def payable(*, application: Any, documents: list[Document], claimed: Decimal) -> Decimal:
     """What Tamkeen pays: with split invoicing, its own invoice (less credit notes) to the
-    supplier; otherwise its rate of the claimed amount to the beneficiary; never above the
-    reserved entitlement."""
+    supplier; otherwise its rate of the claimed amount (`claimed_amount(documents)`) to the
+    beneficiary; never above the reserved entitlement."""
     shares = [d for d in documents if tamkeen_share(d)]
     if shares:
         due = claimed_amount(shares)
     else:
-        due = (application.programme.rate * claimed_amount(documents)).quantize(Decimal("0.001"))
+        due = (application.programme.rate * claimed).quantize(Decimal("0.001"))
     return max(Decimal("0.000"), min(application.entitlement, due))
 
 

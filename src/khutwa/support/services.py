@@ -485,7 +485,7 @@ def claim_submit(
         raise Refused(_("A document is listed twice."), field="documents", status=422)
     results = claim_checks.run(application=application, documents=documents, user=actor)
     claimed = claim_checks.claimed_amount(documents)
-    payable = claim_checks.payable(application=application, documents=documents)
+    payable = claim_checks.payable(application=application, documents=documents, claimed=claimed)
     supplier = next((d.licence.holder for d in documents if claim_checks.tamkeen_share(d)), None)
     try:
         with transaction.atomic():
@@ -579,13 +579,15 @@ def batch_create(
     if len(claims) != len(set(claim_ids)):
         raise Refused(_("Unknown claim."), field="claims", status=422)
     problems = []
+    ibans: dict[int, str] = {}  # claim → the IBAN of whoever it pays
     for claim in claims:
         if claim.status != ClaimStatus.VERIFIED:
             problems.append(_("claim %(id)s is not verified") % {"id": claim.pk})
         payee = claim.payee or claim.application.beneficiary
         beneficiary = Beneficiary.objects.filter(user=payee).first()
+        ibans[claim.pk] = beneficiary.iban if beneficiary else ""
         try:
-            validate_bahraini_iban(beneficiary.iban if beneficiary else "")
+            validate_bahraini_iban(ibans[claim.pk])
         except IbanError:
             problems.append(
                 _("claim %(id)s: %(who)s has no valid Bahraini IBAN")
@@ -609,7 +611,7 @@ def batch_create(
                         claim=c,
                         amount=c.payable,
                         creditor_name=_creditor_name(c)[:140],
-                        iban=Beneficiary.objects.get(user=c.payee or c.application.beneficiary).iban,
+                        iban=ibans[c.pk],
                     )
                     for c in claims
                 ]
