@@ -94,8 +94,7 @@ def test_the_whole_flow_reserves_claims_verifies_pays_once(
     programme.refresh_from_db()
     assert application.entitlement == Decimal("200.000")  # 50% of 400
     assert programme.reserved == Decimal("200.000")
-    invoice = docs.quotation_to_invoice(actor=supplier, quotation=quotation).document
-    # the invoice must carry the Tamkeen application number: issue it with it
+    # The invoice of the quotation carries the Tamkeen application number.
     invoice = docs.document_issue(
         actor=supplier,
         data=docs.DocumentInput(

@@ -27,3 +27,16 @@ def validate_cr(value: str) -> None:
             _("Enter the commercial registration number as digits and branch, for example 145678-1."),
             code="invalid_cr",
         )
+
+
+VAT_NUMBER_RE = re.compile(r"^[0-9]{15}$")
+
+
+def validate_vat_number(value: str) -> None:
+    """A Bahraini VAT account number (National Bureau for Revenue): exactly 15 digits. EN 16931
+    writes it with the country prefix (BH…); the platform stores the 15 digits."""
+    if not isinstance(value, str) or not VAT_NUMBER_RE.match(value):
+        raise ValidationError(
+            _("The VAT account number is exactly 15 digits (for example 200012345600003)."),
+            code="invalid_vat_number",
+        )

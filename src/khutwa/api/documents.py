@@ -1,19 +1,17 @@
 """Customers, documents, statements and verification over HTTP (API.md, "Documents")."""
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema
 from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.errors import ApiProblem, invalid_fields
+from khutwa.api.errors import invalid_fields
 from khutwa.api.schemas import ListOut, Problem
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
@@ -37,6 +35,9 @@ class CustomerIn(Schema):
     address: str = Field("", max_length=300)
     phone: str = Field("", max_length=20)
     email: str = Field("", max_length=254)
+    vat_number: str = Field(
+        "", max_length=15, description="VAT account number, 15 digits (VAT-registered only)"
+    )
     is_tamkeen_customer: bool = False
 
 
@@ -50,6 +51,7 @@ class CustomerOut(Schema):
     address: str
     phone: str
     email: str
+    vat_number: str
     is_tamkeen_customer: bool
 
 
@@ -75,6 +77,14 @@ class ReferencesIn(Schema):
     invoice: str = Field("", max_length=40)
     delivery_notes: list[str] = Field(default_factory=list, max_length=50)
     allocations: list[AllocationIn] = Field(default_factory=list, max_length=200)
+    partial: bool = Field(
+        False, description="An invoice of part of the quotation: a later one may invoice the rest"
+    )
+    difference_reason: str = Field(
+        "",
+        max_length=500,
+        description="Why the invoice exceeds its quotation or delivery notes (required to)",
+    )
 
 
 class PaymentIn(Schema):
@@ -112,6 +122,8 @@ class DocumentOut(Schema):
     verify_url: str
     qr: str
     lines: list[dict[str, str]]
+    vat_breakdown: list[dict[str, str]] = Field(default_factory=list)
+    total_words: dict[str, str] | None = None
     references: dict[str, Any]
     tamkeen_application_number: str
     valid_until: dt.date | None
@@ -139,9 +151,13 @@ class StatementIn(Schema):
 class SplitIn(Schema):
     customer: int
     lines: list[LineIn] = Field(..., max_length=500)
-    tamkeen_share: str = Field(..., max_length=8, description='Tamkeen\'s share as a fraction, e.g. "0.5"')
+    tamkeen_share: str = Field(
+        ..., max_length=8, description='Tamkeen\'s share as a fraction between 0 and 1, e.g. "0.7"'
+    )
     tamkeen_application_number: str = Field(..., max_length=30)
     quotation: str = Field("", max_length=40)
+    partial: bool = False
+    difference_reason: str = Field("", max_length=500)
     due_date: dt.date | None = None
 
 
@@ -181,6 +197,7 @@ def customer_out(c: Customer) -> CustomerOut:
         address=c.address,
         phone=c.phone,
         email=c.email,
+        vat_number=c.vat_number,
         is_tamkeen_customer=c.is_tamkeen_customer,
     )
 
@@ -204,6 +221,8 @@ def document_out(d: Document, warnings: list[str] | None = None) -> DocumentOut:
         verify_url=verify_url(d),
         qr=qr_of(d),
         lines=p["lines"],
+        vat_breakdown=p.get("vat_breakdown", []),
+        total_words=p.get("total_words"),
         references=p.get("references", {}),
         tamkeen_application_number=p.get("tamkeen_application_number", ""),
         valid_until=d.valid_until,
@@ -230,6 +249,8 @@ def _input(payload: DocumentIn) -> services.DocumentInput:
         payment_method=payload.payment.method if payload.payment else "",
         payment_reference=payload.payment.reference if payload.payment else "",
         payment_amount=payload.payment.amount if payload.payment else "",
+        partial=payload.references.partial,
+        difference_reason=payload.references.difference_reason,
     )
 
 
@@ -284,6 +305,33 @@ def document_list(request: HttpRequest, filters: Query[DocumentFilters]) -> dict
         "items": [document_out(d) for d in qs[filters.offset : filters.offset + filters.limit]],
         "count": total,
     }
+
+
+@router.post(
+    "/documents/split",
+    response={201: list[DocumentOut], **ERRORS},
+    auth=AUTH,
+    summary="Split invoicing: Tamkeen's share and the customer's, issued together",
+)
+def invoice_split(request: HttpRequest, payload: SplitIn) -> tuple[int, list[DocumentOut]]:
+    # Declared before /documents/{public_id}, whose path would otherwise take "split".
+    data = services.DocumentInput(
+        type="invoice",
+        customer=payload.customer,
+        lines=[services.LineInput(**ln.model_dump()) for ln in payload.lines],
+        quotation=payload.quotation,
+        tamkeen_application_number=payload.tamkeen_application_number,
+        due_date=payload.due_date,
+        partial=payload.partial,
+        difference_reason=payload.difference_reason,
+    )
+    try:
+        first, second = services.invoice_split(
+            actor=_user(request), data=data, tamkeen_rate=payload.tamkeen_share
+        )
+    except ValidationError as exc:
+        raise invalid_fields(exc) from None
+    return 201, [document_out(first.document), document_out(second.document)]
 
 
 @router.get(
@@ -352,36 +400,6 @@ def quotation_invoice(request: HttpRequest, public_id: str) -> tuple[int, Docume
     document = selectors.get_document_for(_user(request), public_id)
     issued = services.quotation_to_invoice(actor=_user(request), quotation=document)
     return 201, document_out(issued.document, [str(w) for w in issued.warnings])
-
-
-@router.post(
-    "/documents/split",
-    response={201: list[DocumentOut], **ERRORS},
-    auth=AUTH,
-    summary="Split invoicing: Tamkeen's share and the customer's, issued together",
-)
-def invoice_split(request: HttpRequest, payload: SplitIn) -> tuple[int, list[DocumentOut]]:
-    try:
-        rate = Decimal(payload.tamkeen_share)
-    except ArithmeticError:
-        raise ApiProblem(
-            422,
-            _("The request has invalid fields."),
-            [{"field": "tamkeen_share", "message": _("Enter a fraction such as 0.5.")}],
-        ) from None
-    data = services.DocumentInput(
-        type="invoice",
-        customer=payload.customer,
-        lines=[services.LineInput(**ln.model_dump()) for ln in payload.lines],
-        quotation=payload.quotation,
-        tamkeen_application_number=payload.tamkeen_application_number,
-        due_date=payload.due_date,
-    )
-    try:
-        first, second = services.invoice_split(actor=_user(request), data=data, tamkeen_rate=rate)
-    except ValidationError as exc:
-        raise invalid_fields(exc) from None
-    return 201, [document_out(first.document), document_out(second.document)]
 
 
 @router.post(

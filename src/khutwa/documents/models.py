@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from khutwa.accounts.validators import validate_cpr
+from khutwa.accounts.validators import validate_cpr, validate_vat_number
 
 
 class CustomerKind(models.TextChoices):
@@ -35,6 +35,13 @@ class Customer(models.Model):
     address = models.CharField(_("address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    vat_number = models.CharField(
+        _("VAT account number"),
+        max_length=15,
+        blank=True,
+        validators=[validate_vat_number],
+        help_text=_("Only for a customer registered for VAT: tax invoices show it."),
+    )
     is_tamkeen_customer = models.BooleanField(_("Tamkeen customer"), default=False)
     is_tamkeen = models.BooleanField(
         _("the Labour Fund Tamkeen itself"),
@@ -204,8 +211,10 @@ class DocumentLine(models.Model):
     vat_category = models.CharField(_("VAT category"), max_length=1, choices=VatCategory.choices)
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
     net = models.DecimalField(max_digits=14, decimal_places=3)
-    vat = models.DecimalField(max_digits=14, decimal_places=3)
-    total = models.DecimalField(max_digits=14, decimal_places=3)
+    # Documents of payload version 1 only: since version 2, VAT is computed per category on the
+    # document (its payload's vat_breakdown), not per line.
+    vat = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     item_code = models.CharField(_("item code"), max_length=50, blank=True)
     brand = models.CharField(_("brand"), max_length=100, blank=True)
 

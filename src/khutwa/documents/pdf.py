@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -70,31 +71,119 @@ def ubl_of(document: Document) -> bytes | None:
     return invoice_xml(payload, hash_hex=document.hash, verify_url=verify_url(document))
 
 
-def document_html(document: Document) -> str:
-    p = document.payload
-    names = {a.code: a for a in Activity.objects.filter(code__in=p["issuer"]["activities"])}
-    lines = [
-        {**ln, "activity_name": names[ln["activity"]].name_ar if ln["activity"] in names else ln["activity"]}
-        for ln in p["lines"]
+#: Fixed bilingual wording printed on documents (never the portal's translations, which
+#: follow the reader's language: a sealed document reads the same for everyone).
+UNIT_LABELS = {
+    "piece": ("قطعة", "piece"),
+    "kg": ("كغ", "kg"),
+    "hour": ("ساعة", "hour"),
+    "day": ("يوم", "day"),
+    "service": ("خدمة", "service"),
+    "other": ("وحدة", "unit"),
+}
+PAYMENT_LABELS = {
+    PaymentMethod.CASH: ("نقدًا", "Cash"),
+    PaymentMethod.BANK_TRANSFER: ("تحويل مصرفي", "Bank transfer"),
+    PaymentMethod.BENEFITPAY: ("بنفت باي", "BenefitPay"),
+    PaymentMethod.CHEQUE: ("شيك", "Cheque"),
+}
+VAT_LABELS = {
+    "S": ("الفئة القياسية", "Standard rate"),
+    "Z": ("خاضع لنسبة الصفر", "Zero-rated"),
+    "E": ("معفى من ضريبة القيمة المضافة", "Exempt from VAT"),
+    "O": ("خارج نطاق الضريبة: المصدر غير مسجل", "Outside the scope of VAT: issuer not registered"),
+}
+AGEING_LABELS = {
+    "not_due": ("غير مستحق بعد", "Not yet due"),
+    "0-30": ("0–30 يومًا", "0–30 days"),
+    "1-30": ("1–30 يومًا متأخرة", "1–30 days overdue"),
+    "31-60": ("31–60 يومًا متأخرة", "31–60 days overdue"),
+    "61-90": ("61–90 يومًا متأخرة", "61–90 days overdue"),
+    "90+": ("أكثر من 90 يومًا متأخرة", "Over 90 days overdue"),
+    "credit": ("رصيد دائن للعميل", "In the customer's credit"),
+}
+
+
+def _legacy_activity_names(payload: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Payload version 1 did not seal the activities' names: read today's catalogue."""
+    codes = payload["issuer"].get("activities", [])
+    return {a.code: {"ar": a.name_ar, "en": a.name_en} for a in Activity.objects.filter(code__in=codes)}
+
+
+def pdf_context(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the PDF shows, from the sealed payload alone (names, words, VAT breakdown); only
+    version 1 payloads, which did not seal every name, fall back on the catalogue."""
+    issuer = payload["issuer"]
+    names = issuer.get("activity_names") or _legacy_activity_names(payload)
+    registered = bool(issuer.get("vat_number"))
+    lines = []
+    for ln in payload["lines"]:
+        name = names.get(ln["activity"], {})
+        unit_ar, unit_en = UNIT_LABELS.get(ln["unit"], (ln["unit"], ln["unit"]))
+        lines.append(
+            {
+                **ln,
+                "activity_name_ar": ln.get("activity_name_ar", name.get("ar", ln["activity"])),
+                "activity_name_en": ln.get("activity_name_en", name.get("en", ln["activity"])),
+                "unit_ar": unit_ar,
+                "unit_en": unit_en,
+            }
+        )
+    breakdown = payload.get("vat_breakdown")
+    if breakdown is None:  # version 1: VAT per line, summed per category here for display
+        sums: dict[tuple[str, str], list[Decimal]] = {}
+        for ln in payload["lines"]:
+            entry = sums.setdefault((ln["vat_category"], ln["vat_rate"]), [Decimal("0"), Decimal("0")])
+            entry[0] += Decimal(ln["net"])
+            entry[1] += Decimal(ln.get("vat", "0"))
+        breakdown = [
+            {"category": c, "rate": r, "taxable": money.text(t), "vat": money.text(v)}
+            for (c, r), (t, v) in sums.items()
+        ]
+    breakdown = [
+        {**g, "label_ar": VAT_LABELS[g["category"]][0], "label_en": VAT_LABELS[g["category"]][1]}
+        for g in breakdown
     ]
-    title_ar, title_en = TITLES[DocumentType(document.type)]
-    if document.type == DocumentType.INVOICE and p["issuer"].get("vat_number"):
+    type_ = DocumentType(payload["type"])
+    title_ar, title_en = TITLES[type_]
+    if type_ == DocumentType.INVOICE and registered:
         title_ar, title_en = "فاتورة ضريبية", "Tax invoice"
-    qr = qr_svg(qr_of(document))
-    statement = p.get("statement")
-    context: dict[str, Any] = {
-        "p": {**p, "lines": lines},
-        "activities": [names[c] for c in p["issuer"]["activities"] if c in names],
+    words = payload.get("total_words") or money.words(Decimal(payload["total"]))
+    statement = payload.get("statement")
+    payment = payload.get("payment")
+    return {
+        "p": {**payload, "lines": lines},
+        "registered": registered,
+        "activities": [
+            {
+                "code": code,
+                "ar": names.get(code, {}).get("ar", code),
+                "en": names.get(code, {}).get("en", code),
+            }
+            for code in issuer.get("activities", [])
+        ],
+        "vat_breakdown": breakdown,
+        "is_split": any("share" in ln for ln in payload["lines"]),
         "title_ar": title_ar,
         "title_en": title_en,
+        "words_ar": words["ar"],
+        "words_en": words["en"],
+        "payment_label": PAYMENT_LABELS.get(payment["method"], ("", "")) if payment else ("", ""),
+        "ageing": [
+            {"ar": AGEING_LABELS.get(k, (k, k))[0], "en": AGEING_LABELS.get(k, (k, k))[1], "amount": v}
+            for k, v in (statement or {}).get("ageing", {}).items()
+        ],
+    }
+
+
+def document_html(document: Document) -> str:
+    qr = qr_svg(qr_of(document))
+    context = {
+        **pdf_context(document.payload),
         "qr_data_uri": "data:image/svg+xml;base64," + base64.b64encode(qr.encode()).decode(),
         "verify_url": verify_url(document),
         "hash": document.hash,
         "kid": document.kid,
-        "words_ar": money.words_ar(document.total),
-        "words_en": money.words_en(document.total),
-        "payment_label": PaymentMethod(p["payment"]["method"]).label if p.get("payment") else "",
-        "ageing": list(statement["ageing"].values()) if statement else [],
         "font_regular_url": (FONT_DIR / "Amiri-Regular.ttf").as_uri(),
         "font_bold_url": (FONT_DIR / "Amiri-Bold.ttf").as_uri(),
     }

@@ -68,10 +68,15 @@ def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet
             output_field=DecimalField(max_digits=14, decimal_places=3),
         )
         qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
+        # Fully credited: "credited" (not "paid", though nothing is left to pay); paid: settled
+        # by receipts, with or without a partial credit; unpaid: anything still outstanding.
+        fully_credited = Q(s_credited__gte=F("total"))
         if status == "credited":
-            return qs.filter(s_credited__gt=0)
-        settled = Q(s_allocated__gte=F("total") - F("s_credited"))
-        return qs.filter(settled) if status == "paid" else qs.exclude(settled)
+            return qs.filter(fully_credited)
+        settled = Q(s_allocated__gt=0, s_allocated__gte=F("total") - F("s_credited")) & ~fully_credited
+        if status == "paid":
+            return qs.filter(settled)
+        return qs.exclude(settled).exclude(fully_credited)
     qs = qs.filter(type=DocumentType.QUOTATION)
     if status == "awaiting":
         return qs.filter(response__isnull=True, valid_until__gte=today)

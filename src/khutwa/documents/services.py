@@ -7,14 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,10 +43,11 @@ from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
-from khutwa.trust.canonical import canonical_json, sha256_hex
-from khutwa.trust.seal import Facts, sign_seal
+from khutwa.trust.seal import seal_payload
 
 GENESIS = "0" * 64
+#: Documents issued from now on (docs/document-format.md); version 1 documents stay as issued.
+PAYLOAD_VERSION = 2
 LINE_TYPES = {
     DocumentType.QUOTATION,
     DocumentType.INVOICE,
@@ -87,6 +89,10 @@ class DocumentInput:
     payment_method: str = ""
     payment_reference: str = ""
     payment_amount: str = ""
+    #: Invoicing part of a quotation (or of delivery notes): a later invoice may invoice the rest.
+    partial: bool = False
+    #: Why the invoice differs from (exceeds) what it cites; required to exceed it.
+    difference_reason: str = ""
 
 
 @dataclass
@@ -96,6 +102,19 @@ class Issued:
 
 
 UNITS = ("piece", "kg", "hour", "day", "service", "other")
+
+
+def _limit(model: type[models.Model], name: str) -> Decimal:
+    """The largest amount the column holds: one rule for every amount, checked before anything
+    is taken (a quantity, price or total the database cannot store is refused, not a 500)."""
+    column = model._meta.get_field(name)
+    assert isinstance(column, models.DecimalField)  # noqa: S101 - amounts are decimals
+    return money.column_limit(column.max_digits or 14, column.decimal_places or 3)
+
+
+LINE_INPUT_MAX = _limit(DocumentLine, "unit_price")  # also quantity and discount
+LINE_NET_MAX = _limit(DocumentLine, "net")
+AMOUNT_MAX = _limit(Document, "total")
 
 
 # Customers ---------------------------------------------------------------------------
@@ -112,12 +131,13 @@ def customer_create(
     address: str = "",
     phone: str = "",
     email: str = "",
+    vat_number: str = "",
     is_tamkeen_customer: bool = False,
 ) -> Customer:
     errors: dict[str, list[str]] = {}
     if kind not in CustomerKind.values:
         errors["kind"] = [_("Choose individual or business.")]
-    cpr, cr_number = cpr.strip(), cr_number.strip()
+    cpr, cr_number, vat_number = cpr.strip(), cr_number.strip(), vat_number.strip()
     if kind == CustomerKind.INDIVIDUAL:
         if not cpr:
             errors["cpr"] = [_("An individual customer needs a CPR number.")]
@@ -140,6 +160,7 @@ def customer_create(
         address=address.strip(),
         phone=phone.strip(),
         email=email.strip(),
+        vat_number=vat_number,
         is_tamkeen_customer=is_tamkeen_customer,
     )
     try:
@@ -156,7 +177,7 @@ def customer_create(
                 actor=actor,
                 action="documents.customer.create",
                 obj=customer,
-                after={"kind": kind, "tamkeen": is_tamkeen_customer},
+                after={"kind": kind, "tamkeen": is_tamkeen_customer, "vat_registered": bool(vat_number)},
             )
     except IntegrityError:
         raise Refused(
@@ -194,8 +215,8 @@ def active_licence(actor: User, today: dt.date) -> Licence:
 
 
 def turnover(licence: Licence, year: int) -> Decimal:
-    """Invoiced in the calendar year, less credit notes (kept running on the year's invoice
-    counter by `_take_numbers`)."""
+    """The net (VAT excluded) amount invoiced in the calendar year, less the credit notes of
+    that year's invoices (kept running on the year's invoice counter by `_take_numbers`)."""
     fils = (
         DocumentCounter.objects.filter(licence=licence, type=DocumentType.INVOICE, year=year)
         .values_list("turnover_fils", flat=True)
@@ -217,6 +238,45 @@ def outstanding(invoice: Document) -> Decimal:
 
 
 # Validation --------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A document checked in everything that needs no lock, ready to be numbered and sealed."""
+
+    licence: Licence
+    type: str
+    customer: Customer
+    lines: list[dict[str, Any]]
+    subtotal: Decimal
+    vat: Decimal
+    total: Decimal
+    vat_groups: list[money.VatGroup]
+    fields: dict[str, Any]
+    extra: dict[str, Any]
+    references: dict[str, Any]
+    quotation: Document | None = None
+    invoice: Document | None = None
+    delivery_notes: list[Document] = field(default_factory=list)
+    allocations: list[tuple[Document, Decimal]] = field(default_factory=list)
+    partial: bool = False
+    difference_reason: str = ""
+    #: The amount of the sale this document invoices (a split pair: both shares together).
+    sale_total: Decimal = Decimal("0.000")
+    #: Whether the quotation and delivery notes are checked when this document is issued (the
+    #: second invoice of a split pair is checked with the first, as one sale).
+    checks_references: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def turnover_delta(self) -> tuple[Decimal, int | None]:
+        """What this document adds to a year's turnover (net of VAT) and which year: an
+        invoice adds to its own year, a credit note takes off from its invoice's year."""
+        if self.type == DocumentType.INVOICE:
+            return self.subtotal, None
+        if self.type == DocumentType.CREDIT_NOTE and self.invoice is not None:
+            return -self.subtotal, self.invoice.issue_date.year
+        return Decimal("0"), None
 
 
 def _parse_lines(data: DocumentInput, licence: Licence, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -246,19 +306,20 @@ def _parse_lines(data: DocumentInput, licence: Licence, errors: dict[str, list[s
             err("description", _("Describe the item or service."))
         elif len(line.description) > 500:
             err("description", _("Ensure this value has at most %(max)s characters.") % {"max": 500})
+        too_large = _("At most %(max)s.") % {"max": money.text(LINE_INPUT_MAX)}
         quantity = unit_price = discount = None
         try:
-            quantity = money.parse_amount(line.quantity, allow_zero=False)
+            quantity = money.parse_amount(line.quantity, allow_zero=False, maximum=LINE_INPUT_MAX)
         except money.MoneyError:
-            err("quantity", _("Enter a quantity above zero with at most 3 decimals."))
+            err("quantity", _("Enter a quantity above zero with at most 3 decimals.") + " " + too_large)
         try:
-            unit_price = money.parse_amount(line.unit_price)
+            unit_price = money.parse_amount(line.unit_price, maximum=LINE_INPUT_MAX)
         except money.MoneyError:
-            err("unit_price", _("Enter a price of zero or more with at most 3 decimals."))
+            err("unit_price", _("Enter a price of zero or more with at most 3 decimals.") + " " + too_large)
         try:
-            discount = money.parse_amount(line.discount or "0")
+            discount = money.parse_amount(line.discount or "0", maximum=LINE_INPUT_MAX)
         except money.MoneyError:
-            err("discount", _("Enter a discount of zero or more with at most 3 decimals."))
+            err("discount", _("Enter a discount of zero or more with at most 3 decimals.") + " " + too_large)
         if line.unit not in UNITS:
             err("unit", _("Choose a unit: %(units)s.") % {"units": ", ".join(UNITS)})
         category = line.vat_category or ("S" if registered else "O")
@@ -266,30 +327,33 @@ def _parse_lines(data: DocumentInput, licence: Licence, errors: dict[str, list[s
             err("vat_category", _("You are not VAT-registered: lines carry no VAT (category O)."))
         if registered and category not in ("S", "Z", "E"):
             err("vat_category", _("Choose the VAT category S, Z or E."))
-        if quantity is not None and unit_price is not None and discount is not None:
-            if discount > quantity * unit_price:
-                err("discount", _("The discount is larger than the line."))
-            rate = money.VAT_RATE if category == "S" else Decimal("0.00")
-            amounts = money.line_amounts(
-                quantity=quantity, unit_price=unit_price, discount=discount, vat_rate=rate
+        if quantity is None or unit_price is None or discount is None:
+            continue
+        if discount > quantity * unit_price:
+            err("discount", _("The discount is larger than the line."))
+            continue
+        net = money.line_net(quantity=quantity, unit_price=unit_price, discount=discount)
+        if net > LINE_NET_MAX:
+            err(
+                "unit_price",
+                _("The line's amount is too large (at most %(max)s).") % {"max": money.text(LINE_NET_MAX)},
             )
-            lines.append(
-                {
-                    "activity": activity,
-                    "description": line.description.strip(),
-                    "quantity": quantity,
-                    "unit": line.unit,
-                    "unit_price": unit_price,
-                    "discount": discount,
-                    "vat_category": category,
-                    "vat_rate": rate,
-                    "net": amounts.net,
-                    "vat": amounts.vat,
-                    "total": amounts.total,
-                    "item_code": line.item_code.strip()[:50],
-                    "brand": line.brand.strip()[:100],
-                }
-            )
+            continue
+        lines.append(
+            {
+                "activity": activity,
+                "description": line.description.strip(),
+                "quantity": quantity,
+                "unit": line.unit,
+                "unit_price": unit_price,
+                "discount": discount,
+                "vat_category": category,
+                "vat_rate": money.VAT_RATE if category == "S" else Decimal("0.00"),
+                "net": net,
+                "item_code": line.item_code.strip()[:50],
+                "brand": line.brand.strip()[:100],
+            }
+        )
     return lines
 
 
@@ -311,262 +375,33 @@ def _own_document(
     return document
 
 
-# Issuing -----------------------------------------------------------------------------
+def _totals(lines: list[dict[str, Any]]) -> tuple[list[money.VatGroup], Decimal, Decimal]:
+    groups = money.vat_breakdown((ln["vat_category"], ln["vat_rate"], ln["net"]) for ln in lines)
+    subtotal = money.bhd(sum((g.taxable for g in groups), Decimal("0")))
+    vat = money.bhd(sum((g.vat for g in groups), Decimal("0")))
+    return groups, subtotal, vat
 
 
-@dataclass(frozen=True)
-class Numbers:
-    """What `_take_numbers` hands out, under the lock of the licence's chain row."""
-
-    chain_id: int
-    counter: int  # the document's place in the licence's chain
-    previous_hash: str
-    number: int  # its gapless number for the type and year
-    turnover: Decimal  # the year's turnover once this document is counted
-
-
-_TAKE_SQL = (
-    "UPDATE {table} SET "
-    "last = last + CASE WHEN (type = 'chain' AND year = 0) OR (type = %s AND year = %s) THEN 1 ELSE 0 END, "
-    "turnover_fils = turnover_fils + CASE WHEN type = 'invoice' AND year = %s THEN %s ELSE 0 END "
-    "WHERE licence_id = %s AND ({keys}) "
-    "RETURNING id, type, year, last, last_hash, turnover_fils"
-)
-
-
-def _take_numbers(licence: Licence, type_: str, year: int, turnover_delta: Decimal) -> Numbers:
-    """Advance, in one `UPDATE … RETURNING`, the licence's chain counter, the type's counter for
-    the year and the year's running turnover (the invoice row), creating missing rows first.
-    The chain row's lock serialises issuing for the licence until the caller's transaction ends:
-    every check made after this call (ceiling, what remains of an invoice) is made under it, and
-    a refusal rolls the counters back, so that no number is consumed."""
-    keys = {("chain", 0), (type_, year), ("invoice", year)}
-    fils = int((turnover_delta * 1000).to_integral_value())
-    rows = _advance(licence, type_, year, fils, keys)
-    missing = keys - set(rows)
-    if missing:
-        DocumentCounter.objects.bulk_create(
-            [DocumentCounter(licence=licence, type=t, year=y) for t, y in sorted(missing)],
-            ignore_conflicts=True,
-        )
-        rows.update(_advance(licence, type_, year, fils, missing))
-    chain_id, chain_last, last_hash, _ = rows[("chain", 0)]
-    return Numbers(
-        chain_id=chain_id,
-        counter=chain_last,
-        previous_hash=last_hash or GENESIS,
-        number=rows[(type_, year)][1],
-        turnover=Decimal(rows[("invoice", year)][3]) / 1000,
-    )
-
-
-def _advance(
-    licence: Licence, type_: str, year: int, fils: int, keys: set[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[int, int, str, int]]:
-    ordered = sorted(keys)
-    sql = _TAKE_SQL.format(
-        table=DocumentCounter._meta.db_table,
-        keys=" OR ".join(["(type = %s AND year = %s)"] * len(ordered)),
-    )
-    params: list[Any] = [type_, year, year, fils, licence.pk]
-    for kind, y in ordered:
-        params += [kind, y]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in cursor}
-
-
-def _party(customer: Customer) -> dict[str, Any]:
-    return {
-        "kind": customer.kind,
-        "cpr": customer.cpr or None,
-        "cr_number": customer.cr_number or None,
-        "name_ar": customer.name_ar,
-        "name_en": customer.name_en,
-        "address": customer.address,
-        "is_tamkeen_customer": customer.is_tamkeen_customer,
-    }
-
-
-def _issuer(licence: Licence) -> dict[str, Any]:
-    return {
-        "licence": licence.number,
-        "trade_name": licence.trade_name,
-        "name_ar": licence.name_ar,
-        "name_en": licence.name_en,
-        "vat_number": licence.vat_number or None,
-        "activities": sorted(a.code for a in licence.activities.all()),
-        "address": {
-            "building": licence.building,
-            "road": licence.road,
-            "block": licence.block,
-            "area": licence.area,
-            "governorate": licence.governorate.name_en,
-        },
-    }
-
-
-def _seal_and_store(
-    *,
-    actor: User,
-    licence: Licence,
-    type_: str,
-    customer: Customer,
-    lines: list[dict[str, Any]],
-    extra: dict[str, Any],
-    fields: dict[str, Any],
-    now: dt.datetime,
-    references: dict[str, Any],
-    numbers: Numbers,
-    split: tuple[uuid.UUID, int] | None = None,
-) -> Document:
-    """Inside the transaction, with the numbers taken: payload, hash, seal, rows."""
-    today = timezone.localtime(now).date()
-    prefix = f"{PREFIXES[DocumentType(type_)]}-{today.year}-"
-    number = f"{prefix}{numbers.number:06d}"
-    if split is not None:
-        # The pair is issued under the licence's lock, one after the other: the partner's
-        # number is this one's neighbour (+1 for the first of the pair, -1 for the second).
-        fields["split_group"] = split[0]
-        references = {**references, "split_partner": f"{prefix}{numbers.number + split[1]:06d}"}
-    previous_hash = numbers.previous_hash
-    public_id = uuid.uuid4()
-    subtotal = money.bhd(sum((ln["net"] for ln in lines), Decimal("0")))
-    vat = money.bhd(sum((ln["vat"] for ln in lines), Decimal("0")))
-    total = fields.pop("total", None)
-    if total is None:
-        total = subtotal + vat
-    payload = {
-        "v": 1,
-        "type": type_,
-        "public_id": str(public_id),
-        "number": number,
-        "issued_at": timezone.localtime(now).isoformat(timespec="seconds"),
-        "issue_date": today.isoformat(),
-        "currency": "BHD",
-        "issuer": _issuer(licence),
-        "customer": _party(customer),
-        "lines": [
-            {
-                "activity": ln["activity"].code,
-                "description": ln["description"],
-                "quantity": money.text(ln["quantity"]),
-                "unit": ln["unit"],
-                "unit_price": money.text(ln["unit_price"]),
-                "discount": money.text(ln["discount"]),
-                "vat_category": ln["vat_category"],
-                "vat_rate": f"{ln['vat_rate']:.2f}",
-                "net": money.text(ln["net"]),
-                "vat": money.text(ln["vat"]),
-                "total": money.text(ln["total"]),
-                "item_code": ln["item_code"],
-                "brand": ln["brand"],
-            }
-            for ln in lines
-        ],
-        "subtotal": money.text(subtotal),
-        "vat": money.text(vat),
-        "total": money.text(total),
-        "references": references,
-        **extra,
-        "chain": {"licence": licence.number, "counter": numbers.counter, "previous_hash": previous_hash},
-    }
-    digest = sha256_hex(canonical_json(payload))
-    kid, key = signing_material()
-    facts = Facts(
-        type=type_,
-        number=number,
-        licence=licence.number,
-        date=today.isoformat(),
-        total=money.text(total),
-        vat=money.text(vat),
-        hash=digest,
-        kid=kid,
-    )
-    signature = sign_seal(facts, key)
-    document = Document(
-        public_id=public_id,
-        licence=licence,
-        type=type_,
-        number=number,
-        counter=numbers.counter,
-        previous_hash=previous_hash,
-        hash=digest,
-        signature=signature,
-        kid=kid,
-        payload=payload,
-        issued_at=now,
-        issue_date=today,
-        customer=customer,
-        subtotal=subtotal,
-        vat=vat,
-        total=total,
-        issued_by=actor,
-        **fields,
-    )
-    document.save(force_insert=True)
-    DocumentCounter.objects.filter(pk=numbers.chain_id).update(last_hash=digest)
-    DocumentLine.objects.bulk_create(
-        [
-            DocumentLine(
-                document=document,
-                position=i + 1,
-                activity=ln["activity"],
-                description=ln["description"],
-                quantity=ln["quantity"],
-                unit=ln["unit"],
-                unit_price=ln["unit_price"],
-                discount=ln["discount"],
-                vat_category=ln["vat_category"],
-                vat_rate=ln["vat_rate"],
-                net=ln["net"],
-                vat=ln["vat"],
-                total=ln["total"],
-                item_code=ln["item_code"],
-                brand=ln["brand"],
-            )
-            for i, ln in enumerate(lines)
-        ]
-    )
-    audit_record(
-        actor=actor,
-        action=f"documents.{type_}.issue",
-        obj=document,
-        after={"number": number, "total": money.text(total), "hash": digest, "counter": numbers.counter},
-    )
-    return document
-
-
-def document_issue(
-    *,
-    actor: User,
-    data: DocumentInput,
-    now: dt.datetime | None = None,
-    split: tuple[uuid.UUID, int] | None = None,
-) -> Issued:
-    """Validate everything, then issue in one transaction; raise ValidationError naming each
-    bad field, or Refused for a rule (licence not active, ceiling, over-allocation)."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    if data.type not in DocumentType.values or data.type == DocumentType.STATEMENT:
-        raise ValidationError(
-            {"type": [_("Choose quotation, invoice, credit_note, delivery_note or receipt.")]}
-        )
-    licence = active_licence(actor, today)
+def _prepare(*, actor: User, data: DocumentInput, licence: Licence, today: dt.date) -> Prepared:
+    """Check everything that needs no lock; raise ValidationError naming each bad field."""
     errors: dict[str, list[str]] = {}
     customer = Customer.objects.filter(owner=actor, pk=data.customer).first() if data.customer else None
-    if customer is None:
+    if customer is None and not (data.type == DocumentType.CREDIT_NOTE and data.customer is None):
         errors["customer"] = [_("Choose one of your customers.")]
     lines = _parse_lines(data, licence, errors) if data.type in LINE_TYPES else []
     if data.type not in LINE_TYPES and data.lines:
         errors["lines"] = [_("A receipt has no lines; allocate it to invoices.")]
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    references: dict[str, Any] = {}
     tamkeen = data.tamkeen_application_number.strip()
     if len(tamkeen) > 30:
         errors["tamkeen_application_number"] = [
             _("Ensure this value has at most %(max)s characters.") % {"max": 30}
+        ]
+    difference = data.difference_reason.strip()
+    if len(difference) > 500:
+        errors["references.difference_reason"] = [
+            _("Ensure this value has at most %(max)s characters.") % {"max": 500}
         ]
     quotation = invoice = None
     delivery_notes: list[Document] = []
@@ -582,37 +417,56 @@ def document_issue(
         quotation = _own_document(
             licence, data.quotation, DocumentType.QUOTATION, "references.quotation", errors
         )
+        if quotation is not None:
+            _check_quotation_cited(quotation, customer, today, errors)
         for j, ref in enumerate(data.delivery_notes):
-            note = _own_document(
-                licence, ref, DocumentType.DELIVERY_NOTE, f"references.delivery_notes[{j}]", errors
-            )
-            if note:
-                delivery_notes.append(note)
+            name = f"references.delivery_notes[{j}]"
+            note = _own_document(licence, ref, DocumentType.DELIVERY_NOTE, name, errors)
+            if note is None:
+                continue
+            if note in delivery_notes:
+                errors.setdefault(name, []).append(_("Listed twice."))
+            elif customer is not None and note.customer_id != customer.pk:
+                errors.setdefault(name, []).append(_("This delivery note is addressed to another customer."))
+            delivery_notes.append(note)
         if data.due_date and data.due_date < today:
             errors["due_date"] = [_("The due date is in the past.")]
         fields["due_date"] = data.due_date
         fields["quotation"] = quotation
         extra["due_date"] = data.due_date.isoformat() if data.due_date else ""
+    elif data.partial or difference:
+        errors["references.partial"] = [_("Only an invoice invoices part of a quotation.")]
     if data.type == DocumentType.CREDIT_NOTE:
         invoice = _own_document(licence, data.invoice, DocumentType.INVOICE, "references.invoice", errors)
         if not data.invoice:
             errors["references.invoice"] = [_("A credit note names the invoice it corrects.")]
+        if invoice is not None:
+            if customer is None:
+                customer = invoice.customer
+            elif customer.pk != invoice.customer_id:
+                errors["customer"] = [
+                    _("A credit note is addressed to its invoice's customer (%(name)s).")
+                    % {"name": str(invoice.customer)}
+                ]
         if not data.reason.strip():
             errors["reason"] = [_("Give the reason for the credit note.")]
         fields["invoice"] = invoice
-    if data.type in (DocumentType.CREDIT_NOTE,):
         fields["reason"] = data.reason.strip()[:2000]
         extra["reason"] = fields["reason"]
+    total: Decimal | None = None
     if data.type == DocumentType.RECEIPT:
-        amount = None
         if data.payment_method not in PaymentMethod.values:
             errors["payment.method"] = [_("Choose cash, bank_transfer, benefitpay or cheque.")]
         elif data.payment_method != PaymentMethod.CASH and not data.payment_reference.strip():
             errors["payment.reference"] = [_("Give the transfer, BenefitPay or cheque reference.")]
         try:
-            amount = money.parse_amount(data.payment_amount, allow_zero=False)
+            total = money.parse_amount(data.payment_amount, allow_zero=False, maximum=AMOUNT_MAX)
         except money.MoneyError:
-            errors["payment.amount"] = [_("Enter the amount received, above zero, with at most 3 decimals.")]
+            errors["payment.amount"] = [
+                _("Enter the amount received, above zero, with at most 3 decimals.")
+                + " "
+                + _("At most %(max)s.") % {"max": money.text(AMOUNT_MAX)}
+            ]
         if not data.allocations:
             errors["references.allocations"] = [_("Allocate the receipt to at least one invoice.")]
         seen: set[str] = set()
@@ -621,7 +475,7 @@ def document_issue(
                 licence, ref, DocumentType.INVOICE, f"references.allocations[{j}].invoice", errors
             )
             try:
-                part = money.parse_amount(text, allow_zero=False)
+                part = money.parse_amount(text, allow_zero=False, maximum=AMOUNT_MAX)
             except money.MoneyError:
                 errors.setdefault(f"references.allocations[{j}].amount", []).append(
                     _("Enter an amount above zero with at most 3 decimals.")
@@ -636,104 +490,466 @@ def document_issue(
                         _("This invoice is addressed to another customer.")
                     )
                 allocations.append((target, part))
-        if amount is not None and allocations and sum((p for _d, p in allocations), Decimal("0")) > amount:
+        if total is not None and allocations and sum((p for _d, p in allocations), Decimal("0")) > total:
             errors["references.allocations"] = [_("The allocations add up to more than the amount received.")]
         fields["payment_method"] = data.payment_method
         fields["payment_reference"] = data.payment_reference.strip()[:100]
-        fields["total"] = amount
         extra["payment"] = {
             "method": data.payment_method,
             "reference": fields["payment_reference"],
-            "amount": money.text(amount) if amount is not None else "",
+            "amount": money.text(total) if total is not None else "",
         }
+    groups, subtotal, vat = _totals(lines)
+    if total is None:
+        total = subtotal + vat
+    if total > AMOUNT_MAX and "lines" not in errors:
+        errors["lines"] = [
+            _("The document's total is too large (at most %(max)s).") % {"max": money.text(AMOUNT_MAX)}
+        ]
     if errors:
         raise ValidationError(errors)
     assert customer is not None  # noqa: S101 - checked above
     if tamkeen:
         fields["tamkeen_application_number"] = tamkeen
     extra["tamkeen_application_number"] = tamkeen
-    references.update(
-        {
+    return Prepared(
+        licence=licence,
+        type=data.type,
+        customer=customer,
+        lines=lines,
+        subtotal=subtotal,
+        vat=vat,
+        total=total,
+        vat_groups=groups,
+        fields=fields,
+        extra=extra,
+        references={
             "quotation": quotation.number if quotation else "",
             "invoice": invoice.number if invoice else "",
             "delivery_notes": [d.number for d in delivery_notes],
             "allocations": [{"invoice": d.number, "amount": money.text(p)} for d, p in allocations],
-        }
+        },
+        quotation=quotation,
+        invoice=invoice,
+        delivery_notes=delivery_notes,
+        allocations=allocations,
+        partial=data.partial,
+        difference_reason=difference,
+        sale_total=total,
     )
-    warnings: list[str] = []
-    total = sum((ln["net"] + ln["vat"] for ln in lines), Decimal("0"))
-    delta = {DocumentType.INVOICE: total, DocumentType.CREDIT_NOTE: -total}.get(DocumentType(data.type))
-    with transaction.atomic():
-        # The licence's chain row is the lock that serialises issuing for this licence: the
-        # ceiling, what remains of an invoice and the numbers are all read under it.
-        numbers = _take_numbers(licence, data.type, today.year, delta or Decimal("0"))
-        if data.type == DocumentType.INVOICE:
-            ceiling = licence.tier.turnover_ceiling
-            after = numbers.turnover
-            if after > ceiling:
-                raise Refused(
-                    _(
-                        "This invoice would take your %(year)s turnover to %(after)s BHD, above your "
-                        "%(tier)s tier's ceiling of %(ceiling)s BHD. Apply to move to a larger tier."
-                    )
-                    % {
-                        "year": today.year,
-                        "after": money.text(after),
-                        "tier": licence.tier.name,
-                        "ceiling": money.text(ceiling),
-                    },
-                    field="lines",
-                )
-            if after >= ceiling * TURNOVER_WARNING:
-                warnings.append(
-                    _(
-                        "Your %(year)s turnover is now %(after)s BHD, over 80%% of your tier's ceiling of "
-                        "%(ceiling)s BHD."
-                    )
-                    % {"year": today.year, "after": money.text(after), "ceiling": money.text(ceiling)}
-                )
-        if invoice is not None:
-            remaining = money.bhd(invoice.total - credited_amount(invoice))
-            if total > remaining:
-                raise Refused(
-                    _(
-                        "The credit note (%(amount)s BHD) is more than what remains of invoice %(number)s "
-                        "(%(remaining)s BHD)."
-                    )
-                    % {
-                        "amount": money.text(total),
-                        "number": invoice.number,
-                        "remaining": money.text(remaining),
-                    },
-                    field="lines",
-                )
-        for j, (target, part) in enumerate(allocations):
-            left = outstanding(target)
-            if part > left:
-                raise Refused(
-                    _("Invoice %(number)s has %(left)s BHD outstanding; %(part)s BHD is too much.")
-                    % {"number": target.number, "left": money.text(left), "part": money.text(part)},
-                    field=f"references.allocations[{j}].amount",
-                )
-        document = _seal_and_store(
-            actor=actor,
-            licence=licence,
-            type_=data.type,
-            customer=customer,
-            lines=lines,
-            extra=extra,
-            fields=fields,
-            now=now,
-            references=references,
-            numbers=numbers,
-            split=split,
+
+
+def _check_quotation_cited(
+    quotation: Document, customer: Customer | None, today: dt.date, errors: dict[str, list[str]]
+) -> None:
+    """An invoice cites a quotation of the same customer that was not declined, and that was
+    accepted or is still valid. (What was already invoiced is checked under the lock.)"""
+    name = "references.quotation"
+    if customer is not None and quotation.customer_id != customer.pk:
+        errors.setdefault(name, []).append(_("This quotation is addressed to another customer."))
+    response = getattr(quotation, "response", None)
+    if response is not None and response.answer == QuotationResponse.Answer.DECLINED:
+        errors.setdefault(name, []).append(_("The customer declined this quotation."))
+    elif response is None and quotation.valid_until and quotation.valid_until < today:
+        errors.setdefault(name, []).append(
+            _("This quotation expired on %(date)s; issue a new one.")
+            % {"date": quotation.valid_until.isoformat()}
         )
-        if delivery_notes:
-            document.delivery_notes.set(delivery_notes)
+
+
+# Issuing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """What `_take_numbers` hands out, under the lock of the licence's chain row."""
+
+    chain_id: int
+    counter: int  # the document's place in the licence's chain
+    previous_hash: str
+    number: int  # its gapless number for the type and year
+    turnover: Decimal  # the turnover of the year the document counts in, once it is counted
+
+
+_TAKE_SQL = (
+    "UPDATE {table} SET "
+    "last = last + CASE WHEN (type = 'chain' AND year = 0) OR (type = %s AND year = %s) THEN 1 ELSE 0 END, "
+    "turnover_fils = turnover_fils + CASE WHEN type = 'invoice' AND year = %s THEN %s ELSE 0 END "
+    "WHERE licence_id = %s AND ({keys}) "
+    "RETURNING id, type, year, last, last_hash, turnover_fils"
+)
+
+
+def _take_numbers(
+    licence: Licence, type_: str, year: int, turnover_delta: Decimal, turnover_year: int | None = None
+) -> Numbers:
+    """Advance, in one `UPDATE … RETURNING`, the licence's chain counter, the type's counter for
+    the year and the running turnover of `turnover_year` (the invoice row of that year; the
+    document's own year by default), creating missing rows first.
+    The chain row's lock serialises issuing for the licence until the caller's transaction ends:
+    every check made after this call (ceiling, what remains of an invoice) is made under it, and
+    a refusal rolls the counters back, so that no number is consumed."""
+    turnover_year = turnover_year or year
+    keys = {("chain", 0), (type_, year), ("invoice", turnover_year)}
+    fils = int((turnover_delta * 1000).to_integral_value())
+    rows = _advance(licence, type_, year, turnover_year, fils, keys)
+    missing = keys - set(rows)
+    if missing:
+        DocumentCounter.objects.bulk_create(
+            [DocumentCounter(licence=licence, type=t, year=y) for t, y in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        rows.update(_advance(licence, type_, year, turnover_year, fils, missing))
+    chain_id, chain_last, last_hash, _ = rows[("chain", 0)]
+    return Numbers(
+        chain_id=chain_id,
+        counter=chain_last,
+        previous_hash=last_hash or GENESIS,
+        number=rows[(type_, year)][1],
+        turnover=Decimal(rows[("invoice", turnover_year)][3]) / 1000,
+    )
+
+
+def _advance(
+    licence: Licence, type_: str, year: int, turnover_year: int, fils: int, keys: set[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[int, int, str, int]]:
+    ordered = sorted(keys)
+    sql = _TAKE_SQL.format(
+        table=DocumentCounter._meta.db_table,
+        keys=" OR ".join(["(type = %s AND year = %s)"] * len(ordered)),
+    )
+    params: list[Any] = [type_, year, turnover_year, fils, licence.pk]
+    for kind, y in ordered:
+        params += [kind, y]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in cursor}
+
+
+def _party(customer: Customer) -> dict[str, Any]:
+    return {
+        "kind": customer.kind,
+        "cpr": customer.cpr or None,
+        "cr_number": customer.cr_number or None,
+        "name_ar": customer.name_ar,
+        "name_en": customer.name_en,
+        "address": customer.address,
+        "vat_number": customer.vat_number or None,
+        "is_tamkeen_customer": customer.is_tamkeen_customer,
+        "is_tamkeen": customer.is_tamkeen,
+    }
+
+
+def _issuer(licence: Licence) -> dict[str, Any]:
+    activities = sorted(licence.activities.all(), key=lambda a: a.code)
+    return {
+        "licence": licence.number,
+        "trade_name": licence.trade_name,
+        "name_ar": licence.name_ar,
+        "name_en": licence.name_en,
+        "vat_number": licence.vat_number or None,
+        "activities": [a.code for a in activities],
+        "activity_names": {a.code: {"ar": a.name_ar, "en": a.name_en} for a in activities},
+        "address": {
+            "building": licence.building,
+            "road": licence.road,
+            "block": licence.block,
+            "area": licence.area,
+            "governorate": licence.governorate.name_en,
+            "governorate_ar": licence.governorate.name_ar,
+        },
+    }
+
+
+def _payload_line(ln: dict[str, Any]) -> dict[str, Any]:
+    line = {
+        "activity": ln["activity"].code,
+        "activity_name_ar": ln["activity"].name_ar,
+        "activity_name_en": ln["activity"].name_en,
+        "description": ln["description"],
+        "quantity": money.text(ln["quantity"]),
+        "unit": ln["unit"],
+        "unit_price": money.text(ln["unit_price"]),
+        "discount": money.text(ln["discount"]),
+        "vat_category": ln["vat_category"],
+        "vat_rate": f"{ln['vat_rate']:.2f}",
+        "net": money.text(ln["net"]),
+        "item_code": ln["item_code"],
+        "brand": ln["brand"],
+    }
+    if "share" in ln:
+        line["share"] = f"{ln['share']:.2f}"
+        line["line_net"] = money.text(ln["line_net"])
+    return line
+
+
+def _seal_and_store(
+    *,
+    actor: User,
+    prepared: Prepared,
+    now: dt.datetime,
+    numbers: Numbers,
+    split: tuple[uuid.UUID, int] | None = None,
+) -> Document:
+    """Inside the transaction, with the numbers taken: payload, hash, seal, rows."""
+    p = prepared
+    licence = p.licence
+    today = timezone.localtime(now).date()
+    prefix = f"{PREFIXES[DocumentType(p.type)]}-{today.year}-"
+    number = f"{prefix}{numbers.number:06d}"
+    fields = dict(p.fields)
+    references = dict(p.references)
+    if split is not None:
+        # The pair is issued under the licence's lock, one after the other: the partner's
+        # number is this one's neighbour (+1 for the first of the pair, -1 for the second).
+        fields["split_group"] = split[0]
+        references["split_partner"] = f"{prefix}{numbers.number + split[1]:06d}"
+    public_id = uuid.uuid4()
+    payload = {
+        "v": PAYLOAD_VERSION,
+        "site": settings.KHUTWA_SITE_URL.rstrip("/"),
+        "type": p.type,
+        "public_id": str(public_id),
+        "number": number,
+        "issued_at": timezone.localtime(now).isoformat(timespec="seconds"),
+        "issue_date": today.isoformat(),
+        "currency": "BHD",
+        "issuer": _issuer(licence),
+        "customer": _party(p.customer),
+        "lines": [_payload_line(ln) for ln in p.lines],
+        "vat_breakdown": [g.as_payload() for g in p.vat_groups],
+        "subtotal": money.text(p.subtotal),
+        "vat": money.text(p.vat),
+        "total": money.text(p.total),
+        "total_words": money.words(p.total),
+        "references": references,
+        **p.extra,
+        "chain": {
+            "licence": licence.number,
+            "counter": numbers.counter,
+            "previous_hash": numbers.previous_hash,
+        },
+    }
+    kid, key = signing_material()
+    facts, signature = seal_payload(payload, kid, key)
+    digest = facts.hash
+    document = Document(
+        public_id=public_id,
+        licence=licence,
+        type=p.type,
+        number=number,
+        counter=numbers.counter,
+        previous_hash=numbers.previous_hash,
+        hash=digest,
+        signature=signature,
+        kid=kid,
+        payload=payload,
+        issued_at=now,
+        issue_date=today,
+        customer=p.customer,
+        subtotal=p.subtotal,
+        vat=p.vat,
+        total=p.total,
+        issued_by=actor,
+        **fields,
+    )
+    document.save(force_insert=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DocumentCounter._meta.db_table} SET last_hash = %s WHERE id = %s",  # noqa: S608 - table name
+            [digest, numbers.chain_id],
+        )
+    DocumentLine.objects.bulk_create(
+        [
+            DocumentLine(
+                document=document,
+                position=i + 1,
+                activity=ln["activity"],
+                description=ln["description"],
+                quantity=ln["quantity"],
+                unit=ln["unit"],
+                unit_price=ln["unit_price"],
+                discount=ln["discount"],
+                vat_category=ln["vat_category"],
+                vat_rate=ln["vat_rate"],
+                net=ln["net"],
+                item_code=ln["item_code"],
+                brand=ln["brand"],
+            )
+            for i, ln in enumerate(p.lines)
+        ]
+    )
+    if p.delivery_notes:
+        document.delivery_notes.set(p.delivery_notes)
+    if p.allocations:
         Allocation.objects.bulk_create(
-            [Allocation(receipt=document, invoice=t, amount=p) for t, p in allocations]
+            [Allocation(receipt=document, invoice=t, amount=a) for t, a in p.allocations]
         )
-    return Issued(document=document, warnings=warnings)
+    audit_record(
+        actor=actor,
+        action=f"documents.{p.type}.issue",
+        obj=document,
+        after={"number": number, "total": money.text(p.total), "hash": digest, "counter": numbers.counter},
+    )
+    return document
+
+
+def _check_under_lock(prepared: Prepared, today: dt.date, numbers: Numbers) -> None:
+    """The rules that depend on what was issued before: checked after `_take_numbers`, under
+    the licence's lock, so two concurrent documents cannot both pass them. A refusal here rolls
+    the counters back."""
+    p = prepared
+    if p.type == DocumentType.INVOICE:
+        ceiling = p.licence.tier.turnover_ceiling
+        after = numbers.turnover
+        if after > ceiling:
+            raise Refused(
+                _(
+                    "This invoice would take your %(year)s turnover to %(after)s BHD, above your "
+                    "%(tier)s tier's ceiling of %(ceiling)s BHD. Apply to move to a larger tier."
+                )
+                % {
+                    "year": today.year,
+                    "after": money.text(after),
+                    "tier": p.licence.tier.name,
+                    "ceiling": money.text(ceiling),
+                },
+                field="lines",
+            )
+        if after >= ceiling * TURNOVER_WARNING:
+            p.warnings.append(
+                _(
+                    "Your %(year)s turnover is now %(after)s BHD (VAT excluded), over 80%% of your "
+                    "tier's ceiling of %(ceiling)s BHD."
+                )
+                % {"year": today.year, "after": money.text(after), "ceiling": money.text(ceiling)}
+            )
+        if p.checks_references:
+            _check_sale(p)
+    if p.invoice is not None:
+        remaining = money.bhd(p.invoice.total - credited_amount(p.invoice))
+        if p.total > remaining:
+            raise Refused(
+                _(
+                    "The credit note (%(amount)s BHD) is more than what remains of invoice %(number)s "
+                    "(%(remaining)s BHD)."
+                )
+                % {
+                    "amount": money.text(p.total),
+                    "number": p.invoice.number,
+                    "remaining": money.text(remaining),
+                },
+                field="lines",
+            )
+    for j, (target, part) in enumerate(p.allocations):
+        left = outstanding(target)
+        if part > left:
+            raise Refused(
+                _("Invoice %(number)s has %(left)s BHD outstanding; %(part)s BHD is too much.")
+                % {"number": target.number, "left": money.text(left), "part": money.text(part)},
+                field=f"references.allocations[{j}].amount",
+            )
+
+
+def _invoiced(documents: Any) -> tuple[list[Document], Decimal]:
+    """Invoices already issued against a quotation or delivery note, and their total."""
+    invoices = list(documents.only("pk", "number", "total", "payload", "split_group"))
+    return invoices, money.bhd(sum((d.total for d in invoices), Decimal("0")))
+
+
+def _check_sale(p: Prepared) -> None:
+    """What an invoice may invoice of what it cites. A quotation is invoiced once, or in
+    documented parts: each earlier invoice said it was partial, and what remains covers this
+    one; a delivery note is invoiced once. Invoicing more than the quotation needs the reason
+    stated. The payload records how much was invoiced before and what remains."""
+    quotation = p.quotation
+    if quotation is not None:
+        earlier, invoiced = _invoiced(Document.objects.filter(quotation=quotation, type=DocumentType.INVOICE))
+        if any(not (d.payload.get("quotation_invoicing") or {}).get("partial") for d in earlier):
+            raise Refused(
+                _("Quotation %(quotation)s was already invoiced by %(invoices)s.")
+                % {"quotation": quotation.number, "invoices": ", ".join(d.number for d in earlier)},
+                field="references.quotation",
+            )
+        remaining = money.bhd(quotation.total - invoiced)
+        if earlier and remaining <= 0:
+            raise Refused(
+                _("Nothing remains to invoice of quotation %(quotation)s.") % {"quotation": quotation.number},
+                field="references.quotation",
+            )
+        if p.sale_total > remaining and not p.difference_reason:
+            raise Refused(
+                _(
+                    "This invoice (%(amount)s BHD) is more than what remains of quotation "
+                    "%(quotation)s (%(remaining)s BHD). State the reason for the difference, or invoice "
+                    "at most what remains."
+                )
+                % {
+                    "amount": money.text(p.sale_total),
+                    "quotation": quotation.number,
+                    "remaining": money.text(remaining),
+                },
+                field="references.difference_reason",
+            )
+        p.extra["quotation_invoicing"] = {
+            "partial": p.partial,
+            "quotation_total": money.text(quotation.total),
+            "invoiced_before": money.text(invoiced),
+            "remaining_after": money.text(max(Decimal("0"), remaining - p.sale_total)),
+        }
+    elif p.partial:
+        raise Refused(
+            _("A partial invoice names the quotation it invoices part of."), field="references.quotation"
+        )
+    through = Document.delivery_notes.through
+    for j, note in enumerate(p.delivery_notes):
+        cited = through.objects.filter(to_document=note).values_list("from_document__number", flat=True)
+        if cited:
+            raise Refused(
+                _("Delivery note %(note)s was already invoiced by %(invoice)s.")
+                % {"note": note.number, "invoice": ", ".join(cited)},
+                field=f"references.delivery_notes[{j}]",
+            )
+    delivered = money.bhd(sum((d.total for d in p.delivery_notes), Decimal("0")))
+    if p.delivery_notes and delivered > 0 and p.sale_total > delivered and not p.difference_reason:
+        raise Refused(
+            _(
+                "This invoice (%(amount)s BHD) is more than its delivery notes (%(delivered)s BHD). State "
+                "the reason for the difference."
+            )
+            % {"amount": money.text(p.sale_total), "delivered": money.text(delivered)},
+            field="references.difference_reason",
+        )
+    if p.difference_reason:
+        p.extra["difference_reason"] = p.difference_reason
+
+
+def _issue_prepared(
+    *, actor: User, prepared: Prepared, now: dt.datetime, split: tuple[uuid.UUID, int] | None = None
+) -> Issued:
+    """Number, check under the lock, seal and store (the caller holds the transaction)."""
+    today = timezone.localtime(now).date()
+    delta, turnover_year = prepared.turnover_delta
+    numbers = _take_numbers(prepared.licence, prepared.type, today.year, delta, turnover_year)
+    _check_under_lock(prepared, today, numbers)
+    document = _seal_and_store(actor=actor, prepared=prepared, now=now, numbers=numbers, split=split)
+    return Issued(document=document, warnings=prepared.warnings)
+
+
+def document_issue(*, actor: User, data: DocumentInput, now: dt.datetime | None = None) -> Issued:
+    """Validate everything, then issue in one transaction; raise ValidationError naming each
+    bad field, or Refused for a rule (licence not active, ceiling, over-allocation, what a
+    quotation allows)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    if data.type not in DocumentType.values or data.type == DocumentType.STATEMENT:
+        raise ValidationError(
+            {"type": [_("Choose quotation, invoice, credit_note, delivery_note or receipt.")]}
+        )
+    licence = active_licence(actor, today)
+    prepared = _prepare(actor=actor, data=data, licence=licence, today=today)
+    with transaction.atomic():
+        return _issue_prepared(actor=actor, prepared=prepared, now=now)
 
 
 def document_issue_idempotent(
@@ -787,9 +1003,7 @@ def quotation_to_invoice(
     *, actor: User, quotation: Document, due_date: dt.date | None = None, now: dt.datetime | None = None
 ) -> Issued:
     """An accepted, unexpired quotation becomes an invoice in one step (same lines)."""
-    now = now or timezone.now()
-    data = _invoice_of(actor, quotation, timezone.localtime(now).date(), due_date)
-    return document_issue(actor=actor, data=data, now=now)
+    return document_issue(actor=actor, data=_invoice_of(actor, quotation, due_date), now=now)
 
 
 def quotation_to_split_invoices(
@@ -801,27 +1015,16 @@ def quotation_to_split_invoices(
     now: dt.datetime | None = None,
 ) -> tuple[Issued, Issued]:
     """The same, split: Tamkeen's share invoiced to Tamkeen, the rest to the customer."""
-    now = now or timezone.now()
-    data = _invoice_of(actor, quotation, timezone.localtime(now).date(), None)
+    data = _invoice_of(actor, quotation, None)
     data.tamkeen_application_number = tamkeen_application_number
     return invoice_split(actor=actor, data=data, tamkeen_rate=tamkeen_rate, now=now)
 
 
-def _invoice_of(actor: User, quotation: Document, today: dt.date, due_date: dt.date | None) -> DocumentInput:
-    """The invoice input for a quotation that may still be invoiced (refused otherwise)."""
+def _invoice_of(actor: User, quotation: Document, due_date: dt.date | None) -> DocumentInput:
+    """The invoice input for a quotation of the holder's (the issuing service checks the rest:
+    declined, expired, already invoiced)."""
     if quotation.type != DocumentType.QUOTATION or quotation.licence.holder_id != actor.pk:
         raise NotFound(_("Not found."))
-    if quotation.valid_until and quotation.valid_until < today:
-        raise Refused(
-            _("This quotation expired on %(date)s; issue a new one.")
-            % {"date": quotation.valid_until.isoformat()},
-            field="references.quotation",
-        )
-    response = getattr(quotation, "response", None)
-    if response is not None and response.answer == "declined":
-        raise Refused(_("The customer declined this quotation."), field="references.quotation")
-    if Document.objects.filter(quotation=quotation, type=DocumentType.INVOICE).exists():
-        raise Refused(_("This quotation was already invoiced."), field="references.quotation")
     lines = [
         LineInput(
             activity=ln.activity.code,
@@ -857,71 +1060,99 @@ def tamkeen_customer(actor: User) -> Customer:
     return customer
 
 
+_SHARE_RE = re.compile(r"^(0(\.[0-9]{1,4})?|\.[0-9]{1,4}|1(\.0{1,4})?)$")
+
+
+def parse_share(text: str | Decimal) -> Decimal:
+    """Tamkeen's share as a fraction strictly between 0 and 1 with at most 4 decimals (so that
+    it is an exact percentage with 2 decimals): "0.7" → 0.7. ValidationError otherwise."""
+    raw = str(text).strip()
+    value = Decimal(raw) if _SHARE_RE.match(raw) else None
+    if value is None or not (Decimal("0") < value < Decimal("1")):
+        raise ValidationError(
+            {"tamkeen_share": [_("Enter Tamkeen's share as a fraction between 0 and 1, such as 0.7.")]}
+        )
+    return value
+
+
+def _split_shares(whole: Prepared, rate: Decimal, tamkeen: Customer) -> tuple[Prepared, Prepared]:
+    """Both shares keep every line (same quantity, unit, price and discount) and state the
+    share of it they charge: Tamkeen's net is round-half-up(line net × rate), the customer's
+    the rest of the line. VAT: Tamkeen's share is taxed on its own breakdown; the customer's
+    takes the whole sale's VAT less Tamkeen's, per category, so that the two invoices add up to
+    the unsplit invoice exactly, fils and VAT included (the last fil goes to the customer's)."""
+    percent = rate * 100
+    tamkeen_lines, customer_lines = [], []
+    for ln in whole.lines:
+        share = money.bhd(ln["net"] * rate)
+        tamkeen_lines.append({**ln, "net": share, "share": percent, "line_net": ln["net"]})
+        customer_lines.append({**ln, "net": ln["net"] - share, "share": 100 - percent, "line_net": ln["net"]})
+    tamkeen_groups, tamkeen_subtotal, tamkeen_vat = _totals(tamkeen_lines)
+    theirs = {(g.category, g.rate): g for g in tamkeen_groups}
+    customer_groups = []
+    for g in whole.vat_groups:
+        t = theirs.get(
+            (g.category, g.rate), money.VatGroup(g.category, g.rate, Decimal("0.000"), Decimal("0.000"))
+        )
+        customer_groups.append(money.VatGroup(g.category, g.rate, g.taxable - t.taxable, g.vat - t.vat))
+    customer_subtotal = whole.subtotal - tamkeen_subtotal
+    customer_vat = whole.vat - tamkeen_vat
+
+    def share_of(
+        customer: Customer,
+        lines: list[dict[str, Any]],
+        groups: list[money.VatGroup],
+        subtotal: Decimal,
+        vat: Decimal,
+        first: bool,
+    ) -> Prepared:
+        return Prepared(
+            licence=whole.licence,
+            type=DocumentType.INVOICE,
+            customer=customer,
+            lines=lines,
+            subtotal=subtotal,
+            vat=vat,
+            total=subtotal + vat,
+            vat_groups=groups,
+            fields=dict(whole.fields),
+            extra=dict(whole.extra),
+            references=dict(whole.references),
+            quotation=whole.quotation,
+            delivery_notes=whole.delivery_notes if first else [],
+            partial=whole.partial,
+            difference_reason=whole.difference_reason,
+            sale_total=whole.total,
+            checks_references=first,
+        )
+
+    return (
+        share_of(tamkeen, tamkeen_lines, tamkeen_groups, tamkeen_subtotal, tamkeen_vat, True),
+        share_of(whole.customer, customer_lines, customer_groups, customer_subtotal, customer_vat, False),
+    )
+
+
 def invoice_split(
-    *, actor: User, data: DocumentInput, tamkeen_rate: Decimal, now: dt.datetime | None = None
+    *, actor: User, data: DocumentInput, tamkeen_rate: Decimal | str, now: dt.datetime | None = None
 ) -> tuple[Issued, Issued]:
     """Split invoicing: Tamkeen's share invoiced to Tamkeen, the rest to the customer, issued
-    together, each naming the other. Each line is split by the rate, Tamkeen's share rounded
-    half-up and the customer's the remainder, so the two add up to the whole."""
-    if not (Decimal("0") < tamkeen_rate < Decimal("1")):
-        raise ValidationError({"tamkeen_rate": [_("The Tamkeen share is between 0 and 100%.")]})
+    together, each naming the other (see `_split_shares` for how each line is shared)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    rate = parse_share(tamkeen_rate)
     if not data.tamkeen_application_number.strip():
         raise ValidationError(
             {"tamkeen_application_number": [_("Split invoices carry the Tamkeen application number.")]}
         )
+    licence = active_licence(actor, today)
+    whole = _prepare(actor=actor, data=replace(data, type=DocumentType.INVOICE), licence=licence, today=today)
     group = uuid.uuid4()
-    tamkeen_lines: list[LineInput] = []
-    customer_lines: list[LineInput] = []
-    for line in data.lines:
-        try:
-            price = money.parse_amount(line.unit_price)
-            quantity = money.parse_amount(line.quantity, allow_zero=False)
-            discount = money.parse_amount(line.discount or "0")
-        except money.MoneyError:
-            document_issue(actor=actor, data=data)  # reports the field errors
-            raise
-        net = money.bhd(quantity * price - discount)
-        share = money.bhd(net * tamkeen_rate)
-        for target, amount in ((tamkeen_lines, share), (customer_lines, net - share)):
-            target.append(
-                LineInput(
-                    activity=line.activity,
-                    description=line.description,
-                    quantity="1",
-                    unit="service" if line.unit == "service" else line.unit,
-                    unit_price=money.text(amount),
-                    discount="0",
-                    vat_category=line.vat_category,
-                    item_code=line.item_code,
-                    brand=line.brand,
-                )
-            )
     with transaction.atomic():
-        tamkeen = tamkeen_customer(actor)
-        first = document_issue(
-            actor=actor,
-            data=DocumentInput(
-                type=DocumentType.INVOICE,
-                customer=tamkeen.pk,
-                lines=tamkeen_lines,
-                quotation=data.quotation,
-                tamkeen_application_number=data.tamkeen_application_number,
-                due_date=data.due_date,
-            ),
-            now=now,
-            split=(group, +1),
-        )
-        second = document_issue(
-            actor=actor,
-            data=DocumentInput(
-                type=DocumentType.INVOICE,
-                customer=data.customer,
-                lines=customer_lines,
-                quotation=data.quotation,
-                tamkeen_application_number=data.tamkeen_application_number,
-                due_date=data.due_date,
-            ),
-            now=now,
-            split=(group, -1),
-        )
+        tamkeen, customer = _split_shares(whole, rate, tamkeen_customer(actor))
+        first = _issue_prepared(actor=actor, prepared=tamkeen, now=now, split=(group, +1))
+        # The pair is one sale: the customer's share records what the first found.
+        for name in ("quotation_invoicing", "difference_reason"):
+            if name in first.document.payload:
+                customer.extra[name] = first.document.payload[name]
+        second = _issue_prepared(actor=actor, prepared=customer, now=now, split=(group, -1))
     return first, second

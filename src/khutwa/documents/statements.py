@@ -15,25 +15,49 @@ from django.utils.translation import gettext as _
 from khutwa.accounts.models import User
 from khutwa.documents import money
 from khutwa.documents.models import Allocation, Customer, Document, DocumentType
-from khutwa.documents.services import Issued, _seal_and_store, _take_numbers, active_licence
+from khutwa.documents.services import (
+    AMOUNT_MAX,
+    Issued,
+    Prepared,
+    _seal_and_store,
+    _take_numbers,
+    active_licence,
+)
+from khutwa.errors import Refused
 from khutwa.licensing.models import Licence
 
 SIGNS = {DocumentType.INVOICE: 1, DocumentType.CREDIT_NOTE: -1, DocumentType.RECEIPT: -1}
-BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+#: Ageing of what is outstanding at the end of the period, by days past the due date (an
+#: invoice without a due date is due on its issue date). "credit" holds what the customer has
+#: paid or been credited beyond its invoices (unallocated receipts, credits above what was
+#: owed), as a negative amount, so that the buckets always add up to the closing balance.
+BUCKETS = (
+    ("not_due", None, 0),
+    ("1-30", 1, 30),
+    ("31-60", 31, 60),
+    ("61-90", 61, 90),
+    ("90+", 91, None),
+)
+CREDIT = "credit"
+
+
+def _sums(rows: Any) -> dict[int, Decimal]:
+    return {pk: amount or Decimal("0") for pk, amount in rows}
 
 
 def statement_compute(
     *, licence: Licence, customer: Customer, start: dt.date, end: dt.date
 ) -> dict[str, Any]:
     """Opening balance, every invoice, credit note and receipt with a running balance, the
-    closing balance and the ageing of what is outstanding at the end of the period."""
+    closing balance and the ageing of the closing balance."""
     movements = Document.objects.filter(
         licence=licence, customer=customer, type__in=list(SIGNS), issue_date__lte=end
     ).order_by("issue_date", "counter")
-    before = movements.filter(issue_date__lt=start)
     opening = Decimal("0.000")
-    for type_, sign in SIGNS.items():
-        opening += sign * (before.filter(type=type_).aggregate(s=Sum("total"))["s"] or Decimal("0"))
+    for type_, amount in (
+        movements.filter(issue_date__lt=start).values_list("type").annotate(s=Sum("total")).order_by()
+    ):
+        opening += SIGNS[DocumentType(type_)] * (amount or Decimal("0"))
     balance = money.bhd(opening)
     entries = []
     for doc in movements.filter(issue_date__gte=start).only(
@@ -51,36 +75,51 @@ def statement_compute(
                 "balance": money.text(balance),
             }
         )
-    ageing = {name: Decimal("0.000") for name, _lo, _hi in BUCKETS}
-    invoices = movements.filter(type=DocumentType.INVOICE)
-    credited = dict(
-        Document.objects.filter(type=DocumentType.CREDIT_NOTE, invoice__in=invoices, issue_date__lte=end)
-        .values("invoice")
-        .annotate(s=Sum("total"))
-        .values_list("invoice", "s")
-    )
-    paid = dict(
-        Allocation.objects.filter(invoice__in=invoices, receipt__issue_date__lte=end)
-        .values("invoice")
-        .annotate(s=Sum("amount"))
-        .values_list("invoice", "s")
-    )
-    for invoice in invoices.only("pk", "total", "due_date", "issue_date"):
-        left = invoice.total - credited.get(invoice.pk, Decimal("0")) - paid.get(invoice.pk, Decimal("0"))
-        if left <= 0:
-            continue
-        days = max(0, (end - (invoice.due_date or invoice.issue_date)).days)  # days past due
-        for name, _low, high in BUCKETS:
-            if high is None or days <= high:
-                ageing[name] += left
-                break
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "opening_balance": money.text(opening),
         "entries": entries,
         "closing_balance": money.text(balance),
-        "ageing": {name: money.text(value) for name, value in ageing.items()},
+        "ageing": {name: money.text(value) for name, value in _ageing(movements, end).items()},
     }
+
+
+def _ageing(movements: Any, end: dt.date) -> dict[str, Decimal]:
+    """Each invoice's outstanding amount (less its credit notes and the receipts allocated to
+    it up to `end`) in its bucket; whatever was received or credited beyond what an invoice
+    owed in CREDIT. The buckets add up to the closing balance exactly."""
+    ageing = {name: Decimal("0.000") for name, _lo, _hi in BUCKETS}
+    ageing[CREDIT] = Decimal("0.000")
+    invoices = movements.filter(type=DocumentType.INVOICE)
+    credited = _sums(
+        Document.objects.filter(type=DocumentType.CREDIT_NOTE, invoice__in=invoices, issue_date__lte=end)
+        .values_list("invoice")
+        .annotate(s=Sum("total"))
+        .order_by()
+    )
+    paid = _sums(
+        Allocation.objects.filter(invoice__in=invoices, receipt__issue_date__lte=end)
+        .values_list("invoice")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    )
+    for invoice in invoices.only("pk", "total", "due_date", "issue_date"):
+        left = invoice.total - credited.get(invoice.pk, Decimal("0")) - paid.get(invoice.pk, Decimal("0"))
+        if left <= 0:
+            ageing[CREDIT] += left  # credited (a refund) beyond what was still owed
+            continue
+        days = (end - (invoice.due_date or invoice.issue_date)).days  # days past due
+        for name, low, high in BUCKETS:
+            if (low is None or days >= low) and (high is None or days <= high):
+                ageing[name] += left
+                break
+    receipts = movements.filter(type=DocumentType.RECEIPT)
+    received = receipts.aggregate(s=Sum("total"))["s"] or Decimal("0")
+    allocated = Allocation.objects.filter(receipt__in=receipts).aggregate(s=Sum("amount"))["s"] or Decimal(
+        "0"
+    )
+    ageing[CREDIT] -= received - allocated
+    return ageing
 
 
 def statement_issue(
@@ -113,16 +152,21 @@ def statement_issue(
         # Numbers first: the chain row's lock makes the snapshot consistent with the chain.
         numbers = _take_numbers(licence, DocumentType.STATEMENT, today.year, Decimal("0"))
         snapshot = statement_compute(licence=licence, customer=customer, start=start, end=end)
-        document = _seal_and_store(
-            actor=actor,
+        closing = Decimal(snapshot["closing_balance"])
+        if abs(closing) > AMOUNT_MAX:
+            raise Refused(_("The balance is too large for a statement."), field="customer")
+        prepared = Prepared(
             licence=licence,
-            type_=DocumentType.STATEMENT,
+            type=DocumentType.STATEMENT,
             customer=customer,
             lines=[],
+            subtotal=Decimal("0.000"),
+            vat=Decimal("0.000"),
+            total=closing,
+            vat_groups=[],
+            fields={"period_from": start, "period_to": end},
             extra={"statement": snapshot, "tamkeen_application_number": ""},
-            fields={"total": Decimal(snapshot["closing_balance"]), "period_from": start, "period_to": end},
-            now=now,
             references={},
-            numbers=numbers,
         )
+        document = _seal_and_store(actor=actor, prepared=prepared, now=now, numbers=numbers)
     return Issued(document=document, warnings=[])

@@ -126,7 +126,8 @@ def _verdict(column: str, value: Any) -> Verification | None:
     paid = False
     if type_ == DocumentType.INVOICE:
         paid_amount = _amount(allocated)
-        paid = paid_amount > 0 and paid_amount + credited_amount >= _amount(total)
+        # A fully credited invoice is credited, not paid.
+        paid = paid_amount > 0 and paid_amount + credited_amount >= _amount(total) > credited_amount
     record = Record(pk, type_, number, _moment(issued_at), payload, digest, licence_number, licence_status)
     return Verification(
         valid=not reasons,

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from khutwa.accounts.validators import validate_cpr
+from khutwa.accounts.validators import validate_cpr, validate_vat_number
 
 
 class ApplicationStatus(models.TextChoices):
@@ -250,6 +250,7 @@ class Licence(Address):
         _("VAT account number"),
         max_length=15,
         blank=True,
+        validators=[validate_vat_number],
         help_text=_("Only when the holder is registered for VAT with the National Bureau for Revenue."),
     )
 

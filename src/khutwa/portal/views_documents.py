@@ -250,6 +250,7 @@ def customer_new(request: HttpRequest) -> HttpResponse:
                 address=values.get("address", ""),
                 phone=values.get("phone", ""),
                 email=values.get("email", ""),
+                vat_number=values.get("vat_number", ""),
                 is_tamkeen_customer=values.get("is_tamkeen_customer") == "on",
             )
         except ValidationError as exc:
@@ -319,6 +320,8 @@ def document_new(request: HttpRequest) -> HttpResponse:
             payment_method=post.get("payment_method", ""),
             payment_reference=post.get("payment_reference", ""),
             payment_amount=post.get("payment_amount", ""),
+            partial=post.get("partial") == "on",
+            difference_reason=post.get("difference_reason", ""),
             allocations=[
                 (post.get(f"alloc-{i}-invoice", ""), post.get(f"alloc-{i}-amount", ""))
                 for i in range(20)
@@ -365,20 +368,24 @@ def document_new(request: HttpRequest) -> HttpResponse:
 
 
 def _totals(lines: list[services.LineInput], licence: Any) -> dict[str, str]:
-    subtotal = vat = Decimal("0")
+    """The live totals of the form, by the issuing rule: lines rounded to fils, VAT once per
+    category on the sum of its lines."""
     registered = bool(licence.vat_number)
+    nets = []
     for line in lines:
         try:
-            amounts = money.line_amounts(
+            net = money.line_net(
                 quantity=money.parse_amount(line.quantity or "0"),
                 unit_price=money.parse_amount(line.unit_price or "0"),
                 discount=money.parse_amount(line.discount or "0"),
-                vat_rate=money.VAT_RATE if registered and (line.vat_category or "S") == "S" else Decimal("0"),
             )
         except money.MoneyError:
             continue
-        subtotal += amounts.net
-        vat += amounts.vat
+        standard = registered and (line.vat_category or "S") == "S"
+        nets.append(("S" if standard else "O", money.VAT_RATE if standard else Decimal("0"), net))
+    groups = money.vat_breakdown(nets)
+    subtotal = sum((g.taxable for g in groups), Decimal("0"))
+    vat = sum((g.vat for g in groups), Decimal("0"))
     return {"subtotal": money.text(subtotal), "vat": money.text(vat), "total": money.text(subtotal + vat)}
 
 
