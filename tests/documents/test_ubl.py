@@ -472,6 +472,9 @@ def test_inconsistent_payload_raises(
     ("change", "message"),
     [
         (_line0(net="2.000"), "net != quantity"),
+        (_line0(discount="-1.000"), "negative discount"),
+        (_line0(discount="99.000"), "larger than the line"),
+        (_line0(unit_price="-1.000"), "negative price"),
         (lambda p: p.pop("vat_breakdown"), "vat_breakdown"),
         (lambda p: p["vat_breakdown"].reverse(), "S Z E O order"),
         (lambda p: p["vat_breakdown"].pop(), "S Z E O order"),

@@ -354,14 +354,8 @@ def _line_common(index: int, line: Mapping[str, Any], net: str, allowances: list
     unit = line.get("unit", "")
     if unit not in UNIT_CODES:
         raise ValueError(f"line {index}: unknown unit {unit!r}")
-    quantity = str(line.get("quantity", ""))
-    if not _QUANTITY.fullmatch(quantity):
-        raise ValueError(f"line {index}: quantity {quantity!r} is not a decimal number")
-    price = _amount(line.get("unit_price"))
-    if Decimal(price) < 0:
-        raise ValueError(f"line {index}: negative price")
     return _Line(
-        quantity=quantity,
+        quantity=_quantity(index, line),
         unit_code=UNIT_CODES[unit],
         net=net,
         allowances=tuple(allowance for allowance in allowances if Decimal(allowance.amount) != 0),
@@ -371,28 +365,31 @@ def _line_common(index: int, line: Mapping[str, Any], net: str, allowances: list
         activity=str(line.get("activity") or ""),
         category=str(line["vat_category"]),
         rate=str(line["vat_rate"]),
-        price=price,
+        price=_price(index, line),
     )
 
 
-def _discount(line: Mapping[str, Any]) -> _Allowance:
-    return _Allowance(
-        amount=_amount(line.get("discount")), reason="Discount", reason_code=DISCOUNT_REASON_CODE
-    )
+def _discount(index: int, line: Mapping[str, Any]) -> _Allowance:
+    amount = _amount(line.get("discount"))
+    if Decimal(amount) < 0:
+        raise ValueError(f"line {index}: negative discount")
+    return _Allowance(amount=amount, reason="Discount", reason_code=DISCOUNT_REASON_CODE)
 
 
 def _line_v1(index: int, line: Mapping[str, Any]) -> _Line:
     net, tax, total = (_amount(line.get(key)) for key in ("net", "vat", "total"))
     if Decimal(net) + Decimal(tax) != Decimal(total):
         raise ValueError(f"line {index}: net + VAT != total")
-    return _line_common(index, line, net, [_discount(line)])
+    return _line_common(index, line, net, [_discount(index, line)])
 
 
 def _line_v2(index: int, line: Mapping[str, Any], is_tamkeen: bool) -> _Line:
     net = _amount(line.get("net"))
-    discount = _discount(line)
-    gross = _bhd(Decimal(_quantity(index, line)) * Decimal(_amount(line.get("unit_price"))))
-    whole = gross - Decimal(discount.amount)
+    discount = _discount(index, line)
+    gross = _bhd(Decimal(_quantity(index, line)) * Decimal(_price(index, line)))
+    whole = gross - Decimal(discount.amount)  # = round_half_up(quantity × price - discount)
+    if whole < 0:
+        raise ValueError(f"line {index}: the discount is larger than the line")
     allowances = [discount]
     if "share" in line or "line_net" in line:
         share = str(line.get("share", ""))
@@ -409,6 +406,13 @@ def _line_v2(index: int, line: Mapping[str, Any], is_tamkeen: bool) -> _Line:
     elif Decimal(net) != whole:
         raise ValueError(f"line {index}: net != quantity × price - discount")
     return _line_common(index, line, net, allowances)
+
+
+def _price(index: int, line: Mapping[str, Any]) -> str:
+    price = _amount(line.get("unit_price"))
+    if Decimal(price) < 0:  # BR-27
+        raise ValueError(f"line {index}: negative price")
+    return price
 
 
 def _quantity(index: int, line: Mapping[str, Any]) -> str:
