@@ -64,11 +64,7 @@ def qr_of(document: Document) -> str:
 def ubl_of(document: Document) -> bytes | None:
     if document.type not in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE):
         return None
-    payload = dict(document.payload)
-    payload["issuer"] = {**payload["issuer"], "trade_name_en": payload["issuer"].get("trade_name", "")}
-    # The customer book keeps the address as one line of text: it goes in CityName.
-    payload["customer"] = {**payload["customer"], "address": {"area": payload["customer"].get("address", "")}}
-    return invoice_xml(payload, hash_hex=document.hash, verify_url=verify_url(document))
+    return invoice_xml(document.payload, hash_hex=document.hash, verify_url=verify_url(document))
 
 
 #: Fixed bilingual wording printed on documents (never the portal's translations, which
