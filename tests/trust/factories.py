@@ -56,8 +56,11 @@ def make_payload(
     licence: str = LICENCE,
     vat_registered: bool = False,
     public_id: str | None = None,
+    v: int = 1,
+    site: str = BASE_URL,
 ) -> dict[str, Any]:
-    """A realistic payload as the documents app stores it (20 bilingual lines by default)."""
+    """A realistic payload as the documents app stores it (20 bilingual lines by default):
+    payload v1 (sealed KW1) by default, v2 (sealed KW2, with its ``site``) with ``v=2``."""
     prefix = {"quotation": "QUO", "invoice": "INV", "credit_note": "CRN", "delivery_note": "DLV"}.get(
         doc_type, "RCT" if doc_type == "receipt" else "STM"
     )
@@ -91,8 +94,8 @@ def make_payload(
             }
         )
     seq = f"{counter:06d}"
-    return {
-        "v": 1,
+    payload: dict[str, Any] = {
+        "v": v,
         "type": doc_type,
         "public_id": public_id or str(uuid.UUID(int=counter)),
         "number": number or f"{prefix}-2026-{seq}",
@@ -121,6 +124,30 @@ def make_payload(
         "due_date": "2026-12-27",
         "chain": {"licence": licence, "counter": counter, "previous_hash": previous_hash},
     }
+    if v >= 2:
+        _to_v2(payload, site)
+    return payload
+
+
+def _to_v2(payload: dict[str, Any], site: str) -> None:
+    """The members that payload v2 adds or drops (see /work/notes/payload-v2.md)."""
+    names = {"FOOD-SWEETS": ("حلويات", "Sweets"), "SEWING": ("خياطة", "Sewing")}
+    payload["site"] = site
+    issuer = payload["issuer"]
+    issuer["activities"] = sorted(names)
+    issuer["activity_names"] = {code: {"ar": ar, "en": en} for code, (ar, en) in names.items()}
+    customer = payload["customer"]
+    customer.update(address="", vat_number=None, is_tamkeen=False)
+    for line in payload["lines"]:
+        line.pop("vat")
+        line["activity_name_ar"], line["activity_name_en"] = names[line["activity"]]
+    category, rate = payload["lines"][0]["vat_category"], payload["lines"][0]["vat_rate"]
+    payload["vat_breakdown"] = [
+        {"category": category, "rate": rate, "taxable": payload["subtotal"], "vat": payload["vat"]}
+    ]
+    payload["total_words"] = {"ar": "—", "en": "—"}
+    payload["references"]["quotation"] = ""
+    payload["references"]["invoice"] = ""
 
 
 def make_chain(n: int, *, licence: str = LICENCE, lines: int = 2) -> list[dict[str, Any]]:

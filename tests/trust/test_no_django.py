@@ -37,6 +37,11 @@ facts, signature = seal_payload(payload, kid, key)
 raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw), "kid": kid, "status": "active"}]}
 assert verify_qr(qr_content("https://k.example", payload["public_id"], facts, signature), jwks).valid
+v2 = {**payload, "v": 2, "site": "https://k.example"}
+facts, signature = seal_payload(v2, kid, key)
+content = qr_content("https://k.example", v2["public_id"], facts, signature)
+assert facts.version == "KW2" and verify_qr(content, jwks, expected_base_url="https://k.example").valid
+assert not verify_qr(content.replace("https://", "http://"), jwks).valid
 print("ok", len(names))
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -18,20 +19,24 @@ from khutwa.trust.seal import (
     facts_from_payload,
     key_id,
     parse_seal,
+    seal_head,
     seal_payload,
     seal_string,
+    seal_version,
     sign_seal,
     verify_seal,
 )
-from tests.trust.factories import jwk, jwks, make_payload, signing_key
+from tests.trust.factories import BASE_URL, jwk, jwks, make_payload, signing_key
 
 KEY = signing_key()
 KID = key_id(KEY.public_key())
 JWKS = jwks(jwk(KEY))
 HASH = hashlib.sha256(b"payload").hexdigest()
+PUBLIC_ID = "3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f7a13"
+SITE = BASE_URL
 
 
-def facts(**changes: str) -> Facts:
+def facts(**changes: str | None) -> Facts:
     values = {
         "type": "invoice",
         "number": "INV-2026-000045",
@@ -120,8 +125,11 @@ def test_facts_refuse_non_strings() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("KW2|INV|A|B|2026-11-27|1.000|0.000|x|k", "unsupported seal version"),
+        ("KW3|INV|A|B|2026-11-27|1.000|0.000|x|k", "unsupported seal version"),
+        ("kw1|INV|A|B|2026-11-27|1.000|0.000|x|k", "unsupported seal version"),
         ("KW1|INV|A|B|2026-11-27|1.000|0.000|k", "9"),
+        ("KW2|INV|A|B|2026-11-27|1.000|0.000|" + "A" * 43 + "|k", "the KW2 seal has 9 fields, expected 11"),
+        ("KW1|INV|A|B|2026-11-27|1.000|0.000|" + "A" * 43 + "|k|" + PUBLIC_ID + "|" + SITE, "expected 9"),
         ("KW1|XXX|A|B|2026-11-27|1.000|0.000|" + "A" * 43 + "|k", "unknown document type code"),
         ("KW1|INV|A|B|2026-11-27|1.000|0.000|" + "A" * 42 + "|k", "hash"),
         ("KW1|INV|A|B|2026-11-27|1.000|0.000|" + "A" * 42 + "B|k", "hash: not the canonical"),
@@ -294,3 +302,124 @@ def test_a_malformed_retirement_time_is_refused() -> None:
     for retired in ("yesterday", "2026-11-27T20:59:00", 1764273540):
         result = verify_seal(facts(), signature, jwks(jwk(KEY, status="retired", retired=retired)))
         assert result.reasons == [f"key id {KID!r} has a malformed retirement time"]
+
+
+# --- KW2: the public id and the site are sealed too (payload "v": 2 and later) ---------------
+
+
+def kw2(**changes: str | None) -> Facts:
+    return facts(**{"public_id": PUBLIC_ID, "site": SITE, **changes})
+
+
+def test_kw2_seal_string_is_the_documented_text() -> None:
+    hash_b64 = b64url_encode(bytes.fromhex(HASH))
+    sealed = kw2()
+    assert sealed.version == "KW2" and facts().version == "KW1"
+    assert seal_string(sealed) == (
+        f"KW2|INV|INV-2026-000045|KH-2026-000166|2026-11-27|12.345|0.000|{hash_b64}|{KID}"
+        f"|{PUBLIC_ID}|https://khutwa.example.bh"
+    )
+    assert seal_head(sealed) == seal_string(sealed).rsplit("|", 2)[0]
+    assert seal_head(facts()) == seal_string(facts())
+    assert parse_seal(seal_string(sealed)) == sealed
+
+
+sites = st.from_regex(
+    r"https?://[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?(:[1-9][0-9]{0,4})?(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,8}){0,3}",
+    fullmatch=True,
+)
+
+
+@settings(max_examples=300)
+@given(facts_strategy, st.uuids().map(str), sites)
+def test_parse_seal_inverts_seal_string_for_kw2(sealed: Facts, public_id: str, site: str) -> None:
+    sealed = dataclasses.replace(sealed, public_id=public_id, site=site)
+    text = seal_string(sealed)
+    assert text.isascii() and text.count("|") == 10 and text.startswith("KW2|")
+    assert parse_seal(text) == sealed
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("public_id", PUBLIC_ID.upper(), "lower-case hyphenated UUID"),
+        ("public_id", PUBLIC_ID.replace("-", ""), "lower-case hyphenated UUID"),
+        ("public_id", "45", "lower-case hyphenated UUID"),
+        ("site", SITE + "/", "without a trailing slash"),
+        ("site", "https://Khutwa.example.bh", "in lower case"),
+        ("site", "HTTPS://khutwa.example.bh", "in lower case"),
+        ("site", "ftp://khutwa.example.bh", "http"),
+        ("site", "khutwa.example.bh", "http"),
+        ("site", "https://khutwa.example.bh:0443", "port"),
+        ("site", "https://khutwa.example.bh?x=1", "http"),
+        ("site", "https://user@khutwa.example.bh", "http"),
+        ("site", "https://khutwa.example.bh//k", "http"),
+        ("site", "https://khutwa.example.bh/../k", "http"),
+        ("site", "https://khutwa.example.bh/~k", "http"),
+        ("site", "https://khutwa.example.bh|x", "contains '|'"),
+        ("site", "https://" + "k" * 100 + ".bh", "at most 100 characters"),
+    ],
+)
+def test_kw2_facts_refuse_malformed_fields(field: str, value: str, words: str) -> None:
+    with pytest.raises(SealError, match=re.escape(words)):
+        kw2(**{field: value})
+
+
+def test_kw2_facts_accept_a_port_and_a_path_prefix() -> None:
+    for site in ("http://127.0.0.1:8000", "https://www.bahrain.bh/khutwa", "https://k.example/a/b-c/d_e.f"):
+        assert parse_seal(seal_string(kw2(site=site))).site == site
+
+
+def test_kw2_facts_need_both_the_public_id_and_the_site() -> None:
+    with pytest.raises(SealError, match="both the public id and the site"):
+        facts(public_id=PUBLIC_ID)
+    with pytest.raises(SealError, match="both the public id and the site"):
+        facts(site=SITE)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *field_changes.items(),
+        ("public_id", "3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f7a14"),
+        ("site", "http://khutwa.example.bh"),
+        ("site", "https://khutwa.example.bh/x"),
+        ("site", "https://khutwa.example.bh:8443"),
+    ],
+)
+def test_any_changed_kw2_fact_breaks_the_signature(field: str, value: str) -> None:
+    signature = sign_seal(kw2(), KEY)
+    assert verify_seal(kw2(), signature, JWKS).valid
+    result = verify_seal(kw2(**{field: value}), signature, JWKS)
+    assert result.reasons == [REASON_BAD_SIGNATURE]
+
+
+def test_a_kw1_signature_does_not_verify_kw2_facts_nor_the_reverse() -> None:
+    """The version is signed: a KW2 seal cannot be passed off as KW1 (its site unsigned)."""
+    assert verify_seal(kw2(), sign_seal(facts(), KEY), JWKS).reasons == [REASON_BAD_SIGNATURE]
+    assert verify_seal(facts(), sign_seal(kw2(), KEY), JWKS).reasons == [REASON_BAD_SIGNATURE]
+
+
+def test_facts_from_payload_reads_the_seal_version_from_v() -> None:
+    v1 = make_payload()
+    v2 = make_payload(v=2, public_id=PUBLIC_ID)
+    assert seal_version(v1) == "KW1" and seal_version({}) == "KW1"
+    assert seal_version(v2) == "KW2" and seal_version({"v": 3}) == "KW2"
+    assert facts_from_payload(v1, KID).site is None
+    sealed, signature = seal_payload(v2, KID, KEY)
+    assert sealed == facts_from_payload(v2, KID)
+    assert (sealed.version, sealed.public_id, sealed.site) == ("KW2", PUBLIC_ID, v2["site"])
+    assert sealed.hash == sha256_hex(canonical_json(v2))
+    assert verify_seal(sealed, signature, JWKS).valid
+    for v in ("2", 2.0, True, None):
+        with pytest.raises(SealError, match="is not an integer"):
+            facts_from_payload({**v2, "v": v}, KID)
+
+
+def test_facts_from_a_v2_payload_name_a_missing_or_malformed_site() -> None:
+    payload = make_payload(v=2)
+    del payload["site"]
+    with pytest.raises(SealError, match="the payload has no site"):
+        facts_from_payload(payload, KID)
+    with pytest.raises(SealError, match="without a trailing slash"):
+        facts_from_payload(make_payload(v=2, site=SITE + "/"), KID)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from khutwa.trust.qr import qr_content
-from khutwa.trust.seal import FACT_PAYLOAD_PATHS, key_id, seal_payload
+from khutwa.trust.seal import FACT_PAYLOAD_PATHS, FACT_PAYLOAD_PATHS_KW2, key_id, seal_payload, seal_version
 from khutwa.trust.verify import REASON_BAD_SIGNATURE, REASON_HASH_DIFFERS, verify_document, verify_qr
 from tests.trust.factories import BASE_URL, jwk, jwks, make_payload, signing_key
 
@@ -128,7 +129,20 @@ def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return [path]
 
 
-LEAVES = _leaves(PAYLOAD)
+PAYLOAD_V2 = make_payload(lines=3, v=2)
+FACTS_V2, SIGNATURE_V2 = seal_payload(PAYLOAD_V2, KID, KEY)
+CONTENT_V2 = qr_content(BASE_URL, PAYLOAD_V2["public_id"], FACTS_V2, SIGNATURE_V2)
+SEALED = {  # payload version → (payload, facts, signature, QR content, fact paths, its leaves)
+    1: (PAYLOAD, FACTS, SIGNATURE, CONTENT, set(FACT_PAYLOAD_PATHS.values()), _leaves(PAYLOAD)),
+    2: (
+        PAYLOAD_V2,
+        FACTS_V2,
+        SIGNATURE_V2,
+        CONTENT_V2,
+        set(FACT_PAYLOAD_PATHS_KW2.values()),
+        _leaves(PAYLOAD_V2),
+    ),
+}
 
 
 def _tamper(payload: dict[str, Any], path: tuple[Any, ...], data: st.DataObject) -> None:
@@ -152,21 +166,24 @@ def _tamper(payload: dict[str, Any], path: tuple[Any, ...], data: st.DataObject)
         parent[path[-1]] = value[:position] + replacement + value[position + 1 :]
 
 
+@pytest.mark.parametrize("v", [1, 2])
 @settings(max_examples=300)
-@given(st.data())
-def test_any_changed_payload_field_is_detected(data: st.DataObject) -> None:
-    path = data.draw(st.sampled_from(LEAVES), label="field")
-    tampered = copy.deepcopy(PAYLOAD)
+@given(data=st.data())
+def test_any_changed_payload_field_is_detected(v: int, data: st.DataObject) -> None:
+    payload, facts, signature, content, fact_paths, leaves = SEALED[v]
+    path = data.draw(st.sampled_from(leaves), label="field")
+    tampered = copy.deepcopy(payload)
     _tamper(tampered, path, data)
     dotted = ".".join(str(part) for part in path)
-    is_fact = dotted in FACT_PAYLOAD_PATHS.values()
+    # "v" chooses the seal version: a fact too when it crosses from 1 to 2 or back
+    is_fact = dotted in fact_paths or (dotted == "v" and seal_version(tampered) != facts.version)
 
-    result = verify_document(tampered, SIGNATURE, KID, JWKS)
+    result = verify_document(tampered, signature, KID, JWKS)
     assert not result.valid
     invalid_fact = result.reasons[0].startswith("the payload's facts are invalid: ")
     assert result.reasons == [REASON_BAD_SIGNATURE] or (is_fact and invalid_fact and len(result.reasons) == 1)
 
-    with_hash = verify_document(tampered, SIGNATURE, KID, JWKS, sealed_hash=FACTS.hash)
+    with_hash = verify_document(tampered, signature, KID, JWKS, sealed_hash=facts.hash)
     assert not with_hash.valid
     if invalid_fact:
         assert with_hash.reasons == result.reasons
@@ -175,7 +192,7 @@ def test_any_changed_payload_field_is_detected(data: st.DataObject) -> None:
     else:  # the seal is genuine: only the payload was altered
         assert with_hash.reasons == [REASON_HASH_DIFFERS]
 
-    with_qr = verify_qr(CONTENT, JWKS, payload=tampered)
+    with_qr = verify_qr(content, JWKS, payload=tampered)
     assert not with_qr.valid
     assert REASON_HASH_DIFFERS in with_qr.reasons or with_qr.reasons[-1].startswith(
         ("the payload's facts are invalid: ", "the QR's public id ")

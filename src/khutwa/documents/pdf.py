@@ -41,24 +41,33 @@ def verify_url(document: Document) -> str:
 
 
 def facts_of(document: Document) -> Facts:
+    """The sealed facts of a stored document: KW1 for payload v1, KW2 (with the payload's
+    public id and site) for payload v2 and later."""
+    from khutwa.trust.seal import seal_version
+
+    payload = document.payload
+    sealed_with_site = seal_version(payload) == "KW2"
     return Facts(
         type=document.type,
         number=document.number,
-        licence=document.payload["issuer"]["licence"],
-        date=document.payload["issue_date"],
-        total=document.payload["total"],
-        vat=document.payload["vat"],
+        licence=payload["issuer"]["licence"],
+        date=payload["issue_date"],
+        total=payload["total"],
+        vat=payload["vat"],
         hash=document.hash,
         kid=document.kid,
+        public_id=payload["public_id"] if sealed_with_site else None,
+        site=payload["site"] if sealed_with_site else None,
     )
 
 
 def qr_of(document: Document) -> str:
+    """The QR content: on the site the document was sealed for (KW2), else today's site."""
     from khutwa.trust.qr import qr_content
 
-    return qr_content(
-        settings.KHUTWA_SITE_URL, str(document.public_id), facts_of(document), document.signature
-    )
+    facts = facts_of(document)
+    site = facts.site or settings.KHUTWA_SITE_URL
+    return qr_content(site, str(document.public_id), facts, document.signature)
 
 
 def ubl_of(document: Document) -> bytes | None:

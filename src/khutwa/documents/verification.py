@@ -22,6 +22,7 @@ from khutwa.documents.signing import key_store
 from khutwa.errors import NotFound
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.trust.pdf import pades_verify, pdf_attachment
+from khutwa.trust.seal import seal_version
 from khutwa.trust.verify import verify_document, verify_qr
 
 _lock = threading.Lock()
@@ -167,11 +168,18 @@ def licence_status_at_issue(document: Document | Record) -> str:
     return LicenceStatus.ACTIVE
 
 
+def qr_site(document: Document) -> str:
+    """The site of a document's QR: the one it was sealed for (KW2, payload v2), else today's."""
+    if seal_version(document.payload) == "KW2":
+        return str(document.payload["site"])
+    return str(settings.KHUTWA_SITE_URL)
+
+
 def qr_verify(document: Document, content: str) -> list[str]:
-    """Reasons why QR content does not belong to this document (empty when it does)."""
-    result = verify_qr(
-        content, public_keys(), expected_base_url=settings.KHUTWA_SITE_URL, payload=document.payload
-    )
+    """Reasons why QR content does not belong to this document (empty when it does). A KW2
+    QR must be signed for the site its document was sealed for; a KW1 QR must point to
+    today's site (its site is not signed)."""
+    result = verify_qr(content, public_keys(), expected_base_url=qr_site(document), payload=document.payload)
     reasons = list(result.reasons)
     if result.facts is not None and result.facts.hash != document.hash:
         reasons.append("the QR's hash is not this document's")

@@ -20,10 +20,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from khutwa.documents import money, selectors, services
-from khutwa.documents.models import DocumentType, PaymentMethod
+from khutwa.documents.models import Document, DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
-from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_verify
+from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_site, qr_verify
 from khutwa.errors import Refused
 from khutwa.http import download
 from khutwa.licensing.selectors import active_licence_of
@@ -47,7 +47,7 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     qr_reasons: list[str] = []
     if request.GET.get("s") and request.GET.get("g"):
         # The page was opened from a QR code: check that code too (a forged QR may point here).
-        qr_reasons = qr_verify(document, _qr_content(request, public_id))
+        qr_reasons = qr_verify(document, _qr_content(request, document))
     return render(
         request,
         "portal/verify.html",
@@ -61,10 +61,10 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
-def _qr_content(request: HttpRequest, public_id: str) -> str:
-    from django.conf import settings
-
-    return f"{settings.KHUTWA_SITE_URL}/verify/{public_id}?{request.META.get('QUERY_STRING', '')}"
+def _qr_content(request: HttpRequest, document: Document) -> str:
+    """The QR content that led here: the document's QR site and public id (both signed by a
+    KW2 seal), and this page's query (``s`` and ``g``)."""
+    return f"{qr_site(document)}/verify/{document.public_id}?{request.META.get('QUERY_STRING', '')}"
 
 
 def verify_upload(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,12 @@ seal field may contain), so the URL needs no percent-encoding at all; ``g`` is t
 signature (base64url, 86 characters). A realistic document is about 300 characters: QR
 version 13 at error correction M, in byte mode.
 
+KW1 signs the seal only: the site and the public id of the URL are not covered. KW2 signs
+them too, without writing them twice: ``s`` carries the seal's first nine fields and the
+verifier appends ``|<public id>|<site>`` read from the URL. Every character of a KW2 QR but
+the signature is then signed, and the signature is canonical base64url, so changing any one
+character of it is refused offline.
+
 Pure Python; no Django import.
 """
 
@@ -21,7 +27,7 @@ import uuid
 import segno
 
 from khutwa.trust.canonical import b64url_decode
-from khutwa.trust.seal import Facts, SealError, parse_seal, seal_string
+from khutwa.trust.seal import QR_SEAL_FIELDS, Facts, SealError, parse_seal, seal_head
 
 __all__ = [
     "QrError",
@@ -66,34 +72,48 @@ def _check_signature(signature: str) -> None:
 
 
 def seal_param(facts: Facts) -> str:
-    """The ``s`` parameter: the seal text with ``~`` for ``|``."""
-    return seal_string(facts).replace("|", "~")
+    """The ``s`` parameter: the seal's first nine fields (``seal_head``) with ``~`` for ``|``."""
+    return seal_head(facts).replace("|", "~")
 
 
-def facts_from_seal_param(value: str) -> Facts:
-    """Inverse of ``seal_param`` (for a verification page that reads ``s`` from its query)."""
+def facts_from_seal_param(value: str, *, public_id: str | None = None, site: str | None = None) -> Facts:
+    """Inverse of ``seal_param`` (for a verification page that reads ``s`` from its query).
+    A KW2 seal also needs the ``public_id`` and the ``site`` of the URL that carried it (they
+    are signed); a KW1 seal ignores them (they are not)."""
     if not isinstance(value, str) or not _SEAL_PARAM.fullmatch(value):
         raise QrError("the seal parameter holds characters outside A-Z a-z 0-9 . _ / ~ -")
+    text = value.replace("~", "|")
+    if text.startswith("KW2|"):
+        if public_id is None or site is None:
+            raise QrError("a KW2 seal needs the public id and the site of its URL")
+        if (count := text.count("|") + 1) != QR_SEAL_FIELDS:
+            raise QrError(f"seal: the seal parameter has {count} fields, expected {QR_SEAL_FIELDS}")
+        text = f"{text}|{public_id}|{site}"
     try:
-        return parse_seal(value.replace("~", "|"))
+        return parse_seal(text)
     except SealError as exc:
         raise QrError(f"seal: {exc}") from None
 
 
 def qr_content(base_url: str, public_id: str, facts: Facts, signature: str) -> str:
     """The QR content of a document. ``base_url`` is the site (``https://host[/prefix]``,
-    a trailing slash is dropped); raises ``QrError`` on a malformed part."""
+    a trailing slash is dropped); raises ``QrError`` on a malformed part, and on KW2 facts
+    sealed for another site or another public id."""
     base = base_url.rstrip("/")
     if not _BASE_URL.fullmatch(base):
         raise QrError(f"base URL {base_url!r} must be http(s)://host[:port][/path] without query")
     _check_public_id(public_id)
     _check_signature(signature)
+    if facts.site is not None and facts.site != base:
+        raise QrError(f"the facts are sealed for the site {facts.site!r}, not {base!r}")
+    if facts.public_id is not None and facts.public_id != public_id:
+        raise QrError(f"the facts are sealed for the public id {facts.public_id}, not {public_id}")
     return f"{base}/verify/{public_id}?s={seal_param(facts)}&g={signature}"
 
 
 def parse_qr(content: str) -> tuple[str, Facts, str]:
     """(public_id, facts, signature) from QR content; ``QrError`` on anything that
-    ``qr_content`` would not have written."""
+    ``qr_content`` would not have written. KW2 facts hold the URL's public id and site."""
     if not isinstance(content, str):
         raise QrError("QR content must be text")
     if len(content) > MAX_CONTENT_LENGTH:
@@ -105,7 +125,7 @@ def parse_qr(content: str) -> tuple[str, Facts, str]:
         raise QrError(f"the site {match['base']!r} is not a plain http(s) URL")
     public_id = match["public_id"]
     _check_public_id(public_id)
-    facts = facts_from_seal_param(match["seal"])
+    facts = facts_from_seal_param(match["seal"], public_id=public_id, site=match["base"])
     _check_signature(match["signature"])
     return public_id, facts, match["signature"]
 

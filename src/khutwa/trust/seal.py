@@ -1,12 +1,16 @@
 """The seal of a document: its key facts in one short, versioned text, signed with Ed25519.
 
     KW1|INV|INV-2026-000045|KH-2026-000166|2026-11-27|12.345|0.000|<hash>|<kid>
+    KW2|INV|INV-2026-000045|KH-2026-000166|2026-11-27|12.345|0.000|<hash>|<kid>|<public id>|<site>
 
 version · type code · number · licence · issue date · total · VAT · SHA-256 of the canonical
-payload (base64url, no padding, 43 characters) · key id. Every field has a closed alphabet
-without ``|`` (and without ``~``, which stands for ``|`` in the QR URL), so splitting on
-``|`` is unambiguous and every field has exactly one spelling. The signature is Ed25519 over
-the UTF-8 bytes of that text, written as base64url without padding (86 characters).
+payload (base64url, no padding, 43 characters) · key id, and for KW2 (payloads with ``"v": 2``
+or later) the document's public id and the site that issued it (``https://host[:port][/prefix]``,
+no trailing slash): the two parts of the QR's URL that KW1 leaves unsigned. Every field has a
+closed alphabet without ``|`` (and, but for the site, which the QR carries in its URL and not in
+``s``, without ``~``, which stands for ``|`` in the QR URL), so splitting on ``|`` is
+unambiguous and every field has exactly one spelling. The signature is Ed25519 over the UTF-8
+bytes of that text, written as base64url without padding (86 characters).
 
 Pure Python; no Django import. See docs/document-format.md.
 """
@@ -17,6 +21,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -30,8 +35,11 @@ from khutwa.trust.canonical import b64url_decode, b64url_encode, canonical_json,
 __all__ = [
     "DOCUMENT_TYPES",
     "FACT_PAYLOAD_PATHS",
+    "FACT_PAYLOAD_PATHS_KW2",
+    "QR_SEAL_FIELDS",
     "REASON_BAD_SIGNATURE",
     "SEAL_VERSION",
+    "SEAL_VERSIONS",
     "TYPE_CODES",
     "Facts",
     "SealError",
@@ -40,13 +48,24 @@ __all__ = [
     "find_key",
     "key_id",
     "parse_seal",
+    "seal_head",
     "seal_payload",
     "seal_string",
+    "seal_version",
     "sign_seal",
     "verify_seal",
 ]
 
+#: The seal version of payload v1 documents (all documents issued before payload v2).
 SEAL_VERSION = "KW1"
+#: The seal versions, oldest first: KW1 (payload v1), KW2 (payload v2 and later: also the
+#: public id and the site).
+SEAL_VERSIONS = ("KW1", "KW2")
+#: The first payload version (its ``v``) sealed with KW2.
+KW2_PAYLOAD_VERSION = 2
+#: How many leading fields of the seal the QR's ``s`` parameter carries: all of KW1's; for KW2
+#: the public id and the site are read from the QR's URL instead of being written twice.
+QR_SEAL_FIELDS = 9
 
 #: Document type → the 3-letter code in the seal.
 TYPE_CODES: dict[str, str] = {
@@ -74,12 +93,21 @@ FACT_PAYLOAD_PATHS: dict[str, str] = {
     "total": "total",
     "vat": "vat",
 }
+#: ... and for KW2 (payload ``"v": 2`` and later), two more.
+FACT_PAYLOAD_PATHS_KW2: dict[str, str] = {**FACT_PAYLOAD_PATHS, "public_id": "public_id", "site": "site"}
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,31}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT = re.compile(r"-?(?:0|[1-9][0-9]{0,12})\.[0-9]{3}")
 _HASH = re.compile(r"[0-9a-f]{64}")
 _KID = re.compile(r"[A-Za-z0-9_-]{1,43}")
+#: The site of a KW2 seal: lower-case scheme and host (one spelling per host), an optional
+#: port without leading zeros, an optional path prefix of non-empty segments that do not start
+#: with a dot; no trailing slash, no query, no user, no ``|`` nor ``~``.
+_SITE = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[1-9][0-9]{0,4})?(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*"
+)
+_SITE_MAX_LENGTH = 100
 _SIGNATURE_BYTES = 64
 
 
@@ -117,13 +145,28 @@ def _check_field(name: str, value: object) -> None:
     elif name == "hash":
         if not _HASH.fullmatch(value):
             raise SealError(f"hash {value!r} must be 64 lower-case hexadecimal characters (SHA-256)")
-    elif name == "kid" and not _KID.fullmatch(value):
-        raise SealError(f"kid {value!r} must be 1-43 base64url characters")
+    elif name == "kid":
+        if not _KID.fullmatch(value):
+            raise SealError(f"kid {value!r} must be 1-43 base64url characters")
+    elif name == "public_id":
+        try:
+            ok = str(uuid.UUID(value)) == value
+        except ValueError:
+            ok = False
+        if not ok:
+            raise SealError(f"public id {value!r} is not a lower-case hyphenated UUID")
+    elif name == "site" and (len(value) > _SITE_MAX_LENGTH or not _SITE.fullmatch(value)):
+        raise SealError(
+            f"site {value!r} must be http(s)://host[:port][/prefix] in lower case, "
+            f"without a trailing slash, at most {_SITE_MAX_LENGTH} characters"
+        )
 
 
 @dataclass(frozen=True)
 class Facts:
-    """The key facts of a document, as sealed. Validated on construction (``SealError``)."""
+    """The key facts of a document, as sealed. Validated on construction (``SealError``).
+
+    KW1 facts leave ``public_id`` and ``site`` out (None); KW2 facts have both."""
 
     type: str
     number: str
@@ -133,10 +176,22 @@ class Facts:
     vat: str
     hash: str
     kid: str
+    public_id: str | None = None
+    site: str | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _check_field(f.name, getattr(self, f.name))
+            value = getattr(self, f.name)
+            if value is None and f.name in ("public_id", "site"):
+                continue
+            _check_field(f.name, value)
+        if (self.public_id is None) != (self.site is None):
+            raise SealError("KW2 facts need both the public id and the site (KW1 facts neither)")
+
+    @property
+    def version(self) -> str:
+        """``KW1``, or ``KW2`` when the public id and the site are sealed too."""
+        return "KW1" if self.site is None else "KW2"
 
 
 @dataclass
@@ -149,12 +204,18 @@ class VerifyResult:
     facts: Facts | None = None
     key_status: Literal["active", "retired"] | None = None
 
+    @property
+    def signed_site(self) -> str | None:
+        """The site that the signature covers (KW2), None for KW1 facts or no facts."""
+        return self.facts.site if self.facts is not None else None
 
-def seal_string(facts: Facts) -> str:
-    """The seal text that is signed (see the module docstring)."""
+
+def seal_head(facts: Facts) -> str:
+    """The first ``QR_SEAL_FIELDS`` (9) fields of the seal text: all of a KW1 seal; a KW2 seal
+    without its public id and site (what the QR's ``s`` parameter carries)."""
     return "|".join(
         (
-            SEAL_VERSION,
+            facts.version,
             TYPE_CODES[facts.type],
             facts.number,
             facts.licence,
@@ -167,16 +228,24 @@ def seal_string(facts: Facts) -> str:
     )
 
 
+def seal_string(facts: Facts) -> str:
+    """The seal text that is signed (see the module docstring)."""
+    head = seal_head(facts)
+    return head if facts.site is None else f"{head}|{facts.public_id}|{facts.site}"
+
+
 def parse_seal(text: str) -> Facts:
     """Inverse of ``seal_string``; raises ``SealError`` on anything that it would not write."""
     if not isinstance(text, str):
         raise SealError("the seal must be a string")
     parts = text.split("|")
-    if not parts or parts[0] != SEAL_VERSION:
-        raise SealError(f"unsupported seal version {parts[0][:8]!r} (expected {SEAL_VERSION})")
-    if len(parts) != 9:
-        raise SealError(f"the seal has {len(parts)} fields, expected 9")
-    _, code, number, licence, date, total, vat, hash_text, kid = parts
+    if parts[0] not in SEAL_VERSIONS:
+        raise SealError(f"unsupported seal version {parts[0][:8]!r} (expected {' or '.join(SEAL_VERSIONS)})")
+    expected = QR_SEAL_FIELDS if parts[0] == "KW1" else QR_SEAL_FIELDS + 2
+    if len(parts) != expected:
+        raise SealError(f"the {parts[0]} seal has {len(parts)} fields, expected {expected}")
+    _, code, number, licence, date, total, vat, hash_text, kid = parts[:QR_SEAL_FIELDS]
+    public_id, site = parts[QR_SEAL_FIELDS:] if parts[0] == "KW2" else (None, None)
     if code not in _TYPES_BY_CODE:
         raise SealError(f"unknown document type code {code!r}")
     try:
@@ -192,6 +261,8 @@ def parse_seal(text: str) -> Facts:
         vat=vat,
         hash=digest.hex(),
         kid=kid,
+        public_id=public_id,
+        site=site,
     )
 
 
@@ -219,17 +290,29 @@ def _get(payload: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def seal_version(payload: Mapping[str, Any]) -> str:
+    """The seal version of a payload: ``KW2`` when its ``v`` is 2 or more, ``KW1`` otherwise
+    (``v`` 1, or no ``v``). Raises ``SealError`` when ``v`` is not an integer."""
+    version = payload.get("v", 1) if isinstance(payload, Mapping) else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise SealError(f"the payload's v {version!r} is not an integer")
+    return "KW2" if version >= KW2_PAYLOAD_VERSION else "KW1"
+
+
 def facts_from_payload(payload: Mapping[str, Any], kid: str) -> Facts:
     """The facts sealed for a payload: its ``type``, ``number``, ``issuer.licence``,
-    ``issue_date``, ``total``, ``vat``, the SHA-256 of its canonical JSON, and ``kid``.
+    ``issue_date``, ``total``, ``vat``, the SHA-256 of its canonical JSON, and ``kid``; and
+    for a payload ``"v": 2`` or later (KW2) its ``public_id`` and ``site`` too.
     Raises ``PayloadError`` (not canonicalisable) or ``SealError`` (a field is missing/invalid)."""
+    paths = FACT_PAYLOAD_PATHS_KW2 if seal_version(payload) == "KW2" else FACT_PAYLOAD_PATHS
     digest = sha256_hex(canonical_json(payload))
-    values = {name: _get(payload, path) for name, path in FACT_PAYLOAD_PATHS.items()}
+    values = {name: _get(payload, path) for name, path in paths.items()}
     return Facts(**values, hash=digest, kid=kid)
 
 
 def seal_payload(payload: Mapping[str, Any], kid: str, private_key: Ed25519PrivateKey) -> tuple[Facts, str]:
-    """What the documents app calls on issue: the facts of ``payload`` and their signature."""
+    """What the documents app calls on issue: the facts of ``payload`` (KW1 or KW2, by its
+    ``v``) and their signature."""
     facts = facts_from_payload(payload, kid)
     return facts, sign_seal(facts, private_key)
 

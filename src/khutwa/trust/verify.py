@@ -1,7 +1,8 @@
 """Offline verification of Khutwa documents with nothing but the platform's JWKS.
 
-- ``verify_qr``: the QR content alone (optionally with the document's payload, then every
-  character of the QR is covered, and with the official site, then its host is too);
+- ``verify_qr``: the QR content alone (for a KW2 seal every character of it is signed; for
+  KW1 give the document's payload, then every character of the QR is covered, and the
+  official site, then its host is too);
 - ``verify_document``: a payload with its signature and key id (what a PDF carries);
 - ``chain_verify``: one licence's documents, in counter order, checked link by link.
 
@@ -33,6 +34,7 @@ __all__ = [
     "REASON_HASH_DIFFERS",
     "VerifyResult",
     "chain_verify",
+    "reason_other_site",
     "verify_document",
     "verify_qr",
 ]
@@ -41,6 +43,13 @@ REASON_HASH_DIFFERS = "payload hash differs from the sealed hash"
 
 #: ``chain.previous_hash`` of a licence's first document (counter 1).
 GENESIS_HASH = "0" * 64
+
+
+def reason_other_site(signed_site: str | None, expected: str) -> str:
+    """Why a QR (or a document) is refused for another site than the official one."""
+    if signed_site is None:  # KW1: the URL's site, which the signature does not cover
+        return f"the QR does not point to the official site {expected}"
+    return f"the document is signed for the site {signed_site}, not the official site {expected}"
 
 
 def _payload_facts(payload: Any, kid: str) -> Facts | str:
@@ -63,8 +72,9 @@ def verify_document(
     sealed_hash: str | None = None,
 ) -> VerifyResult:
     """Verify a payload against its signature: rebuild the facts from ``type``, ``number``,
-    ``issuer.licence``, ``issue_date``, ``total``, ``vat`` and the SHA-256 of its canonical
-    JSON, then check the seal's signature with key ``kid`` of ``jwks``.
+    ``issuer.licence``, ``issue_date``, ``total``, ``vat``, the SHA-256 of its canonical JSON
+    (and, for a payload ``"v": 2`` or later, its ``public_id`` and ``site``: KW2), then check
+    the seal's signature with key ``kid`` of ``jwks``.
 
     Without ``sealed_hash`` an altered payload shows as "signature does not match the
     seal". With it (the hash published by the API or read from the QR), an altered payload
@@ -91,10 +101,13 @@ def verify_qr(
     payload: dict[str, Any] | None = None,
 ) -> VerifyResult:
     """Verify QR content offline: parse it, check the seal's signature. The facts are those
-    of the seal. The signature covers the seal only, not the site nor the public id in the
-    URL: give ``expected_base_url`` (the official site) to check the site, and ``payload``
-    (the document, e.g. from the PDF or the online record) to check that the QR belongs to
-    it (same public id, same hash, same facts)."""
+    of the seal.
+
+    A KW2 seal signs the site and the public id of the URL as well (``result.signed_site``):
+    every character of the content is covered. A KW1 seal leaves them unsigned. Give
+    ``expected_base_url`` (the official site) to refuse another site (KW2: the signed site,
+    KW1: the URL's), and ``payload`` (the document, e.g. from the PDF or the online record) to
+    check that the QR belongs to it (same public id, same hash, same facts, same site)."""
     try:
         public_id, facts, signature = parse_qr(content)
     except QrError as exc:
@@ -102,9 +115,12 @@ def verify_qr(
     result = verify_seal(facts, signature, jwks)
     reasons = list(result.reasons)
     if expected_base_url is not None:
-        prefix = f"{expected_base_url.rstrip('/')}/verify/"
-        if not content.startswith(prefix):
-            reasons.append(f"the QR does not point to the official site {expected_base_url.rstrip('/')}")
+        expected = expected_base_url.rstrip("/")
+        if facts.site is not None:
+            if facts.site != expected:
+                reasons.append(reason_other_site(facts.site, expected))
+        elif not content.startswith(f"{expected}/verify/"):
+            reasons.append(reason_other_site(None, expected))
     if payload is not None:
         reasons.extend(_compare_with_payload(public_id, facts, payload))
     return VerifyResult(not reasons, reasons, facts, result.key_status)
@@ -120,8 +136,12 @@ def _compare_with_payload(public_id: str, sealed: Facts, payload: Mapping[str, A
         return [*reasons, facts]
     if facts.hash != sealed.hash:
         reasons.append(REASON_HASH_DIFFERS)
+    if facts.version != sealed.version:
+        reasons.append(f"the QR's seal is {sealed.version} but the document is sealed with {facts.version}")
     for f in fields(Facts):
-        if f.name not in ("hash", "kid") and getattr(facts, f.name) != getattr(sealed, f.name):
+        if f.name in ("hash", "kid", "public_id") or (f.name == "site" and facts.version != sealed.version):
+            continue  # reported above
+        if getattr(facts, f.name) != getattr(sealed, f.name):
             reasons.append(f"the sealed {f.name} {getattr(sealed, f.name)!r} is not the document's")
     return reasons
 

@@ -1,7 +1,10 @@
 """Offline verification with nothing but the platform's public keys (a JWKS file).
 
-    khutwa verify FILE.pdf --keys khutwa-keys.json
-    khutwa verify --qr 'https://…/verify/…?s=…&g=…' --keys khutwa-keys.json
+    khutwa verify FILE.pdf --keys khutwa-keys.json [--site https://khutwa.example.bh]
+    khutwa verify --qr 'https://…/verify/…?s=…&g=…' --keys khutwa-keys.json [--site URL]
+
+With ``--site`` (the official site), a document signed for another site is invalid (KW2 seals,
+payload v2, sign their site; for a KW1 QR the URL's unsigned site is checked).
 
 Exit status: 0 valid, 1 invalid, 2 unusable input.
 """
@@ -13,7 +16,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from khutwa.trust.verify import verify_document, verify_qr
+from khutwa.trust.seal import Facts
+from khutwa.trust.verify import reason_other_site, verify_document, verify_qr
+
+
+def _seal_line(facts: Facts | None, *, qr: bool) -> str:
+    if facts is not None and facts.site is not None:
+        return f"seal KW2: signed for the site {facts.site}, public id {facts.public_id}"
+    if qr:
+        return "seal KW1: the QR's site and public id are not signed"
+    return "seal KW1: the site is not sealed"
 
 
 class Command(BaseCommand):
@@ -23,13 +35,18 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", help="the document's PDF")
         parser.add_argument("--qr", help="the content of the document's QR code")
         parser.add_argument("--keys", required=True, help="the JWKS file (/.well-known/khutwa-keys.json)")
+        parser.add_argument(
+            "--site", help="the official site, e.g. https://khutwa.example.bh: refuse documents of another"
+        )
 
     def _exit(self, code: int, lines: list[str]) -> None:
         for line in lines:
             (self.stdout if code == 0 else self.stderr).write(line)
         sys.exit(code)
 
-    def handle(self, *args: Any, file: str | None, qr: str | None, keys: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, file: str | None, qr: str | None, keys: str, site: str | None = None, **options: Any
+    ) -> None:
         try:
             jwks = json.loads(Path(keys).read_text())
         except (OSError, ValueError) as exc:
@@ -37,7 +54,7 @@ class Command(BaseCommand):
         if bool(file) == bool(qr):
             self._exit(2, ["give either a PDF file or --qr CONTENT"])
         if qr:
-            result = verify_qr(qr, jwks)
+            result = verify_qr(qr, jwks, expected_base_url=site)
             if result.facts is None:
                 self._exit(2 if any("malformed" in r for r in result.reasons) else 1, result.reasons)
             facts = result.facts
@@ -47,6 +64,7 @@ class Command(BaseCommand):
                 f"issuer licence {facts.licence}, date {facts.date}",
                 f"total {facts.total} BHD, VAT {facts.vat} BHD",
                 f"sha256 {facts.hash}, key {facts.kid} ({result.key_status or 'unknown'})",
+                _seal_line(facts, qr=True),
                 *(f"reason: {r}" for r in result.reasons),
             ]
             self._exit(0 if result.valid else 1, lines)
@@ -68,6 +86,9 @@ class Command(BaseCommand):
             self._exit(2, ["the Khutwa payload in the PDF is unreadable"])
         result = verify_document(payload, signature, kid, jwks)
         reasons = list(result.reasons)
+        other_site = site is not None and result.signed_site not in (None, site.rstrip("/"))
+        if other_site:
+            reasons.append(reason_other_site(result.signed_site, (site or "").rstrip("/")))
         roots = []
         if "x5c_root" in jwks:
             import base64
@@ -77,7 +98,7 @@ class Command(BaseCommand):
             roots.append(x509.load_der_x509_certificate(base64.b64decode(jwks["x5c_root"])))
         signed = pades_verify(pdf, trust_roots=roots)
         reasons.extend(signed.reasons)
-        valid = result.valid and signed.ok
+        valid = result.valid and signed.ok and not other_site
         issuer = payload.get("issuer", {})
         lines = [
             f"{'VALID' if valid else 'INVALID'}: {payload.get('type')} {payload.get('number')}",
@@ -87,6 +108,7 @@ class Command(BaseCommand):
             f"PDF signature: {'valid' if signed.valid else 'invalid'}, "
             f"{'unchanged' if signed.intact else 'CHANGED after signing'}, "
             f"{'chains to the Khutwa root' if signed.trusted else 'not trusted'}",
+            _seal_line(result.facts, qr=False),
             *(f"reason: {r}" for r in reasons),
         ]
         self._exit(0 if valid else 1, lines)
