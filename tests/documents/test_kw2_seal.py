@@ -10,32 +10,25 @@ import json
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
-from khutwa.documents.models import Document
 from khutwa.documents.pdf import document_pdf, facts_of, qr_of
 from khutwa.documents.signing import jwks, signing_material
 from khutwa.documents.verification import qr_verify
 from khutwa.trust.qr import qr_content
-from khutwa.trust.seal import seal_payload, sign_seal
+from khutwa.trust.seal import sign_seal
 from khutwa.trust.verify import verify_qr
 
 pytestmark = pytest.mark.django_db
 OTHER_SITE = "https://khutwa-example.bh"
 
 
-def resealed_as_v2(document: Document, site: str | None = None) -> Document:
-    payload = {**document.payload, "v": 2, "site": site or settings.KHUTWA_SITE_URL}
-    kid, key = signing_material()
-    facts, signature = seal_payload(payload, kid, key)
-    with connection.cursor() as cursor:  # issued documents are immutable through the ORM
-        cursor.execute(
-            f"UPDATE {Document._meta.db_table} SET payload = %s, hash = %s, signature = %s, kid = %s "  # noqa: S608
-            "WHERE id = %s",
-            [json.dumps(payload), facts.hash, signature, kid, document.pk],
-        )
-    document.refresh_from_db()
-    return document
+@pytest.fixture
+def issue_v1(issue, monkeypatch):
+    """A document as issued before payload version 2 (sealed KW1)."""
+    from khutwa.documents import services
+
+    monkeypatch.setattr(services, "PAYLOAD_VERSION", 1)
+    return issue
 
 
 def run_verify(capsys, *args: str) -> tuple[int, str]:
@@ -52,15 +45,15 @@ def keys(tmp_path):
     return str(path)
 
 
-def test_a_v1_document_keeps_its_kw1_qr(issue):
-    invoice = issue("invoice")
+def test_a_v1_document_keeps_its_kw1_qr(issue_v1):
+    invoice = issue_v1("invoice")
     assert facts_of(invoice).version == "KW1"
     assert "?s=KW1~" in qr_of(invoice)
     assert qr_verify(invoice, qr_of(invoice)) == []
 
 
 def test_a_v2_documents_qr_is_kw2_and_verifies_with_its_payload(issue):
-    invoice = resealed_as_v2(issue("invoice"))
+    invoice = issue("invoice")
     facts = facts_of(invoice)
     assert (facts.version, facts.site, facts.public_id) == (
         "KW2",
@@ -75,7 +68,7 @@ def test_a_v2_documents_qr_is_kw2_and_verifies_with_its_payload(issue):
 
 
 def test_qr_verify_refuses_a_kw2_qr_signed_for_another_site(issue):
-    invoice = resealed_as_v2(issue("invoice"))
+    invoice = issue("invoice")
     _kid, key = signing_material()
     other = dataclasses.replace(facts_of(invoice), site=OTHER_SITE)
     content = qr_content(OTHER_SITE, str(invoice.public_id), other, sign_seal(other, key))
@@ -89,7 +82,7 @@ def test_qr_verify_refuses_a_kw2_qr_signed_for_another_site(issue):
 
 
 def test_a_kw2_qr_keeps_verifying_on_the_page_after_the_site_moves(client, issue):
-    invoice = resealed_as_v2(issue("invoice"))
+    invoice = issue("invoice")
     content = qr_of(invoice)
     query = content.split("?", 1)[1]
     assert 'data-valid="true"' in client.get(f"/en/verify/{invoice.public_id}?{query}").content.decode()
@@ -101,7 +94,7 @@ def test_a_kw2_qr_keeps_verifying_on_the_page_after_the_site_moves(client, issue
 
 
 def test_khutwa_verify_qr_refuses_another_site(issue, keys, capsys):
-    invoice = resealed_as_v2(issue("invoice"))
+    invoice = issue("invoice")
     content = qr_of(invoice)
     code, out = run_verify(capsys, "--qr", content, "--keys", keys, "--site", settings.KHUTWA_SITE_URL + "/")
     assert code == 0 and f"seal KW2: signed for the site {settings.KHUTWA_SITE_URL}" in out
@@ -117,8 +110,8 @@ def test_khutwa_verify_qr_refuses_another_site(issue, keys, capsys):
 
 def test_khutwa_verify_pdf_refuses_another_site(issue, keys, capsys, tmp_path):
     # a quotation: no UBL, whose writer does not take payload v2 yet
-    quotation = resealed_as_v2(issue("quotation"))
-    path = tmp_path / "quotation.pdf"
+    quotation = issue("invoice")
+    path = tmp_path / "invoice.pdf"
     path.write_bytes(document_pdf(quotation))
     code, out = run_verify(capsys, str(path), "--keys", keys, "--site", settings.KHUTWA_SITE_URL)
     assert code == 0 and out.startswith("VALID") and "seal KW2: signed for the site" in out
@@ -130,8 +123,8 @@ def test_khutwa_verify_pdf_refuses_another_site(issue, keys, capsys, tmp_path):
     )
 
 
-def test_khutwa_verify_site_for_kw1_checks_the_unsigned_url(issue, keys, capsys):
-    invoice = issue("invoice")
+def test_khutwa_verify_site_for_kw1_checks_the_unsigned_url(issue_v1, keys, capsys):
+    invoice = issue_v1("invoice")
     content = qr_of(invoice)
     code, out = run_verify(capsys, "--qr", content, "--keys", keys, "--site", settings.KHUTWA_SITE_URL)
     assert code == 0 and "seal KW1: the QR's site and public id are not signed" in out

@@ -45,8 +45,6 @@ def test_negative_and_zero_rules():
     assert money.parse_amount("-1", allow_negative=True) == Decimal("-1")
 
 
-
-
 # VAT per category, rounded once (EN 16931 BR-CO-14 / BR-S-08) ---------------------------------
 
 lines_strategy = st.lists(
@@ -142,7 +140,9 @@ def test_amounts_in_words(amount, arabic, english):
     assert money.words_en(Decimal(amount)) == english
 
 
-@given(value=st.decimals(min_value=Decimal("-99999999999.999"), max_value=Decimal("99999999999.999"), places=3))
+@given(
+    value=st.decimals(min_value=Decimal("-99999999999.999"), max_value=Decimal("99999999999.999"), places=3)
+)
 def test_every_storable_amount_has_words_and_a_credit_is_said_as_such(value):
     ar, en = money.words_ar(value), money.words_en(value)
     assert ar and en and "-" not in ar and not en.startswith("-")

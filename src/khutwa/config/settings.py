@@ -19,6 +19,7 @@ from khutwa.config.env import (
     env_required,
     env_str,
 )
+from khutwa.trust.seal import valid_site
 
 SRC_DIR = Path(__file__).resolve().parent.parent  # src/khutwa
 BASE_DIR = SRC_DIR.parent.parent  # the repository
@@ -49,6 +50,13 @@ KHUTWA_SITE_URL = (env_str("KHUTWA_SITE_URL", "http://127.0.0.1:8000") or "").rs
 _site = urlsplit(KHUTWA_SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.netloc:
     raise ImproperlyConfigured(f"KHUTWA_SITE_URL must be an absolute http(s) URL, got {KHUTWA_SITE_URL!r}.")
+# Documents seal the site (seal KW2): one spelling per site, lower-case scheme and host.
+KHUTWA_SITE_URL = f"{_site.scheme.lower()}://{_site.netloc.lower()}{_site.path}"
+if not valid_site(KHUTWA_SITE_URL):
+    raise ImproperlyConfigured(
+        "KHUTWA_SITE_URL must be http(s)://host[:port][/prefix], without a query, '~' or '|', "
+        f"at most 100 characters; got {KHUTWA_SITE_URL!r}."
+    )
 if IS_PRODUCTION and _site.scheme != "https":
     raise ImproperlyConfigured("KHUTWA_SITE_URL must use https when KHUTWA_ENV=production.")
 

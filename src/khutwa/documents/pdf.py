@@ -21,6 +21,7 @@ from khutwa.documents import money
 from khutwa.documents.models import Document, DocumentType, PaymentMethod, RenderedFile
 from khutwa.documents.signing import pades_material
 from khutwa.documents.ubl import invoice_xml
+from khutwa.documents.verification import qr_site
 from khutwa.trust.pdf import Attachment, pades_sign, render_pdfa3
 from khutwa.trust.qr import qr_svg
 from khutwa.trust.seal import Facts
@@ -37,7 +38,8 @@ TITLES = {
 
 
 def verify_url(document: Document) -> str:
-    return f"{settings.KHUTWA_SITE_URL}/verify/{document.public_id}"
+    """Where the document is verified: on the site it was sealed for (payload v2)."""
+    return f"{qr_site(document)}/verify/{document.public_id}"
 
 
 def facts_of(document: Document) -> Facts:

@@ -108,6 +108,13 @@ _SITE = re.compile(
     r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[1-9][0-9]{0,4})?(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*"
 )
 _SITE_MAX_LENGTH = 100
+
+
+def valid_site(value: str) -> bool:
+    """Whether `value` can be sealed as a KW2 site (settings check KHUTWA_SITE_URL with it)."""
+    return isinstance(value, str) and len(value) <= _SITE_MAX_LENGTH and bool(_SITE.fullmatch(value))
+
+
 _SIGNATURE_BYTES = 64
 
 
