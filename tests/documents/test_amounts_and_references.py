@@ -607,3 +607,76 @@ def test_the_ageing_always_adds_up_to_the_closing_balance(backdated, events):
         ageing = sum((Decimal(v) for v in snapshot["ageing"].values()), Decimal("0"))
         assert ageing == Decimal(snapshot["closing_balance"])
         raise _Rollback
+
+
+# The customer book -----------------------------------------------------------------------------
+
+
+def test_a_full_tax_invoice_needs_the_buyers_address_which_the_book_can_be_given(holder, registered, client):
+    from tests.api.test_licensing_api import auth
+
+    buyer = services.customer_create(
+        actor=holder, kind="business", cr_number="145678-1", name_en="Palm W.L.L.", vat_number=VAT_NUMBER
+    )
+    data = services.DocumentInput(
+        type="invoice", customer=buyer.pk, lines=[line(quantity="1", unit_price="600")]
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.document_issue(actor=holder, data=data)
+    assert "address" in exc.value.message_dict["customer"][0]
+    small = services.DocumentInput(
+        type="invoice", customer=buyer.pk, lines=[line(quantity="1", unit_price="400")]
+    )
+    assert services.document_issue(actor=holder, data=small).document  # a simplified tax invoice
+    headers = auth(holder)
+    response = client.patch(
+        f"/api/v1/customers/{buyer.pk}",
+        {"address": "Shop 4, Manama"},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 200 and response.json()["address"] == "Shop 4, Manama"
+    issued = services.document_issue(actor=holder, data=data).document
+    assert issued.payload["customer"]["address"] == "Shop 4, Manama"
+    assert issued.payload["customer"]["vat_number"] == VAT_NUMBER
+    bad = client.patch(
+        f"/api/v1/customers/{buyer.pk}", {"vat_number": "12"}, content_type="application/json", **headers
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "vat_number"
+    other = applicant(cpr="870303009")
+    assert (
+        client.patch(
+            f"/api/v1/customers/{buyer.pk}", {"address": "x"}, content_type="application/json", **auth(other)
+        ).status_code
+        == 404
+    )
+    buyer.refresh_from_db()
+    assert buyer.address == "Shop 4, Manama"
+
+
+def test_the_customer_book_page_edits_an_entry(client, holder, customer):
+    client.force_login(holder)
+    page = client.get("/ar/customers/")
+    assert page.status_code == 200 and customer.name_ar in page.content.decode()
+    response = client.post(
+        f"/en/customers/{customer.pk}/",
+        {
+            "name_ar": customer.name_ar,
+            "name_en": customer.name_en,
+            "address": "Road 12, Riffa",
+            "vat_number": "123",
+        },
+    )
+    assert response.status_code == 400 and "15 digits" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.address == "Block 905, Riffa"  # nothing changed
+    response = client.post(
+        f"/en/customers/{customer.pk}/",
+        {"name_ar": customer.name_ar, "name_en": customer.name_en, "address": "Road 12, Riffa"},
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.address == "Road 12, Riffa"
+    stranger = applicant(cpr="870303008")
+    client.force_login(stranger)
+    assert client.get(f"/en/customers/{customer.pk}/").status_code == 404

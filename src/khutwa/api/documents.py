@@ -41,6 +41,18 @@ class CustomerIn(Schema):
     is_tamkeen_customer: bool = False
 
 
+class CustomerPatch(Schema):
+    """Only the fields sent change; the CPR or CR (the customer's identity) never does."""
+
+    name_ar: str | None = Field(None, max_length=200)
+    name_en: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    phone: str | None = Field(None, max_length=20)
+    email: str | None = Field(None, max_length=254)
+    vat_number: str | None = Field(None, max_length=15)
+    is_tamkeen_customer: bool | None = None
+
+
 class CustomerOut(Schema):
     id: int
     kind: str
@@ -269,6 +281,23 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
 def customer_list(request: HttpRequest) -> dict[str, Any]:
     items = [customer_out(c) for c in selectors.customers_of(_user(request))]
     return {"items": items, "count": len(items)}
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **ERRORS},
+    auth=AUTH,
+    summary="Edit a customer of your book (names, address, contacts, VAT number)",
+)
+def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> CustomerOut:
+    customer = selectors.customer_for(_user(request), customer_id)
+    try:
+        updated = services.customer_update(
+            actor=_user(request), customer=customer, **payload.model_dump(exclude_none=True)
+        )
+    except ValidationError as exc:
+        raise invalid_fields(exc) from None
+    return customer_out(updated)
 
 
 @router.post(

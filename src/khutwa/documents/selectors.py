@@ -139,6 +139,15 @@ def get_document_for(user: Any, public_id: Any) -> Document:
     return document
 
 
+def customer_for(user: Any, pk: Any) -> Customer:
+    """An entry of the user's own customer book (NotFound for anyone else's)."""
+    valid = str(pk).isdigit() and 0 < int(pk) < 2**63
+    customer = customers_of(user).filter(pk=pk).first() if valid else None
+    if customer is None:
+        raise NotFound("Not found.")
+    return customer
+
+
 def customers_of(user: Any) -> QuerySet[Customer]:
     return Customer.objects.filter(owner_id=user.pk, is_tamkeen=False).order_by("name_en", "name_ar", "id")
 

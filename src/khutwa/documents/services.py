@@ -55,6 +55,8 @@ LINE_TYPES = {
     DocumentType.DELIVERY_NOTE,
 }
 TURNOVER_WARNING = Decimal("0.80")
+#: Above this, a tax invoice to a VAT-registered buyer is a full one (not simplified).
+SIMPLIFIED_TAX_INVOICE_MAX = Decimal("500.000")
 
 
 # Inputs ------------------------------------------------------------------------------
@@ -183,6 +185,42 @@ def customer_create(
         raise Refused(
             _("This customer is already in your book."), field="cpr" if cpr else "cr_number"
         ) from None
+    return customer
+
+
+CUSTOMER_EDITABLE = ("name_ar", "name_en", "address", "phone", "email", "vat_number", "is_tamkeen_customer")
+
+
+def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Customer:
+    """Edit an entry of the holder's customer book: names, address, contacts, VAT number (the
+    CPR or CR, which identify the customer, do not change). Documents already issued keep the
+    customer as they sealed it."""
+    if customer.owner_id != actor.pk or customer.is_tamkeen:
+        raise NotFound(_("Not found."))
+    unknown = set(changes) - set(CUSTOMER_EDITABLE)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
+    for name, value in changes.items():
+        setattr(customer, name, value.strip() if isinstance(value, str) else bool(value))
+    errors: dict[str, list[str]] = {}
+    if not (customer.name_ar or customer.name_en):
+        errors["name_ar"] = [_("Give the customer's name in Arabic or English.")]
+    try:
+        customer.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        customer.refresh_from_db()
+        raise ValidationError(errors)
+    with transaction.atomic():
+        customer.save(update_fields=list(changes))
+        audit_record(
+            actor=actor,
+            action="documents.customer.update",
+            obj=customer,
+            after={"changed": sorted(changes)},  # which fields, not the personal data itself
+        )
     return customer
 
 
@@ -502,6 +540,23 @@ def _prepare(*, actor: User, data: DocumentInput, licence: Licence, today: dt.da
     groups, subtotal, vat = _totals(lines)
     if total is None:
         total = subtotal + vat
+    if (
+        data.type == DocumentType.INVOICE
+        and licence.vat_number
+        and customer is not None
+        and customer.vat_number
+        and total > SIMPLIFIED_TAX_INVOICE_MAX
+        and not customer.address.strip()
+    ):
+        # A full tax invoice (a VAT-registered buyer, above the simplified invoice's limit)
+        # shows the buyer's address (VAT Executive Regulations, docs/document-format.md §11).
+        errors["customer"] = [
+            _(
+                "A tax invoice of more than %(max)s BHD to a VAT-registered customer shows the "
+                "customer's address: add it to the customer's entry in your book."
+            )
+            % {"max": money.text(SIMPLIFIED_TAX_INVOICE_MAX)}
+        ]
     if total > AMOUNT_MAX and "lines" not in errors:
         errors["lines"] = [
             _("The document's total is too large (at most %(max)s).") % {"max": money.text(AMOUNT_MAX)}

@@ -51,7 +51,9 @@ urlpatterns = [
     path(
         "documents/<uuid:public_id>/<slug:action>/", views_documents.document_action, name="document_action"
     ),
+    path("customers/", views_documents.customer_list, name="customers"),
     path("customers/new/", views_documents.customer_new, name="customer_new"),
+    path("customers/<int:pk>/", views_documents.customer_edit, name="customer_edit"),
     # Tamkeen support
     path("programmes/", views_support.programme_list, name="programmes"),
     path("support/", views_support.support_home, name="support"),

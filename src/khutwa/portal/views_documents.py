@@ -233,6 +233,15 @@ def document_action(request: HttpRequest, public_id: str, action: str) -> HttpRe
     raise Http404
 
 
+CUSTOMER_FIELDS = ("name_ar", "name_en", "address", "phone", "email", "vat_number")
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """The holder's customer book."""
+    return render(request, "portal/customers.html", {"customers": selectors.customers_of(me(request))})
+
+
 @login_required
 def customer_new(request: HttpRequest) -> HttpResponse:
     user = me(request)
@@ -245,12 +254,7 @@ def customer_new(request: HttpRequest) -> HttpResponse:
                 kind=values.get("kind", ""),
                 cpr=values.get("cpr", ""),
                 cr_number=values.get("cr_number", ""),
-                name_ar=values.get("name_ar", ""),
-                name_en=values.get("name_en", ""),
-                address=values.get("address", ""),
-                phone=values.get("phone", ""),
-                email=values.get("email", ""),
-                vat_number=values.get("vat_number", ""),
+                **{name: values.get(name, "") for name in CUSTOMER_FIELDS},
                 is_tamkeen_customer=values.get("is_tamkeen_customer") == "on",
             )
         except ValidationError as exc:
@@ -264,6 +268,41 @@ def customer_new(request: HttpRequest) -> HttpResponse:
         request,
         "portal/customer_form.html",
         {"errors": errors, "values": values},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Names, address, contacts and VAT number of an entry (its CPR or CR identify it)."""
+    user = me(request)
+    customer = found(lambda: selectors.customer_for(user, pk))
+    errors: dict[str, list[str]] = {}
+    values: Any = (
+        request.POST
+        if request.method == "POST"
+        else {
+            **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
+            "is_tamkeen_customer": customer.is_tamkeen_customer,
+        }
+    )
+    if request.method == "POST":
+        try:
+            services.customer_update(
+                actor=user,
+                customer=customer,
+                **{name: values.get(name, "") for name in CUSTOMER_FIELDS},
+                is_tamkeen_customer=values.get("is_tamkeen_customer") == "on",
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, _("Customer updated."))
+            return redirect("portal:customers")
+    return render(
+        request,
+        "portal/customer_form.html",
+        {"errors": errors, "values": values, "customer": customer},
         status=400 if errors else 200,
     )
 
