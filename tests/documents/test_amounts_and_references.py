@@ -680,3 +680,33 @@ def test_the_customer_book_page_edits_an_entry(client, holder, customer):
     stranger = applicant(cpr="870303008")
     client.force_login(stranger)
     assert client.get(f"/en/customers/{customer.pk}/").status_code == 404
+
+
+def test_the_registrar_records_the_holders_vat_number_and_invoices_become_tax_invoices(
+    client, world, holder, licence, issue
+):
+    from tests.api.test_licensing_api import auth
+
+    assert issue("invoice").payload["issuer"]["vat_number"] is None
+    url = f"/api/v1/licences/{licence.number}/vat"
+    assert (
+        client.post(
+            url, {"vat_number": VAT_NUMBER}, content_type="application/json", **auth(holder)
+        ).status_code
+        == 403
+    )
+    bad = client.post(url, {"vat_number": "12345"}, content_type="application/json", **auth(world.registrar))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "vat_number"
+    licence.refresh_from_db()
+    assert licence.vat_number == ""
+    ok = client.post(
+        url, {"vat_number": VAT_NUMBER}, content_type="application/json", **auth(world.registrar)
+    )
+    assert ok.status_code == 200 and ok.json()["vat_number"] == VAT_NUMBER
+    invoice = issue("invoice", lines=[line(quantity="1", unit_price="10", vat_category="S")])
+    assert invoice.payload["issuer"]["vat_number"] == VAT_NUMBER and invoice.payload["vat"] == "1.000"
+    client.force_login(world.registrar)
+    page = client.post(f"/en/licence/{licence.number}/vat/", {"vat_number": ""})
+    assert page.status_code == 302
+    licence.refresh_from_db()
+    assert licence.vat_number == ""

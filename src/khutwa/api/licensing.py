@@ -147,6 +147,7 @@ class LicenceOut(Schema):
     valid_from: dt.date
     valid_until: dt.date
     conditions: str
+    vat_number: str = Field("", description="VAT account number (printed on its tax invoices); empty if none")
 
 
 class ReasonIn(Schema):
@@ -317,6 +318,7 @@ def licence_out(licence: Licence) -> LicenceOut:
         valid_from=licence.valid_from,
         valid_until=licence.valid_until,
         conditions=licence.conditions,
+        vat_number=licence.vat_number,
     )
 
 
@@ -656,6 +658,27 @@ def _licence_action(action: str) -> None:
 
 for _name in ("suspend", "reinstate", "cancel"):
     _licence_action(_name)
+
+
+class VatNumberIn(Schema):
+    vat_number: str = Field("", max_length=20, description="15 digits; empty when no longer VAT-registered")
+
+
+@licences_router.post(
+    "/{number}/vat",
+    response={200: LicenceOut, **ERRORS},
+    auth=AUTH,
+    summary="Registrar: record the holder's VAT account number (or clear it)",
+)
+def licence_vat(request: HttpRequest, number: str, payload: VatNumberIn) -> LicenceOut:
+    licence = selectors.get_licence_for(_user(request), number)
+    try:
+        licence = services.licence_set_vat_number(
+            actor=_user(request), licence=licence, vat_number=payload.vat_number
+        )
+    except ValidationError as exc:
+        raise invalid_fields(exc) from None
+    return licence_out(licence)
 
 
 @licences_router.post(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import User
 from khutwa.accounts.roles import Role
-from khutwa.accounts.validators import validate_cpr
+from khutwa.accounts.validators import validate_cpr, validate_vat_number
 from khutwa.approvals import services as approvals
 from khutwa.approvals.models import ReviewStatus
 from khutwa.arabic import normalize
@@ -748,6 +748,36 @@ def licence_change_status(
         locked.status_reason = reason
         locked.save(update_fields=["status", "status_reason"])
         _licence_event(locked, kind, actor=actor, reason=reason)
+    licence.refresh_from_db()
+    return licence
+
+
+def licence_set_vat_number(*, actor: User, licence: Licence, vat_number: str) -> Licence:
+    """The registrar records the holder's VAT account number (from the National Bureau for
+    Revenue's registration certificate), or clears it: from then on the holder's invoices are
+    tax invoices with VAT, or plain invoices without. Documents already issued keep theirs."""
+    if not actor.has_role(Role.REGISTRAR):
+        if licence.holder_id == actor.pk:
+            raise Refused(_("Only the registrar may do this."), status=403)
+        raise NotFound(_("Not found."))
+    vat_number = vat_number.strip()
+    if vat_number:
+        try:
+            validate_vat_number(vat_number)
+        except ValidationError as exc:
+            raise ValidationError({"vat_number": list(exc.messages)}) from None
+    with transaction.atomic():
+        locked = Licence.objects.select_for_update().get(pk=licence.pk)
+        before = locked.vat_number
+        locked.vat_number = vat_number
+        locked.save(update_fields=["vat_number"])
+        audit_record(
+            actor=actor,
+            action="licensing.licence.vat_number",
+            obj=locked,
+            before={"vat_number": before},
+            after={"vat_number": vat_number},
+        )
     licence.refresh_from_db()
     return licence
 

@@ -315,6 +315,15 @@ def licence_action(request: HttpRequest, number: str, action: str) -> HttpRespon
             success=_("Done."),
             back=back,
         )
+    if action == "vat":
+        return run(
+            request,
+            lambda: services.licence_set_vat_number(
+                actor=me(request), licence=licence, vat_number=request.POST.get("vat_number", "")
+            ),
+            success=_("The VAT account number was recorded."),
+            back=back,
+        )
     if action == "renew":
         try:
             application = services.renewal_open(actor=me(request), licence=licence)
