@@ -710,3 +710,18 @@ def test_the_registrar_records_the_holders_vat_number_and_invoices_become_tax_in
     assert page.status_code == 302
     licence.refresh_from_db()
     assert licence.vat_number == ""
+
+
+def test_a_document_whose_pdf_cannot_be_made_is_never_numbered(issue, licence, monkeypatch):
+    from khutwa.documents import pdf
+
+    def broken(payload):
+        raise ValueError("cannot lay out this payload")
+
+    monkeypatch.setattr(pdf, "pdf_context", broken)
+    before = counters(licence)
+    with pytest.raises(ValueError, match="cannot lay out"):
+        issue("invoice")
+    assert counters(licence) == before and not Document.objects.exists()
+    monkeypatch.undo()
+    assert issue("invoice").number.endswith("-000001")

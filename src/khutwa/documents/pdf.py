@@ -183,6 +183,16 @@ def pdf_context(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def check_renderable(payload: dict[str, Any]) -> None:
+    """Build from a payload everything its PDF shows and, for an invoice or credit note, its UBL
+    XML; raise if either cannot be built. Issuing calls this before the document is stored, in
+    the transaction that took its number, so that a document whose PDF could not be rendered is
+    never numbered (the refusal rolls the number back)."""
+    pdf_context(payload)
+    if payload["type"] in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE):
+        invoice_xml(payload, hash_hex="0" * 64, verify_url=f"{payload.get('site', '')}/verify/")
+
+
 def document_html(document: Document) -> str:
     qr = qr_svg(qr_of(document))
     context = {

@@ -39,6 +39,7 @@ from khutwa.documents.models import (
     QuotationResponse,
     VatCategory,
 )
+from khutwa.documents.pdf import check_renderable
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.errors import NotFound, Refused
@@ -785,6 +786,7 @@ def _seal_and_store(
             "previous_hash": numbers.previous_hash,
         },
     }
+    check_renderable(payload)  # a document whose PDF cannot be made is never numbered
     kid, key = signing_material()
     facts, signature = seal_payload(payload, kid, key)
     digest = facts.hash
