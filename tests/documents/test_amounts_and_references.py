@@ -725,3 +725,22 @@ def test_a_document_whose_pdf_cannot_be_made_is_never_numbered(issue, licence, m
     assert counters(licence) == before and not Document.objects.exists()
     monkeypatch.undo()
     assert issue("invoice").number.endswith("-000001")
+
+
+def test_the_document_page_shows_net_lines_vat_by_category_and_the_words(client, holder, registered, issue):
+    quotation = issue("quotation", lines=[line(quantity="1", unit_price="100", vat_category="S")])
+    invoice = issue(
+        "invoice",
+        quotation=str(quotation.public_id),
+        partial=True,
+        lines=[line(quantity="1", unit_price="40", vat_category="S")],
+    )
+    client.force_login(holder)
+    page = client.get(f"/en/documents/{invoice.public_id}/").content.decode()
+    assert "40.000" in page and "10.00%" in page and 'id="vat-breakdown"' in page
+    assert "Forty-four Bahraini dinars" in page  # 40 + 10% VAT, in words
+    assert (
+        "Partial invoice." in page and "<bdi>66.000</bdi>" in page
+    )  # 110 quoted (VAT included), 44 invoiced
+    arabic = client.get(f"/ar/documents/{invoice.public_id}/").content.decode()
+    assert invoice.payload["total_words"]["ar"] in arabic
