@@ -682,6 +682,15 @@ class _Checked:
     reasons: list[str] = field(default_factory=list)
 
 
+def _only_validation_data_after(status: PdfSignatureStatus | DocumentTimestampStatus) -> bool:
+    """Whether the signature covers the whole file, or only validation data (the DSS), new
+    signatures or time-stamps and new XMP dates follow it (`_DIFF_POLICY`)."""
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    modification = status.modification_level
+    return modification is not None and modification <= ModificationLevel.LTA_UPDATES
+
+
 async def _check_document_timestamps(
     timestamps: list[EmbeddedPdfSignature], evidence: _Evidence, now: datetime, checked: _Checked
 ) -> list[tuple[int, datetime]]:
@@ -699,7 +708,7 @@ async def _check_document_timestamps(
             checked.valid = checked.intact = False
             checked.reasons.append(f"{label}: the time-stamped bytes were changed (digest mismatch).")
             break
-        if position == 0 and status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        if position == 0 and not _only_validation_data_after(status):
             checked.intact = False
             checked.reasons.append(f"{label}: the file was changed after it (it does not cover it all).")
         if not status.trusted or evidence.compromised(status.signing_cert):
@@ -768,13 +777,7 @@ async def _check_signature(
     elif not status.valid:
         checked.valid = False
         checked.reasons.append(f"{label}: the cryptographic signature does not verify.")
-    # After the signed revision only validation data and document time-stamps may follow.
-    modification = status.modification_level
-    if (
-        status.intact
-        and status.coverage != SignatureCoverageLevel.ENTIRE_FILE
-        and (modification is None or modification > ModificationLevel.LTA_UPDATES)
-    ):
+    if status.intact and not _only_validation_data_after(status):
         checked.intact = False
         checked.reasons.append(
             f"{label}: the file was changed after signing (the signature does not cover it all)."
