@@ -119,10 +119,10 @@ def timestamp_authority() -> TimestampAuthority:
         if not _fresh("tsa"):
             store = key_store()
             store.init()
-            key, certificate, chain = store.tsa_credentials()
-            _remember(
-                "tsa", TimestampAuthority(key=key, certificate=certificate, chain=chain), _index_mtime()
-            )
+            key, certificate, _root = store.tsa_credentials()
+            # Tokens carry the TSA certificate only: verifiers have the root (it is their trust
+            # anchor, and every PDF's DSS holds it too); 0.5 KB less in each token.
+            _remember("tsa", TimestampAuthority(key=key, certificate=certificate), _index_mtime())
         return _cache["tsa"]
 
 
