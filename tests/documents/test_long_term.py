@@ -292,3 +292,21 @@ def test_an_external_tsa_over_http(live_server, settings, issue, tmp_path):
 
     with pytest.raises((PadesSigningError, OSError)):
         document_pdf(issue("invoice"))
+
+
+def test_the_upload_page_says_when_it_was_signed_even_years_later(client, issue, own_keys):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    pdf = document_pdf(issue("invoice"))
+    signed_at = pades_verify(pdf, trust_roots=key_store().trust_roots()).signed_at
+    assert signed_at is not None
+    expiry = key_store().pades_credentials()[1].not_valid_after_utc
+    assert client.get("/en/verify/").status_code == 200  # URLs (and the API's schemas) loaded now
+    with freeze_time(expiry + dt.timedelta(days=365)):
+        cache_clear()
+        page = client.post("/en/verify/", {"file": SimpleUploadedFile("a.pdf", pdf, "application/pdf")})
+    html = page.content.decode()
+    assert 'data-valid="true"' in html
+    local = timezone.localtime(signed_at).strftime("%Y-%m-%d %H:%M")  # Bahrain time
+    assert f"Signed on <bdi>{local}</bdi>, as its time-stamp proves." in html

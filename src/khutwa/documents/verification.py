@@ -219,5 +219,5 @@ def pdf_verify(pdf: bytes) -> Verification:
         online.credited,
         online.paid,
         document.licence.status,
-        {"signer": signature.signer},
+        {"signer": signature.signer, "signed_at": signature.signed_at, "pades_level": signature.level},
     )
