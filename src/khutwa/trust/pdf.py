@@ -61,7 +61,7 @@ from pyhanko.sign.signers.pdf_signer import (
     SigDSSPlacementPreference,
     TimestampDSSContentSettings,
 )
-from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.sign.validation import EmbeddedPdfSignature, SignatureCoverageLevel, generic_cms
 from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -440,9 +440,9 @@ def pades_sign(
     # Room for the CMS object: as for B-B, plus the signature time-stamp token (the stamper's
     # sample token, which pyHanko asks for anyway and keeps). Giving it spares pyHanko a dry run,
     # and its 50% margin: about 3 KB of zeros in every file.
-    token = _run(timestamper.async_dummy_response("sha256"))
-    reserved = 2 * (_CMS_OVERHEAD_LTA + _der_size([certificate, *chain]) + len(token.dump()))
     try:
+        token = _run(timestamper.async_dummy_response("sha256"))
+        reserved = 2 * (_CMS_OVERHEAD_LTA + _der_size([certificate, *chain]) + len(token.dump()))
         _run(
             run_and_release(
                 signers.PdfSigner(meta, signer, timestamper=timestamper).async_sign_pdf(
@@ -451,7 +451,7 @@ def pades_sign(
                 context,
             )
         )
-    except SigningError as exc:
+    except (SigningError, TimestampRequestError) as exc:
         cause = exc.__cause__
         raise PadesSigningError(f"{exc}{f': {cause}' if cause else ''}") from exc
     return output.getvalue()
@@ -483,7 +483,7 @@ def pades_timestamp(
                 context,
             )
         )
-    except SigningError as exc:
+    except (SigningError, TimestampRequestError) as exc:
         raise PadesSigningError(str(exc)) from exc
     return output.getvalue()
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ __all__ = [
     "TsaConfigurationError",
     "system_failure",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The platform TSA's policy: ``2.25.<UUID f79cfb17-264f-46ca-8501-d6f37fff1ff3 as an integer>``.
 KHUTWA_TSA_POLICY = "2.25.329134405987720177929088226632358895603"
@@ -196,9 +199,17 @@ class TimestampAuthority:
         unacceptedExtension, timeNotAvailable). Never raises for bad input."""
         try:
             req = self._parse(request)
+        except _Rejection as rejection:
+            return _rejection(rejection.fail_info, rejection.text)
+        except Exception:  # asn1crypto raises all sorts on odd DER (fuzzing found some)
+            return _rejection("bad_data_format", "not a well-formed TimeStampReq")
+        try:
             token = self._token(req)
         except _Rejection as rejection:
             return _rejection(rejection.fail_info, rejection.text)
+        except Exception:  # a fault of ours, not the client's: say so in RFC 3161 terms
+            logger.exception("the time-stamping authority failed")
+            return system_failure()
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
 
     def _parse(self, request: bytes) -> tsp.TimeStampReq:
@@ -207,7 +218,7 @@ class TimestampAuthority:
         try:
             req = tsp.TimeStampReq.load(request, strict=True)
             req.native  # noqa: B018 - parses every field now, so that errors surface here
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        except Exception as exc:  # asn1crypto raises all sorts on malformed DER
             raise _Rejection("bad_data_format", f"not a DER TimeStampReq: {exc}") from None
         if req["version"].native != "v1":
             raise _Rejection("bad_request", "only version 1 requests are supported")
