@@ -2,11 +2,12 @@
 and writes its numbers under bench/results/.
 
     python -m bench [options]                  every benchmark, each in its own process
-    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents
+    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades
     python -m bench NAME --help                a benchmark's own options
 
 Options go to the benchmarks that take them: --applications to licensing; --invoices, --threads,
---renders, --variants to documents; --requests and --database-url to both.
+--renders, --variants to documents; --documents to pades; --requests and --database-url to
+licensing and documents.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from bench import documents, licensing_pages
+from bench import documents, licensing_pages, pades
 
 # The options of licensing_pages.main (its parser lives inside main).
 LICENSING_OPTIONS = ("--applications", "--requests", "--database-url")
@@ -29,6 +30,7 @@ def _documents_takes(group: list[str]) -> bool:
 BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bool]]] = {
     "licensing": (licensing_pages.main, lambda group: group[0].split("=")[0] in LICENSING_OPTIONS),
     "documents": (documents.main, _documents_takes),
+    "pades": (pades.main, lambda group: group[0].split("=")[0] == "--documents"),
 }
 
 

@@ -432,21 +432,12 @@ def medians(
 
 
 def signer() -> Callable[[Any], bytes]:
-    """What `document_pdf` does, without storing the result."""
+    """What `document_pdf` does (render, then sign PAdES B-LTA), without storing the result."""
     from khutwa.documents.pdf import document_pdf_unsigned
-    from khutwa.documents.signing import pades_material
-    from khutwa.trust.pdf import pades_sign
-
-    key, certificate, chain = pades_material()
+    from khutwa.documents.signing import pdf_sign
 
     def sign(document: Any) -> bytes:
-        return pades_sign(
-            document_pdf_unsigned(document),
-            key=key,
-            certificate=certificate,
-            chain=chain,
-            reason=f"Khutwa official document {document.number}",
-        )
+        return pdf_sign(document_pdf_unsigned(document), reason=f"Khutwa official document {document.number}")
 
     return sign
 

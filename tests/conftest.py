@@ -33,6 +33,19 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _keys(tmp_path_factory, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    """Anything signed in a test (documents, licence certificates) is signed with a key store
+    of the session's own, never with the developer's var/keys."""
+    from khutwa.documents.signing import cache_clear
+
+    settings.KHUTWA_KEY_DIR = tmp_path_factory.getbasetemp() / "khutwa-test-keys"
+    monkeypatch.setenv("KHUTWA_KEY_PASSPHRASE", "test-passphrase")
+    cache_clear()
+    yield
+    cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
     """Transactional tests end with a flush, which the audit triggers would refuse: switch
     them off just for that flush (set up after transactional_db, so torn down before it), and

@@ -136,3 +136,28 @@ def test_a_full_licence_still_fits_one_page(world: World, tmp_path: Path) -> Non
     pdf = certificate_pdf(licence)
     assert pdf_pages(pdf, tmp_path) == 1
     assert qr_texts(pdf, tmp_path) == [licence_check_url(licence)]
+
+
+def test_a_signed_pdfa_3_that_pdfsig_and_pades_verify_accept(licence: Licence, tmp_path: Path) -> None:
+    from khutwa.documents.signing import key_store
+    from khutwa.trust.pdf import pades_verify
+    from tests.pdfsig import pdfsig
+    from tests.trust.test_pdf import PDFAID, _xmp, _xmp_value
+
+    pdf = certificate_pdf(licence)
+    xmp = _xmp(pdf)
+    assert (_xmp_value(xmp, PDFAID, "part"), _xmp_value(xmp, PDFAID, "conformance")) == ("3", "B")
+    code, output, entries = pdfsig(pdf, tmp_path)
+    assert code == 0, output
+    signature = entries[0]
+    assert signature.valid, signature.text
+    assert signature.field("Signature Type") == "ETSI.CAdES.detached"
+    assert signature.field("Signer Certificate Common Name") == "Khutwa Document Signing"
+    assert entries[-1].covers_whole_file  # the document time-stamp
+    result = pades_verify(pdf, trust_roots=key_store().trust_roots())
+    assert result.ok, result.reasons
+    assert result.level == "B-LTA"
+    # tampering shows
+    tampered = bytearray(pdf)
+    tampered[pdf.index(b"stream\n", len(pdf) // 4) + 50] ^= 0x01
+    assert not pades_verify(bytes(tampered), trust_roots=key_store().trust_roots()).ok

@@ -53,6 +53,9 @@ def test_init_creates_the_files_with_their_modes(store: KeyStore) -> None:
         "root-ca.key.pem",
         "document-signing.pem",
         "document-signing.key.pem",
+        "tsa.pem",
+        "tsa.key.pem",
+        "root-ca.crl",
     }
     for path in store.directory.iterdir():
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -84,7 +87,15 @@ def test_init_on_an_existing_store_changes_nothing(store: KeyStore) -> None:
 def test_a_wrong_passphrase_is_a_clear_error_and_changes_nothing(store: KeyStore) -> None:
     before = snapshot(store.directory)
     wrong = KeyStore(store.directory, b"wrong passphrase")
-    for action in (wrong.active_signing_key, wrong.pades_credentials, wrong.init, wrong.rotate):
+    for action in (
+        wrong.active_signing_key,
+        wrong.pades_credentials,
+        wrong.tsa_credentials,
+        wrong.init,
+        wrong.rotate,
+        wrong.renew,
+        wrong.renew_due,
+    ):
         with pytest.raises(KeyStoreError, match="wrong passphrase for the key store"):
             action()
     assert snapshot(store.directory) == before
@@ -99,7 +110,16 @@ def test_an_empty_passphrase_is_refused(tmp_path: Path) -> None:
 def test_an_uninitialised_store(tmp_path: Path) -> None:
     empty = KeyStore(tmp_path / "none", PASSPHRASE)
     assert empty.list() == []
-    for action in (empty.active_signing_key, empty.jwks, empty.pades_credentials, empty.rotate):
+    for action in (
+        empty.active_signing_key,
+        empty.jwks,
+        empty.pades_credentials,
+        empty.tsa_credentials,
+        empty.rotate,
+        empty.renew,
+        empty.check,
+        empty.crls,
+    ):
         with pytest.raises(KeyStoreError, match="not initialised"):
             action()
 
@@ -118,7 +138,7 @@ def test_jwks_shape(store: KeyStore) -> None:
     kid, key = store.active_signing_key()
     document = store.jwks()
     assert json.loads(json.dumps(document)) == document
-    assert set(document) == {"keys", "x5c_root"}
+    assert set(document) == {"keys", "x5c_root", "x5c_roots"}
     [entry] = document["keys"]
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert entry == {
@@ -133,6 +153,7 @@ def test_jwks_shape(store: KeyStore) -> None:
     }
     root = x509.load_der_x509_certificate(base64.b64decode(document["x5c_root"], validate=True))
     assert root == store.ca_certificate()
+    assert document["x5c_roots"] == [document["x5c_root"]]
 
 
 def test_rotation_keeps_old_signatures_valid(store: KeyStore) -> None:
@@ -186,8 +207,9 @@ def test_root_ca_certificate(store: KeyStore) -> None:
     assert constraints.critical and constraints.value.ca
     usage = root.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical and usage.value.key_cert_sign and not usage.value.digital_signature
+    # 25 years: it outlives every TSA certificate it issues (2 years of use + 10 of verification)
     years = (root.not_valid_after_utc - root.not_valid_before_utc).days / 365.25
-    assert 9.99 < years < 10.01
+    assert 24.99 < years < 25.01
 
 
 def test_document_signing_certificate(store: KeyStore) -> None:

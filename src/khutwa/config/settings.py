@@ -69,6 +69,18 @@ KHUTWA_TAMKEEN_IBAN = env_str("KHUTWA_TAMKEEN_IBAN", "BH67BMAG00001299123456") o
 KHUTWA_TAMKEEN_BIC = env_str("KHUTWA_TAMKEEN_BIC", "BMAGBHBM") or ""
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
+# PDF signatures are time-stamped by the platform's own TSA (in process) unless this names an
+# RFC 3161 TSA to ask over HTTP (a national TSA), whose root certificate(s) are in the PEM file
+# KHUTWA_TSA_TRUST_ROOTS (else its certificate must chain to the platform's own root).
+KHUTWA_TSA_URL = env_str("KHUTWA_TSA_URL", "") or ""
+if KHUTWA_TSA_URL and urlsplit(KHUTWA_TSA_URL).scheme not in ("http", "https"):
+    raise ImproperlyConfigured(f"KHUTWA_TSA_URL must be an http(s) URL, got {KHUTWA_TSA_URL!r}.")
+KHUTWA_TSA_TRUST_ROOTS = env_str("KHUTWA_TSA_TRUST_ROOTS", "") or ""
+if KHUTWA_TSA_TRUST_ROOTS and not Path(KHUTWA_TSA_TRUST_ROOTS).is_file():
+    raise ImproperlyConfigured(
+        f"KHUTWA_TSA_TRUST_ROOTS must name a PEM file, got {KHUTWA_TSA_TRUST_ROOTS!r}."
+    )
+KHUTWA_TSA_TIMEOUT = env_int("KHUTWA_TSA_TIMEOUT", 10, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -210,7 +222,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        # pyHanko logs every failed certificate check with its traceback, and warns on each
+        # signature that nothing is fetched (on purpose): the verdicts carry the reasons.
+        "pyhanko": {"level": "ERROR"},
+        "pyhanko_certvalidator": {"level": "ERROR"},
+    },
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500

@@ -1,14 +1,17 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from khutwa.api.api import api
 from khutwa.portal import views as portal_views
-from khutwa.portal import views_documents
+from khutwa.portal import views_documents, views_trust
 
 urlpatterns = [
     path("healthz", portal_views.healthz, name="healthz"),
     path(".well-known/khutwa-keys.json", views_documents.jwks, name="jwks"),
+    path(".well-known/khutwa-ca.crl", views_trust.crl, name="crl"),
+    re_path(r"^\.well-known/khutwa-ca-(?P<ca>[0-9a-f]{16})\.crl$", views_trust.crl, name="crl-of"),
+    path("tsa", views_trust.tsa, name="tsa"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -19,10 +19,10 @@ from django.template.loader import render_to_string
 from khutwa.catalogue.models import Activity
 from khutwa.documents import money
 from khutwa.documents.models import Document, DocumentType, PaymentMethod, RenderedFile
-from khutwa.documents.signing import pades_material
+from khutwa.documents.signing import pdf_sign
 from khutwa.documents.ubl import invoice_xml
 from khutwa.documents.verification import qr_site
-from khutwa.trust.pdf import Attachment, pades_sign, render_pdfa3
+from khutwa.trust.pdf import Attachment, render_pdfa3
 from khutwa.trust.qr import qr_svg
 from khutwa.trust.seal import Facts
 
@@ -238,14 +238,7 @@ def document_pdf(document: Document) -> bytes:
     stored = RenderedFile.objects.filter(document=document).first()
     if stored is not None:
         return bytes(stored.pdf)
-    key, certificate, chain = pades_material()
-    pdf = pades_sign(
-        document_pdf_unsigned(document),
-        key=key,
-        certificate=certificate,
-        chain=chain,
-        reason=f"Khutwa official document {document.number}",
-    )
+    pdf = pdf_sign(document_pdf_unsigned(document), reason=f"Khutwa official document {document.number}")
     try:
         with transaction.atomic():
             RenderedFile.objects.create(document=document, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())

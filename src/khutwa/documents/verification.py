@@ -18,7 +18,7 @@ from django.db import connection
 from khutwa.documents import money
 from khutwa.documents.models import Allocation, Document, DocumentType
 from khutwa.documents.signing import jwks as load_jwks
-from khutwa.documents.signing import key_store
+from khutwa.documents.signing import key_store, tsa_trust_roots
 from khutwa.errors import NotFound
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.trust.pdf import pades_verify, pdf_attachment
@@ -187,14 +187,18 @@ def qr_verify(document: Document, content: str) -> list[str]:
 
 
 def pdf_verify(pdf: bytes) -> Verification:
-    """An uploaded PDF: its PAdES signature chains to the platform root and covers the whole
-    file, and the payload it carries is sealed and matches the record."""
+    """An uploaded PDF: its PAdES signature chains to a platform root as of the time its
+    time-stamps prove it was made (so it stays valid after the certificate expires), nothing
+    but validation data and time-stamps was added after it, and the payload it carries is
+    sealed and matches the record."""
     reasons: list[str] = []
     try:
-        root = key_store().ca_certificate()
+        store = key_store()
+        roots, crls = store.trust_roots(), store.crls()
     except Exception:
-        root = None
-    signature = pades_verify(pdf, trust_roots=[root] if root is not None else [])
+        roots, crls = [], []
+    # As of signing time: the time-stamps prove when; the CRLs at hand are today's.
+    signature = pades_verify(pdf, trust_roots=roots, tsa_roots=tsa_trust_roots(), crls=crls)
     reasons.extend(signature.reasons)
     raw = pdf_attachment(pdf, "khutwa-document.json")
     if raw is None:
@@ -224,5 +228,5 @@ def pdf_verify(pdf: bytes) -> Verification:
         online.credited,
         online.paid,
         document.licence.status,
-        {"signer": signature.signer},
+        {"signer": signature.signer, "signed_at": signature.signed_at, "pades_level": signature.level},
     )

@@ -1,5 +1,7 @@
 """The licence certificate: one bilingual (Arabic first, English second) A4 page, rendered
-with WeasyPrint, with a QR code that points at the public licence check page.
+with WeasyPrint as PDF/A-3b and signed like official documents (PAdES B-LTA, the platform's
+document-signing certificate, time-stamped), with a QR code that points at the public licence
+check page.
 
 Privacy: the certificate shows only the licence number, trade name, holder's name, tier,
 activities, validity, status and conditions; never the holder's CPR, phone or address.
@@ -8,6 +10,7 @@ Rendering reads nothing but the bundled Amiri font files and data: URIs (no netw
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,10 @@ import fontpkg_amiri
 import segno
 from django.conf import settings
 from django.template.loader import render_to_string
-from weasyprint import HTML, URLFetcher
 
+from khutwa.documents.signing import pdf_sign
 from khutwa.licensing.models import Licence, LicenceStatus
+from khutwa.trust.pdf import render_pdfa3
 
 FONT_DIR = Path(fontpkg_amiri.__file__).parent / "files"
 
@@ -64,25 +68,26 @@ def certificate_html(licence: Licence, *, compact: bool = False) -> str:
 
 
 def certificate_pdf(licence: Licence) -> bytes:
-    """The licence certificate as PDF bytes: one A4 page.
+    """The licence certificate as a signed PDF/A-3: one A4 page.
 
     When many activities and long conditions do not fit, it is laid out again in a compact
     style; text that still does not fit flows onto a second page rather than being cut.
     """
-    document = _render(licence, compact=False)
-    if len(document.pages) > 1:
-        document = _render(licence, compact=True)
-    pdf: bytes = document.write_pdf()  # bytes, as no target is given
-    return pdf
+    pdf = _render(licence, compact=False)
+    if _pages(pdf) > 1:
+        pdf = _render(licence, compact=True)
+    return pdf_sign(pdf, reason=f"Khutwa licence certificate {licence.number}")
 
 
-def _render(licence: Licence, *, compact: bool) -> Any:
+def _render(licence: Licence, *, compact: bool) -> bytes:
     # Only local files (the fonts) and data: URIs (the QR code); a failed fetch is an error,
     # not a silently missing font.
-    fetcher = URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
-    html = HTML(
-        string=certificate_html(licence, compact=compact),
-        base_url=FONT_DIR.as_uri() + "/",
-        url_fetcher=fetcher,
+    return render_pdfa3(
+        certificate_html(licence, compact=compact), attachments=[], title=licence.number, lang="ar"
     )
-    return html.render()
+
+
+def _pages(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(BytesIO(pdf)).root["/Pages"]["/Count"])

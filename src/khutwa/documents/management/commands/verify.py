@@ -1,5 +1,10 @@
 """Offline verification with nothing but the platform's public keys (a JWKS file).
 
+The PDF's signature is checked as of the time its time-stamps prove it was made, with the
+certificates and CRLs it carries, against the roots in ``x5c_roots`` (``x5c_root`` in older
+files) and, for time-stamps of an external TSA, ``x5c_tsa_roots``: a PDF stays valid after its
+signing certificate expired.
+
     khutwa verify FILE.pdf --keys khutwa-keys.json [--site https://khutwa.example.bh]
     khutwa verify --qr 'https://…/verify/…?s=…&g=…' --keys khutwa-keys.json [--site URL]
 
@@ -26,6 +31,21 @@ def _seal_line(facts: Facts | None, *, qr: bool) -> str:
     if qr:
         return "seal KW1: the QR's site and public id are not signed"
     return "seal KW1: the site is not sealed"
+
+
+def _certificates(values: Any) -> list[Any]:
+    """X.509 certificates from a JWKS list of base64 DER strings."""
+    import base64
+    import binascii
+
+    from cryptography import x509
+
+    if not isinstance(values, list):
+        raise ValueError("x5c_roots and x5c_tsa_roots must be lists")
+    try:
+        return [x509.load_der_x509_certificate(base64.b64decode(value, validate=True)) for value in values]
+    except (binascii.Error, TypeError) as exc:
+        raise ValueError(f"a root certificate is not base64 DER: {exc}") from None
 
 
 class Command(BaseCommand):
@@ -89,14 +109,13 @@ class Command(BaseCommand):
         other_site = site is not None and result.signed_site not in (None, site.rstrip("/"))
         if other_site:
             reasons.append(reason_other_site(result.signed_site, (site or "").rstrip("/")))
-        roots = []
-        if "x5c_root" in jwks:
-            import base64
-
-            from cryptography import x509
-
-            roots.append(x509.load_der_x509_certificate(base64.b64decode(jwks["x5c_root"])))
-        signed = pades_verify(pdf, trust_roots=roots)
+        try:
+            roots = _certificates(jwks.get("x5c_roots") or ([jwks["x5c_root"]] if "x5c_root" in jwks else []))
+            tsa_roots = _certificates(jwks.get("x5c_tsa_roots", []))
+        except ValueError as exc:
+            self._exit(2, [f"unusable keys file: {exc}"])
+        # As of signing time, with what the PDF carries: its time-stamps and validation data.
+        signed = pades_verify(pdf, trust_roots=roots, tsa_roots=tsa_roots)
         reasons.extend(signed.reasons)
         valid = result.valid and signed.ok and not other_site
         issuer = payload.get("issuer", {})
@@ -109,6 +128,12 @@ class Command(BaseCommand):
             f"{'unchanged' if signed.intact else 'CHANGED after signing'}, "
             f"{'chains to the Khutwa root' if signed.trusted else 'not trusted'}",
             _seal_line(result.facts, qr=False),
+            f"PAdES {signed.level or 'unknown'}, "
+            + (
+                f"signed at {signed.signed_at.isoformat()} (time-stamped)"
+                if signed.signed_at
+                else "signing time not time-stamped"
+            ),
             *(f"reason: {r}" for r in reasons),
         ]
         self._exit(0 if valid else 1, lines)
