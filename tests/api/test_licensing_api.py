@@ -115,6 +115,7 @@ def test_the_whole_journey_through_the_api(client, world):
         "valid_from": public["valid_from"],
         "valid_until": public["valid_until"],
         "conditions": "",
+        "vat_number": "",
     }
     assert client.get("/api/v1/me", **me).json()["licence"] == number
 

@@ -46,7 +46,7 @@ def keys(tmp_path):
 
 
 def test_a_v1_document_keeps_its_kw1_qr(issue_v1):
-    invoice = issue_v1("invoice")
+    invoice = issue_v1("quotation")
     assert facts_of(invoice).version == "KW1"
     assert "?s=KW1~" in qr_of(invoice)
     assert qr_verify(invoice, qr_of(invoice)) == []
@@ -124,7 +124,7 @@ def test_khutwa_verify_pdf_refuses_another_site(issue, keys, capsys, tmp_path):
 
 
 def test_khutwa_verify_site_for_kw1_checks_the_unsigned_url(issue_v1, keys, capsys):
-    invoice = issue_v1("invoice")
+    invoice = issue_v1("quotation")
     content = qr_of(invoice)
     code, out = run_verify(capsys, "--qr", content, "--keys", keys, "--site", settings.KHUTWA_SITE_URL)
     assert code == 0 and "seal KW1: the QR's site and public id are not signed" in out
