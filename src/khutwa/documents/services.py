@@ -166,13 +166,7 @@ def customer_create(
         vat_number=vat_number,
         is_tamkeen_customer=is_tamkeen_customer,
     )
-    try:
-        customer.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
+    _check_customer(customer, errors)
     try:
         with transaction.atomic():
             customer.save()
@@ -187,6 +181,17 @@ def customer_create(
             _("This customer is already in your book."), field="cpr" if cpr else "cr_number"
         ) from None
     return customer
+
+
+def _check_customer(customer: Customer, errors: dict[str, list[str]]) -> None:
+    """The entry's own field checks (CPR, VAT number, lengths) added to `errors`; raise them."""
+    try:
+        customer.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 CUSTOMER_EDITABLE = ("name_ar", "name_en", "address", "phone", "email", "vat_number", "is_tamkeen_customer")
@@ -207,13 +212,10 @@ def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Custo
     if not (customer.name_ar or customer.name_en):
         errors["name_ar"] = [_("Give the customer's name in Arabic or English.")]
     try:
-        customer.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-    if errors:
+        _check_customer(customer, errors)
+    except ValidationError:
         customer.refresh_from_db()
-        raise ValidationError(errors)
+        raise
     with transaction.atomic():
         customer.save(update_fields=list(changes))
         audit_record(

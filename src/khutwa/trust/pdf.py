@@ -408,14 +408,15 @@ def pades_sign(
     signer = _KeySigner(key, certificate, chain)
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     output = BytesIO()
+    common: dict[str, Any] = {
+        "field_name": field_name,
+        "reason": reason,
+        "location": location,
+        "md_algorithm": "sha256",
+        "subfilter": fields.SigSeedSubFilter.PADES,
+    }
     if timestamper is None:
-        meta = signers.PdfSignatureMetadata(
-            field_name=field_name,
-            reason=reason,
-            location=location,
-            md_algorithm="sha256",
-            subfilter=fields.SigSeedSubFilter.PADES,
-        )
+        meta = signers.PdfSignatureMetadata(**common)
         _run(
             signers.PdfSigner(meta, signer).async_sign_pdf(
                 writer, output=output, bytes_reserved=_bytes_reserved([certificate, *chain])
@@ -426,11 +427,7 @@ def pades_sign(
     roots = validation_roots if validation_roots is not None else [c for c in chain if c.issuer == c.subject]
     context = _signing_context(roots, [certificate, *chain], crls or [], revocation)
     meta = signers.PdfSignatureMetadata(
-        field_name=field_name,
-        reason=reason,
-        location=location,
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
+        **common,
         embed_validation_info=True,
         use_pades_lta=True,
         timestamp_field_name=f"{field_name}Timestamp",
