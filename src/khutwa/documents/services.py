@@ -505,7 +505,7 @@ def _seal_and_store(
         **fields,
     )
     document.save(force_insert=True)
-    DocumentCounter.objects.filter(pk=numbers.chain_id).update(last_hash=digest)
+    DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
     DocumentLine.objects.bulk_create(
         [
             DocumentLine(
