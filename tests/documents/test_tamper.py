@@ -175,7 +175,7 @@ def test_a_changed_allocation_is_reported(client, chain, licence):
 def test_a_removed_delivery_note_link_is_reported(client, chain):
     invoice = chain["invoice"]
     tamper("DELETE FROM documents_document_delivery_notes WHERE from_document_id = %s", [invoice.pk])
-    page_and_api_report(client, invoice, "the stored delivery notes (none) differs")
+    page_and_api_report(client, invoice, "the stored delivery-note list (none) differs")
     assert walk()[0] == 1
 
 

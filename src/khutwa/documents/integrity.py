@@ -255,7 +255,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _differs(label: str, stored: Any, sealed: Any, *, show: bool = True) -> str:
     if not show:
         return f"the stored {label} differs from the sealed {label}"
-    return f"the stored {label} ({stored}) differs from the sealed {label} ({sealed})"
+    return f"the stored {label} ({stored or 'none'}) differs from the sealed {label} ({sealed or 'none'})"
 
 
 def _compare_amount(reasons: list[str], label: str, stored: Any, sealed: Any) -> None:
@@ -422,7 +422,7 @@ def stored_vs_sealed(row: StoredRow, related: Related, payload: Any) -> list[str
     sealed_notes = references.get("delivery_notes") or []
     if not isinstance(sealed_notes, list) or stored_notes != sorted(_text(n) for n in sealed_notes):
         shown = ", ".join(sealed_notes) if isinstance(sealed_notes, list) else _text(sealed_notes)
-        reasons.append(_differs("delivery notes", ", ".join(stored_notes) or "none", shown or "none"))
+        reasons.append(_differs("delivery-note list", ", ".join(stored_notes), shown))
     reasons += _allocation_reasons(related.allocations, references.get("allocations") or [])
     reasons += _line_reasons(related.lines, payload.get("lines") or [])
     return reasons
