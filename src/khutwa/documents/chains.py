@@ -14,7 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -28,7 +28,7 @@ from khutwa.trust.verify import GENESIS_HASH, verify_document
 
 BATCH = 200
 # In a row of _DOCUMENTS_SQL: five columns, then the StoredRow's.
-_COUNTER = 5 + [f.name for f in fields(integrity.StoredRow)].index("counter")
+_COUNTER = 5 + integrity.StoredRow._fields.index("counter")
 _NUMBER = re.compile(r"^([A-Z]+)-([0-9]{4})-([0-9]+)$")
 _TYPES = {prefix: str(type_) for type_, prefix in PREFIXES.items()}
 
@@ -50,25 +50,29 @@ class ChainReport:
 
 
 _DOCUMENTS_SQL = """
-SELECT d.id, d.payload, d.hash, d.signature, d.kid, {row_columns}
-{row_from}
+SELECT d.id, d.payload, d.hash, d.signature, d.kid, {stored_columns}
+{stored_from}
 WHERE d.licence_id = %s AND d.counter > %s
 ORDER BY d.counter, d.id
+LIMIT {batch}
 """
 
 
 @functools.cache
-def _documents_sql() -> str:
-    return _DOCUMENTS_SQL.format(row_columns=integrity.row_columns(), row_from=integrity.row_from()) + (
-        f" LIMIT {BATCH}"
+def _documents_sql(vendor: str, batch: int) -> str:
+    return _DOCUMENTS_SQL.format(
+        stored_columns=integrity.stored_columns(vendor, links=True),
+        stored_from=integrity.stored_from(links=True),
+        batch=batch,
     )
 
 
 def _batches(licence_id: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The licence's documents in counter order, `BATCH` at a time."""
     after = 0
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(_documents_sql(), [licence_id, after])
+            cursor.execute(_documents_sql(connection.vendor, BATCH), [licence_id, after])
             rows = cursor.fetchall()
         if not rows:
             return
@@ -76,13 +80,6 @@ def _batches(licence_id: int) -> Iterator[list[tuple[Any, ...]]]:
         after = rows[-1][_COUNTER]
         if len(rows) < BATCH:
             return
-
-
-def _related(licence_id: int, low: int, high: int) -> dict[int, integrity.Related]:
-    where = "d.licence_id = %s AND d.counter >= %s AND d.counter <= %s"
-    with connection.cursor() as cursor:
-        cursor.execute(integrity.related_sql(where), [licence_id, low, high] * 3)
-        return integrity.related_of(cursor.fetchall())
 
 
 def _numbers(prefix: str, year: int, first: int, last: int) -> str:
@@ -102,14 +99,13 @@ def licence_chain_verify(licence_id: int, licence_number: str) -> ChainReport:
     head_hash: str | None = None
     issued: dict[tuple[str, int], tuple[int, int]] = {}  # (type, year) → (count, highest number)
     for rows in _batches(licence_id):
-        related = _related(licence_id, rows[0][_COUNTER], rows[-1][_COUNTER])
-        for pk, payload, digest, signature, kid, *columns in rows:
+        for _pk, payload, digest, signature, kid, *columns in rows:
             checked += 1
-            row = integrity.StoredRow(*columns)
+            row, related = integrity.stored_of(columns, links=True)
             if isinstance(payload, str):
                 payload = json.loads(payload)
             reasons = list(verify_document(payload, signature, kid, jwks, sealed_hash=digest).reasons)
-            reasons += integrity.stored_vs_sealed(row, related.get(pk, integrity.Related()), payload)
+            reasons += integrity.stored_vs_sealed(row, related, payload)
             chain = payload.get("chain") if isinstance(payload, dict) else None
             sealed_previous = chain.get("previous_hash") if isinstance(chain, dict) else None
             expected = previous[0] + 1 if previous else 1
