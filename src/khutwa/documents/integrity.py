@@ -293,9 +293,16 @@ def _compare_date(reasons: list[str], label: str, stored: Any, sealed: Any) -> N
 
 
 def _same_amount(stored: Any, sealed: Any) -> bool:
-    """Equal as numbers. PostgreSQL's text of a numeric(…, 3) is already the payload's form."""
+    """Equal as numbers. PostgreSQL's text of a numeric(…, 3) is already the payload's form;
+    SQLite's REAL (or INTEGER) is the double nearest to the decimal, as `float()` of the text is
+    (exact for amounts of fewer than 15 digits); Decimal otherwise."""
     if stored == sealed:
         return True
+    if type(stored) in (float, int) and type(sealed) is str:
+        try:
+            return float(sealed) == stored
+        except ValueError:
+            return False
     try:
         return (Decimal(repr(stored)) if type(stored) is float else Decimal(stored)) == Decimal(sealed)
     except (ArithmeticError, TypeError, ValueError):

@@ -71,18 +71,19 @@ class Verification:
 
 # One statement gathers everything a verdict needs: the row, its licence, what was credited and
 # paid against it, the licence's chain counter, the hashes of the chain neighbours and of the
-# document the counter names as the last (one subquery, a JSON array), and the stored columns,
-# lines and allocations that the payload states too (`integrity.stored_columns`; the links to
-# other documents are left to `khutwa documents-verify`).
-# Through the ORM these were many queries, and on this public, rate-limited hot path the ORM's
-# per-query cost was most of the response time.
+# document the counter names as the last, and the stored columns, lines and allocations that the
+# payload states too (`integrity.stored_columns`; the links to other documents are left to
+# `khutwa documents-verify`). Through the ORM these were many queries, and on this public,
+# rate-limited hot path the ORM's per-query cost was most of the response time.
 _VERDICT_SQL = """
 SELECT d.id, d.payload, d.hash, d.signature, d.kid, l.status,
        (SELECT SUM(c.total) FROM {document} c WHERE c.invoice_id = d.id AND c.type = 'credit_note'),
        (SELECT SUM(a.amount) FROM {allocation} a WHERE a.invoice_id = d.id),
        k.last, k.last_hash,
-       (SELECT {neighbours} FROM {document} x
-         WHERE x.licence_id = d.licence_id AND x.counter IN (d.counter - 1, d.counter + 1, k.last)),
+       (SELECT p.hash FROM {document} p WHERE p.licence_id = d.licence_id AND p.counter = d.counter - 1),
+       (SELECT n.previous_hash FROM {document} n
+         WHERE n.licence_id = d.licence_id AND n.counter = d.counter + 1),
+       (SELECT h.hash FROM {document} h WHERE h.licence_id = d.licence_id AND h.counter = k.last),
        {stored_columns}
 {stored_from}
 LEFT JOIN {counter} k ON k.licence_id = d.licence_id AND k.type = 'chain' AND k.year = 0
@@ -96,9 +97,6 @@ def _sql(vendor: str, column: str) -> str:
         document=Document._meta.db_table,
         allocation=Allocation._meta.db_table,
         counter=DocumentCounter._meta.db_table,
-        neighbours=integrity.json_sql(
-            vendor, "agg", integrity.json_sql(vendor, "array", "x.counter, x.hash, x.previous_hash")
-        ),
         stored_columns=integrity.stored_columns(vendor, links=False),
         stored_from=integrity.stored_from(links=False),
         column=column,
@@ -123,21 +121,19 @@ def _verdict(column: str, value: Any) -> Verification | None:
     if row is None:
         return None
     pk, payload, digest, signature, kid, licence_status, credited, allocated, last, last_hash = row[:10]
-    neighbours = {n: (h, p) for n, h, p in integrity.json_value(row[10]) or []}
-    stored, related = integrity.stored_of(row[11:], links=False)
+    before_hash, after_previous, head_hash = row[10:13]
+    stored, related = integrity.stored_of(row[13:], links=False)
     if isinstance(payload, str):
         payload = json.loads(payload)
     result = verify_document(payload, signature, kid, public_keys(), sealed_hash=digest)
     reasons = list(result.reasons)
     reasons += integrity.stored_vs_sealed(stored, related, payload)
     counter, previous_hash, total = stored.counter, stored.previous_hash, stored.total
-    before_hash = neighbours.get(counter - 1, (None, None))[0]
-    after_previous = neighbours.get(counter + 1, (None, None))[1]
     if counter > 1 and before_hash != previous_hash:
         reasons.append("the previous document of this licence's chain is missing or was altered")
     if after_previous is not None and after_previous != digest:
         reasons.append("the next document of this licence's chain does not point at this one")
-    reasons += integrity.chain_head_reasons(last, last_hash, neighbours.get(last, (None, None))[0])
+    reasons += integrity.chain_head_reasons(last, last_hash, head_hash)
     if last is not None and counter > last:
         reasons.append(f"this document's counter ({counter}) is beyond the licence's last counter ({last})")
     credited_amount = _amount(credited)
