@@ -195,6 +195,9 @@ def test_a_deleted_last_document_is_reported(client, chain, licence):
     assert client.get(f"/en/verify/{last.public_id}").status_code == 404
     needle = f"the licence's last document (counter {last.counter}) is missing: it was deleted"
     page_and_api_report(client, before, needle)
+    page_and_api_report(
+        client, before, f"the next document of this licence's chain (counter {last.counter}) is missing"
+    )
     page_and_api_report(client, chain["quotation"], needle)  # any document of the licence says so
     code, out = walk()
     assert code == 1
@@ -263,3 +266,20 @@ def test_the_walk_reads_in_batches(chain, licence, monkeypatch):
     tamper("UPDATE documents_document SET total = 1 WHERE id = %s", [chain["credit"].pk])
     code, out = walk()
     assert code == 1 and f"{chain['credit'].number} (counter 6)" in out
+
+
+def test_a_deleted_document_inside_the_chain_is_reported(client, chain, licence):
+    before, gone, after = chain["note"], chain["invoice"], chain["second"]  # counters 2, 3, 4
+    tamper("DELETE FROM documents_documentline WHERE document_id = %s", [gone.pk])
+    tamper("DELETE FROM documents_allocation WHERE invoice_id = %s", [gone.pk])
+    tamper("DELETE FROM documents_document_delivery_notes WHERE from_document_id = %s", [gone.pk])
+    tamper("DELETE FROM documents_document WHERE id = %s", [gone.pk])
+    page_and_api_report(client, before, "the next document of this licence's chain (counter 3) is missing")
+    page_and_api_report(
+        client, after, "the previous document of this licence's chain is missing or was altered"
+    )
+    code, out = walk()
+    assert code == 1
+    assert (
+        f"{licence.number}: {after.number} (counter 4): counter 3 is missing (a gap after counter 2)" in out
+    )

@@ -133,6 +133,8 @@ def _verdict(column: str, value: Any) -> Verification | None:
         reasons.append("the previous document of this licence's chain is missing or was altered")
     if after_previous is not None and after_previous != digest:
         reasons.append("the next document of this licence's chain does not point at this one")
+    elif after_previous is None and last is not None and counter < last:
+        reasons.append(f"the next document of this licence's chain (counter {counter + 1}) is missing")
     reasons += integrity.chain_head_reasons(last, last_hash, head_hash)
     if last is not None and counter > last:
         reasons.append(f"this document's counter ({counter}) is beyond the licence's last counter ({last})")
