@@ -17,6 +17,7 @@ customer's CPR, CR number or name, nor a line's description.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -278,7 +279,8 @@ def _compare_amount(reasons: list[str], label: str, stored: Any, sealed: Any) ->
     if a is None or b is None or a != b:
         shown = _text(stored)
         if a is not None and b is not None and a.is_finite() and b.is_finite():
-            shown = str(a.quantize(b))  # as the payload writes it: 99 → 99.000
+            with contextlib.suppress(InvalidOperation):  # beyond the context's precision
+                shown = str(a.quantize(b))  # as the payload writes it: 99 → 99.000
         reasons.append(_differs(label, shown, _text(sealed)))
 
 
