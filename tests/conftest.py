@@ -47,9 +47,9 @@ def _keys(tmp_path_factory, settings, monkeypatch):  # type: ignore[no-untyped-d
 
 @pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
-    """Transactional tests end with a flush, which the audit triggers would refuse: switch
-    them off just for that flush (set up after transactional_db, so torn down before it), and
-    re-seed the catalogue that an earlier flush removed."""
+    """Transactional tests end with a flush, which the audit and documents triggers would
+    refuse: switch them off just for that flush (set up after transactional_db, so torn down
+    before it), and re-seed the catalogue that an earlier flush removed."""
     transactional = {"transactional_db", "live_server"} & set(request.fixturenames)
     marker = request.node.get_closest_marker("django_db")
     if not transactional and not (marker and marker.kwargs.get("transaction")):
@@ -57,10 +57,12 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
         return
     from django.db import connection
 
-    from khutwa.audit.triggers import triggers_resume, triggers_suspend
+    from khutwa.audit import triggers as audit_triggers
+    from khutwa.documents import triggers as documents_triggers
 
     request.getfixturevalue("transactional_db")
-    triggers_resume(connection)
+    for triggers in (audit_triggers, documents_triggers):
+        triggers.triggers_resume(connection)
     # A previous transactional test's flush removed what the data migrations seeded.
     from django.apps import apps
 
@@ -68,7 +70,8 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
 
     load_seed(apps)
     yield
-    triggers_suspend(connection)
+    for triggers in (audit_triggers, documents_triggers):
+        triggers.triggers_suspend(connection)
 
 
 @pytest.fixture

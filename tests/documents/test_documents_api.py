@@ -133,7 +133,10 @@ def test_public_verify_reports_credit_payment_tampering_and_the_licence_now(clie
     type(licence).objects.filter(pk=licence.pk).update(status=LicenceStatus.SUSPENDED)
     issuer = client.get(url).json()["issuer"]
     assert (issuer["licence_status_at_issue"], issuer["licence_status_now"]) == ("active", "suspended")
-    with connection.cursor() as cursor:  # someone edits the database behind the application
+    from khutwa.documents.triggers import triggers_suspend
+
+    triggers_suspend(connection)  # the database owner edits rows behind the application
+    with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE documents_document SET payload = %s WHERE id = %s",
             [json.dumps({**invoice.payload, "total": "1.000"}), invoice.pk],

@@ -5,11 +5,12 @@ signed and never changed once issued."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -110,15 +111,50 @@ class ImmutableError(Exception):
     """Issued documents are never changed or deleted; a credit note corrects an invoice."""
 
 
-class DocumentQuerySet(models.QuerySet["Document"]):
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _refused(model: type[models.Model], what: str) -> ImmutableError:
+    return ImmutableError(f"{model.__name__} rows of issued documents cannot be {what}.")
+
+
+class ImmutableQuerySet(models.QuerySet[_M]):
+    """Rows written once with an issued document: the ORM adds them and never changes or
+    deletes them (database triggers refuse it too, see `documents.triggers`). A model using it
+    also names it as its base manager, which related lookups use."""
+
     def update(self, **kwargs: Any) -> int:
-        raise ImmutableError("Issued documents cannot be changed.")
+        raise _refused(self.model, "changed")
+
+    def bulk_update(self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None) -> int:
+        raise _refused(self.model, "changed")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise ImmutableError("Issued documents cannot be deleted.")
+        raise _refused(self.model, "deleted")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]  # as Django's: no Manager.delete()
 
 
-class Document(models.Model):
+class ImmutableRow(models.Model):
+    """Instances are saved once (an INSERT) and never saved again nor deleted."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise _refused(type(self), "changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise _refused(type(self), "deleted")
+
+
+class DocumentQuerySet(ImmutableQuerySet["Document"]):
+    pass
+
+
+class Document(ImmutableRow):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     licence = models.ForeignKey(
         "licensing.Licence", on_delete=models.PROTECT, related_name="documents", verbose_name=_("licence")
@@ -186,20 +222,13 @@ class Document(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["licence", "type", "issued_at"])]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return self.number
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableError("Issued documents cannot be changed.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ImmutableError("Issued documents cannot be deleted.")
-
-
-class DocumentLine(models.Model):
+class DocumentLine(ImmutableRow):
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()
     activity = models.ForeignKey("catalogue.Activity", on_delete=models.PROTECT, related_name="+")
@@ -218,33 +247,52 @@ class DocumentLine(models.Model):
     item_code = models.CharField(_("item code"), max_length=50, blank=True)
     brand = models.CharField(_("brand"), max_length=100, blank=True)
 
+    objects: ClassVar[ImmutableQuerySet[DocumentLine]] = ImmutableQuerySet.as_manager()  # type: ignore[assignment]
+
     class Meta:
         ordering = ["document", "position"]
         constraints = [
             models.UniqueConstraint(fields=["document", "position"], name="document_line_position")
         ]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
 
 
-class Allocation(models.Model):
+class Allocation(ImmutableRow):
     """Part of a receipt allocated to an invoice."""
 
     receipt = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
 
+    objects: ClassVar[ImmutableQuerySet[Allocation]] = ImmutableQuerySet.as_manager()  # type: ignore[assignment]
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["receipt", "invoice"], name="allocation_once_per_invoice")
         ]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.receipt_id}→{self.invoice_id}: {self.amount}"
 
 
-class DocumentCounter(models.Model):
+class DocumentCounterQuerySet(ImmutableQuerySet["DocumentCounter"]):
+    def chain_head_record(self, *, chain_id: int, last_hash: str) -> None:
+        """Record the hash of the document just stored as the head of its licence's chain: the
+        one change to a counter besides `services._take_numbers`' `UPDATE … RETURNING` (a
+        trigger checks that the hash is that of the licence's document numbered `last`)."""
+        table = self.model._meta.db_table
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_hash = %s WHERE id = %s AND type = 'chain' AND year = 0",  # noqa: S608
+                [last_hash, chain_id],
+            )
+
+
+class DocumentCounter(ImmutableRow):
     """Gapless numbers per licence, type and year; and (type "chain", year 0) the licence's
     chain counter with the hash of its last document. The invoice row of a year also keeps the
     year's running turnover (invoices less credit notes, in fils), so that the tier's ceiling is
@@ -257,16 +305,19 @@ class DocumentCounter(models.Model):
     last_hash = models.CharField(max_length=64, blank=True)
     turnover_fils = models.BigIntegerField(default=0)
 
+    objects: ClassVar[DocumentCounterQuerySet] = DocumentCounterQuerySet.as_manager()  # type: ignore[assignment]
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["licence", "type", "year"], name="document_counter_unique")
         ]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.licence_id}/{self.type}/{self.year}: {self.last}"
 
 
-class QuotationResponse(models.Model):
+class QuotationResponse(ImmutableRow):
     """The customer's answer to a quotation (kept apart: the quotation itself never changes)."""
 
     class Answer(models.TextChoices):
@@ -278,17 +329,27 @@ class QuotationResponse(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
 
+    objects: ClassVar[ImmutableQuerySet[QuotationResponse]] = ImmutableQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        base_manager_name = "objects"
+
     def __str__(self) -> str:
         return f"{self.quotation_id}: {self.answer}"
 
 
-class RenderedFile(models.Model):
+class RenderedFile(ImmutableRow):
     """The signed PDF of a document, rendered once and kept (it carries its signing time)."""
 
     document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="rendered")
     pdf = models.BinaryField()
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[ImmutableQuerySet[RenderedFile]] = ImmutableQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.document_id}.pdf"

@@ -633,9 +633,15 @@ _TAKE_SQL = (
     "UPDATE {table} SET "
     "last = last + CASE WHEN (type = 'chain' AND year = 0) OR (type = %s AND year = %s) THEN 1 ELSE 0 END, "
     "turnover_fils = turnover_fils + CASE WHEN type = 'invoice' AND year = %s THEN %s ELSE 0 END "
-    "WHERE licence_id = %s AND ({keys}) "
+    "WHERE {where} "
     "RETURNING id, type, year, last, last_hash, turnover_fils"
 )
+_TAKE_WHERE = "licence_id = %s AND ({keys})"
+# PostgreSQL locks the rows an UPDATE changes in the order it scans them, which on a small
+# table is their physical order: two issuers could take the chain row and a type's row in
+# opposite orders and deadlock. Locking them first in id order makes every issuer take them in
+# the same order. (SQLite serialises writers with IMMEDIATE transactions instead.)
+_TAKE_WHERE_PG = "id IN (SELECT id FROM {table} WHERE licence_id = %s AND ({keys}) ORDER BY id FOR UPDATE)"
 
 
 def _take_numbers(
@@ -672,9 +678,11 @@ def _advance(
     licence: Licence, type_: str, year: int, turnover_year: int, fils: int, keys: set[tuple[str, int]]
 ) -> dict[tuple[str, int], tuple[int, int, str, int]]:
     ordered = sorted(keys)
+    table = DocumentCounter._meta.db_table
+    where = _TAKE_WHERE_PG if connection.vendor == "postgresql" else _TAKE_WHERE
     sql = _TAKE_SQL.format(
-        table=DocumentCounter._meta.db_table,
-        keys=" OR ".join(["(type = %s AND year = %s)"] * len(ordered)),
+        table=table,
+        where=where.format(table=table, keys=" OR ".join(["(type = %s AND year = %s)"] * len(ordered))),
     )
     params: list[Any] = [type_, year, turnover_year, fils, licence.pk]
     for kind, y in ordered:
@@ -813,11 +821,7 @@ def _seal_and_store(
         **fields,
     )
     document.save(force_insert=True)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {DocumentCounter._meta.db_table} SET last_hash = %s WHERE id = %s",  # noqa: S608 - table name
-            [digest, numbers.chain_id],
-        )
+    DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
     DocumentLine.objects.bulk_create(
         [
             DocumentLine(

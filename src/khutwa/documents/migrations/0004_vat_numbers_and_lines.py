@@ -41,9 +41,16 @@ def turnover_net_of_vat(apps, schema_editor):  # type: ignore[no-untyped-def]
         )
 
 
+def reinstall_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """SQLite rebuilds a table to alter a column, and the rebuilt table has no triggers."""
+    from khutwa.documents.triggers import triggers_install
+
+    triggers_install(schema_editor.connection)
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0002_counter_turnover"),
+        ("documents", "0003_immutable_rows"),
     ]
 
     operations = [
@@ -69,4 +76,5 @@ class Migration(migrations.Migration):
             name="vat",
             field=models.DecimalField(blank=True, decimal_places=3, max_digits=14, null=True),
         ),
+        migrations.RunPython(reinstall_triggers, migrations.RunPython.noop),
     ]
