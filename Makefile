@@ -14,6 +14,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# pytest-xdist processes for the SQLite and PostgreSQL suites (one per core).
+TEST_WORKERS ?= auto
 
 .PHONY: help bootstrap bootstrap-test run serve demo test lint typecheck migrations-check \
         messages i18n-check test-sqlite test-postgres test-e2e fuzz bench bench-smoke clean
@@ -59,11 +61,11 @@ i18n-check: messages
 
 test-sqlite:
 	@echo "== pytest on SQLite =="
-	$(BIN)/pytest -m "not e2e" -q -p no:cacheprovider
+	$(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-postgres:
 	@echo "== pytest on PostgreSQL 15 =="
-	scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider
+	scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-e2e:
 	@echo "== browser tests (chromium) =="
