@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from khutwa.accounts.roles import Role
 from khutwa.licensing.models import Application
@@ -81,19 +82,35 @@ def test_the_whole_journey_through_the_api(client, world):
             )
             assert refused.status_code == 409
             assert refused["Content-Type"] == "application/problem+json"
-            scheduled = client.post(
+            # Scheduled for the due date, the visit cannot be reported yet (tests/approvals).
+            later = client.post(
                 f"/api/v1/reviews/{review_id}/inspections",
                 {"scheduled_for": str(detail["due_date"]), "inspector": reviewer.username},
                 content_type="application/json",
                 **token,
             )
+            assert later.status_code == 201, later.content
+            early = client.post(
+                f"/api/v1/reviews/{review_id}/inspections/{later.json()['id']}/outcome",
+                {"outcome": "passed", "notes": "fine"},
+                content_type="application/json",
+                **token,
+            )
+            assert early.status_code == 409
+            scheduled = client.post(
+                f"/api/v1/reviews/{review_id}/inspections",
+                {"scheduled_for": str(timezone.localdate()), "inspector": reviewer.username},
+                content_type="application/json",
+                **token,
+            )
             assert scheduled.status_code == 201, scheduled.content
-            client.post(
+            recorded = client.post(
                 f"/api/v1/reviews/{review_id}/inspections/{scheduled.json()['id']}/outcome",
                 {"outcome": "passed", "notes": "fine"},
                 content_type="application/json",
                 **token,
             )
+            assert recorded.status_code == 200 and recorded.json()["outcome"] == "passed"
         decided = client.post(
             f"/api/v1/reviews/{review_id}/decision",
             {"decision": "approve"},

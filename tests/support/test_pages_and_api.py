@@ -22,7 +22,7 @@ def test_eligibility_live_and_apply_in_the_portal(client, programme, claimant, q
         {"programme": "bdsupport", "quotation": str(quotation.public_id)},
         HTTP_HX_REQUEST="true",
     ).content.decode()
-    assert 'data-eligible="true"' in live and live.count('data-passed="true"') == 9
+    assert 'data-eligible="true"' in live and live.count('data-passed="true"') == 10
     response = client.post(
         "/en/support/apply/", {"programme": "bdsupport", "quotation": str(quotation.public_id), "submit": "1"}
     )
@@ -38,7 +38,7 @@ def test_the_api_explains_each_rule_and_refuses_the_ineligible(client, programme
         content_type="application/json",
         **headers,
     ).json()
-    assert result["eligible"] is True and len(result["rules"]) == 9
+    assert result["eligible"] is True and len(result["rules"]) == 10
     assert all(r["explanation_ar"] and r["explanation_en"] for r in result["rules"])
     programme.is_paused = True
     programme.save()

@@ -113,12 +113,22 @@ def test_split_invoices_fail_where_the_programme_does_not_split_or_the_partner_i
     services.claim_decide(actor=officer, claim=claim, decision="reject", reason="Not a split programme")
     Programme.objects.filter(pk=programme.pk).update(split_invoicing=True)
     application.refresh_from_db()
-    alone = services.claim_submit(
-        actor=claimant, application=application, document_refs=[str(tamkeen_part.public_id)]
-    )
-    checks = checks_of(alone)
-    assert not checks[("addressed_to_claimant", tamkeen_part.number)]["passed"]
-    assert not checks[("split_invoicing", tamkeen_part.number)]["passed"]
+    # Tamkeen's share alone is addressed to the Labour Fund: refused before anything is stored,
+    # naming the claimant's own share to add (tests/support/test_claim_ownership.py).
+    with pytest.raises(ValidationError) as refused:
+        services.claim_submit(
+            actor=claimant, application=application, document_refs=[str(tamkeen_part.public_id)]
+        )
+    assert customer_part.number in refused.value.message_dict["documents[0]"][0]
+    # The checks say the same as a second line.
+    from khutwa.support import checks as claim_checks
+
+    second_line = claim_checks.run(application=application, documents=[tamkeen_part], user=claimant)
+    failed = {(c.check, c.document) for c in second_line if not c.passed}
+    assert {
+        ("addressed_to_claimant", tamkeen_part.number),
+        ("split_invoicing", tamkeen_part.number),
+    } <= failed
 
 
 def test_a_share_above_the_subsidy_rate_fails_the_split_check(

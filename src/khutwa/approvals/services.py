@@ -31,6 +31,7 @@ from khutwa.errors import Refused
 from khutwa.licensing import workflow
 from khutwa.licensing.models import Application, ApplicationStatus
 from khutwa.licensing.notify import notify_applicant
+from khutwa.text import strip_bidi
 
 DECISIONS = ("approve", "approve_with_conditions", "reject", "request_info")
 
@@ -114,7 +115,8 @@ def review_decide(
             field="decision",
             status=422,
         )
-    reason, conditions = reason.strip(), conditions.strip()
+    # The conditions are printed on the licence certificate: no bidirectional controls.
+    reason, conditions = strip_bidi(reason).strip(), strip_bidi(conditions).strip()
     if decision == "reject" and not reason:
         raise Refused(_("A rejection needs a reason; the applicant will see it."), field="reason", status=422)
     if decision == "request_info" and not reason:
@@ -255,14 +257,27 @@ def inspection_schedule(*, actor: Any, review: Review, scheduled_for: dt.date, i
     return inspection
 
 
-def inspection_record(*, actor: Any, inspection: Inspection, outcome: str, notes: str) -> Inspection:
+def inspection_record(
+    *, actor: Any, inspection: Inspection, outcome: str, notes: str, today: dt.date | None = None
+) -> Inspection:
+    """The outcome of a scheduled inspection, once: from its date on (a visit cannot be reported
+    before it was due), while the review is open."""
     _authorise_reviewer(actor, inspection.review)
     if outcome not in (InspectionOutcome.PASSED, InspectionOutcome.FAILED):
         raise Refused(_("The outcome is passed or failed."), field="outcome", status=422)
+    today = today or timezone.localdate()
     with transaction.atomic():
-        locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
+        locked = Inspection.objects.select_for_update().select_related("review").get(pk=inspection.pk)
         if locked.outcome != InspectionOutcome.SCHEDULED:
-            raise Refused(_("This inspection's outcome is already recorded."))
+            raise Refused(_("This inspection's outcome is already recorded."), field="outcome")
+        if today < locked.scheduled_for:
+            raise Refused(
+                _("This inspection is scheduled for %(date)s; its outcome can be recorded from that day on.")
+                % {"date": locked.scheduled_for.isoformat()},
+                field="outcome",
+            )
+        if not locked.review.is_open:
+            raise Refused(_("This review is closed."), field="outcome")
         locked.outcome = outcome
         locked.notes = notes.strip()
         locked.recorded_at = timezone.now()

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from khutwa.text import strip_bidi
 
 code_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
@@ -31,6 +34,19 @@ class BilingualName(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The names are printed on sealed documents and licence certificates: no bidirectional
+        # control characters (khutwa.text), whoever edits the catalogue.
+        super().clean()
+        errors = {}
+        for name in ("name_ar", "name_en"):
+            value = strip_bidi(getattr(self, name))
+            setattr(self, name, value)
+            if not value.strip():
+                errors[name] = [models.Field.default_error_messages["blank"]]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:

@@ -44,6 +44,7 @@ from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
+from khutwa.text import strip_bidi, without_bidi
 from khutwa.trust.seal import seal_payload
 
 GENESIS = "0" * 64
@@ -137,6 +138,7 @@ def customer_create(
     vat_number: str = "",
     is_tamkeen_customer: bool = False,
 ) -> Customer:
+    name_ar, name_en, address = strip_bidi(name_ar), strip_bidi(name_en), strip_bidi(address)
     errors: dict[str, list[str]] = {}
     if kind not in CustomerKind.values:
         errors["kind"] = [_("Choose individual or business.")]
@@ -207,7 +209,7 @@ def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Custo
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
     for name, value in changes.items():
-        setattr(customer, name, value.strip() if isinstance(value, str) else bool(value))
+        setattr(customer, name, strip_bidi(value).strip() if isinstance(value, str) else bool(value))
     errors: dict[str, list[str]] = {}
     if not (customer.name_ar or customer.name_en):
         errors["name_ar"] = [_("Give the customer's name in Arabic or English.")]
@@ -1003,6 +1005,7 @@ def document_issue(*, actor: User, data: DocumentInput, now: dt.datetime | None 
     """Validate everything, then issue in one transaction; raise ValidationError naming each
     bad field, or Refused for a rule (licence not active, ceiling, over-allocation, what a
     quotation allows)."""
+    data = without_bidi(data)
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     if data.type not in DocumentType.values or data.type == DocumentType.STATEMENT:
@@ -1200,6 +1203,7 @@ def invoice_split(
 ) -> tuple[Issued, Issued]:
     """Split invoicing: Tamkeen's share invoiced to Tamkeen, the rest to the customer, issued
     together, each naming the other (see `_split_shares` for how each line is shared)."""
+    data = without_bidi(data)
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     rate = parse_share(tamkeen_rate)

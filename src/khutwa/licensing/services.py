@@ -41,6 +41,7 @@ from khutwa.licensing.models import (
     LicenceStatus,
 )
 from khutwa.licensing.numbering import application_reference, licence_number
+from khutwa.text import without_bidi
 
 PHONE_RE = re.compile(r"^(\+973)?[0-9]{8}$")
 SHORT_FIELD_RE = re.compile(r"^[0-9A-Za-z\u0660-\u0669/-]{1,10}$")
@@ -214,6 +215,7 @@ def application_create(
 ) -> Application:
     """A draft application. An applicant files for themself (the CPR must be theirs); the
     registrar files on behalf of a walk-in (the assisted channel), recorded as such."""
+    data = without_bidi(data)  # the names and trade name go onto the certificate and documents
     assisted = actor.has_role(Role.REGISTRAR)
     if not assisted:
         if not actor.cpr:
@@ -270,6 +272,7 @@ def application_create(
 
 def application_update(*, actor: User, application: Application, data: ApplicationInput) -> Application:
     """Edit a draft (also one returned by the registrar for missing items)."""
+    data = without_bidi(data)
     _authorise_applicant(actor, application)
     if application.status != ApplicationStatus.DRAFT:
         raise Refused(_("Only a draft can be edited."), field="status")

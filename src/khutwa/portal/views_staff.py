@@ -146,6 +146,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 body_id=review.body_id, initial={"scheduled_for": timezone.localdate(), "inspector": user.pk}
             ),
             "outcome_form": InspectionOutcomeForm(),
+            "today": timezone.localdate(),
             "is_overdue": review_selectors.is_overdue(review),
             "other_reviews": application.reviews.exclude(pk=review.pk),
         },

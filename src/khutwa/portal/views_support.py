@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import Enterprise
 from khutwa.accounts.roles import Role
-from khutwa.errors import NotFound, Refused
+from khutwa.errors import Refused
 from khutwa.http import download
-from khutwa.portal.access import found, me, role_required, run
+from khutwa.portal.access import attempt, found, me, role_required, run
 from khutwa.support import selectors, services
 from khutwa.support.models import (
     ApplicationStatus,
@@ -153,13 +153,13 @@ def support_application_action(request: HttpRequest, pk: int, action: str) -> Ht
         )
     if action == "claim":
         refs = [line.strip() for line in post.get("documents", "").splitlines() if line.strip()]
-        try:
-            claim = services.claim_submit(actor=user, application=application, document_refs=refs)
-        except NotFound:
-            raise Http404 from None
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-            return redirect(back)
+        claim, refused = attempt(
+            request,
+            lambda: services.claim_submit(actor=user, application=application, document_refs=refs),
+            back=back,
+        )
+        if refused is not None:
+            return refused
         messages.success(request, _("Claim submitted; its checks are below."))
         return redirect("portal:support_claim", pk=claim.pk)
     raise Http404

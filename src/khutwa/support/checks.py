@@ -39,6 +39,32 @@ def tamkeen_share(document: Document) -> bool:
     )
 
 
+def split_partner(document: Document, documents: list[Document], user: Any) -> Document | None:
+    """For Tamkeen's share of a split pair: the pair's other share, if it is among `documents`
+    and addressed to the user."""
+    return next(
+        (
+            other
+            for other in documents
+            if other.pk != document.pk
+            and other.split_group == document.split_group
+            and not tamkeen_share(other)
+            and addressed_to(user, other.customer)
+        ),
+        None,
+    )
+
+
+def claimable(user: Any, document: Document, documents: list[Document]) -> bool:
+    """Whether the user may rest a claim on this document, claimed together with `documents`:
+    one addressed to them, or Tamkeen's share of a split pair whose other share, addressed to
+    them, is in the same claim. (Tamkeen's share is addressed to the Labour Fund: it is never
+    claimable on its own, whoever's account a CR is linked to.)"""
+    if tamkeen_share(document):
+        return split_partner(document, documents, user) is not None
+    return addressed_to(user, document.customer)
+
+
 def claimed_amount(documents: list[Document]) -> Decimal:
     """Invoices less the credit notes that correct them."""
     invoices = [d for d in documents if d.type == DocumentType.INVOICE]
@@ -116,15 +142,10 @@ def run(*, application: Any, documents: list[Document], user: Any) -> list[Check
             if not outside
             else "Activities outside the licence: " + ", ".join(outside),
         )
+        # claim_submit refuses a document that is not `claimable`; the check stays as a second
+        # line of defence and says why a Tamkeen share counts.
         if tamkeen_share(doc):
-            partner = next(
-                (
-                    o
-                    for o in documents
-                    if o.pk != doc.pk and o.split_group == doc.split_group and addressed_to(user, o.customer)
-                ),
-                None,
-            )
+            partner = split_partner(doc, documents, user)
             paired = programme.split_invoicing and partner is not None
             add(
                 "addressed_to_claimant",

@@ -9,9 +9,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from khutwa.documents.models import Document, DocumentType
+from django.db.models import Q
+
+from khutwa.accounts.models import Enterprise
+from khutwa.documents.models import CustomerKind, Document, DocumentType
 from khutwa.documents.selectors import addressed_to
-from khutwa.licensing.models import Licence, LicenceStatus
+from khutwa.licensing.models import Application, Licence, LicenceStatus
 from khutwa.support.models import RESERVING, ApplicationStatus, BeneficiaryKind, Programme, SupportApplication
 
 
@@ -115,6 +118,92 @@ def quotation_ok(c: Context) -> RuleResult:
     )
 
 
+def self_dealing(user: Any, quotation: Document) -> str:
+    """Whether the quotation's supplier is the beneficiary themself: "person" (the supplier's
+    licence is the user's, by account or CPR, or quotes to its own holder's CPR), "business"
+    (the quotation's customer is a commercial registration that the supplier's holder declared
+    acting for, checked or not), "household" (the supplier's licence is registered at a home the
+    user declared as theirs: the address, block, road, building and flat, of any licence or
+    licence application of the user's); "" otherwise. The licence itself carries no CR."""
+    licence = quotation.licence
+    customer = quotation.customer
+    cprs = {cpr for cpr in (licence.cpr, getattr(licence.holder, "cpr", None)) if cpr}
+    if licence.holder_id == user.pk or (user.cpr and user.cpr in cprs):
+        return "person"
+    if customer.kind == CustomerKind.INDIVIDUAL and customer.cpr in cprs:
+        return "person"
+    supplier = Q(user_id=licence.holder_id) if licence.holder_id else Q(pk__in=[])
+    if (
+        customer.kind == CustomerKind.BUSINESS
+        and customer.cr_number
+        and Enterprise.objects.filter(supplier | Q(user__cpr__in=cprs), cr_number=customer.cr_number).exists()
+    ):
+        return "business"
+    if licence.address_key:
+        mine = Q(holder_id=user.pk) | (Q(cpr=user.cpr) if user.cpr else Q(pk__in=[]))
+        applied = Q(applicant_id=user.pk) | (Q(cpr=user.cpr) if user.cpr else Q(pk__in=[]))
+        if (
+            Licence.objects.filter(mine, address_key=licence.address_key).exists()
+            or Application.objects.filter(applied, address_key=licence.address_key).exists()
+        ):
+            return "household"
+    return ""
+
+
+def not_self_dealing(c: Context) -> RuleResult:
+    """A quotation from a supplier to themself cannot be the basis of support."""
+    q = c.quotation
+    if q is None:
+        return _r(
+            "not_self_dealing",
+            True,
+            "لا توجد تسعيرة للتحقق من مورّدها.",
+            "There is no quotation whose supplier to check.",
+        )
+    if not addressed_to(c.user, q.customer):
+        return _r(
+            "not_self_dealing",
+            False,
+            "تعذر التحقق من المورد: التسعيرة ليست موجهة إليك.",
+            "The supplier cannot be checked: the quotation is not addressed to you.",
+        )
+    lic = q.licence
+    found = self_dealing(c.user, q)
+    if found == "person":
+        return _r(
+            "not_self_dealing",
+            False,
+            f"التسعيرة {q.number} صادرة بترخيصك {lic.number}: لا يُبنى الدعم على بيعك لنفسك.",
+            f"Quotation {q.number} is issued under your own licence {lic.number}: support cannot rest "
+            "on a sale to yourself.",
+        )
+    if found == "business":
+        return _r(
+            "not_self_dealing",
+            False,
+            f"التسعيرة {q.number} موجهة إلى منشأة (السجل التجاري {q.customer.cr_number}) يمثلها المورد "
+            f"صاحب الترخيص {lic.number}: لا يُبنى الدعم على بيع المورد لنفسه.",
+            f"Quotation {q.number} is addressed to a business (CR {q.customer.cr_number}) that the "
+            f"supplier, licence {lic.number}, acts for: support cannot rest on a sale to oneself.",
+        )
+    if found == "household":
+        return _r(
+            "not_self_dealing",
+            False,
+            f"ترخيص المورد {lic.number} مسجل في عنوان منزلك نفسه (عنوان ترخيصك أو طلب ترخيصك): "
+            "لا يُبنى الدعم على بيع داخل الأسرة الواحدة.",
+            f"The supplier's licence {lic.number} is registered at your own home (the address of your "
+            "licence or licence application): support cannot rest on a sale within one household.",
+        )
+    return _r(
+        "not_self_dealing",
+        True,
+        f"المورد صاحب الترخيص {lic.number} ليس أنت، ولا يمثل منشأتك، وليس مسجلًا في عنوان منزلك.",
+        f"The supplier, licence {lic.number}, is not you, does not act for your business and is not "
+        "registered at your home.",
+    )
+
+
 def licence_active(c: Context) -> RuleResult:
     lic = c.licence
     if lic is None:
@@ -213,6 +302,7 @@ RULES: list[Rule] = [
     beneficiary_kind,
     not_blocked,
     quotation_ok,
+    not_self_dealing,
     licence_active,
     tier_eligible,
     activity_eligible,

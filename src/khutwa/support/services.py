@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -19,6 +20,7 @@ from khutwa.accounts.roles import Role
 from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
 from khutwa.documents.models import Document
+from khutwa.documents.selectors import addressed_to
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.numbering import counter_next
 from khutwa.support import checks as claim_checks
@@ -114,6 +116,9 @@ def enterprise_register(
         validate_cr(cr_number)
     except ValidationError as exc:
         errors["cr_number"] = list(exc.messages)
+    if cr_number == settings.KHUTWA_TAMKEEN_CR:
+        # Tamkeen's shares of split invoices are addressed to this CR: no account acts for it.
+        errors["cr_number"] = [_("This is the commercial registration of the Labour Fund (Tamkeen) itself.")]
     if not (name_ar.strip() or name_en.strip()):
         errors["name_ar"] = [_("Give the business's name in Arabic or English.")]
     if len(name_ar) > 200 or len(name_en) > 200:
@@ -458,10 +463,56 @@ def applications_expire(*, today: dt.date | None = None) -> int:
     return count
 
 
+def claim_documents(*, actor: User, document_refs: list[str]) -> list[Document]:
+    """The documents a claim lists (public ids or QR contents), each one the claimant may claim
+    on (`checks.claimable`: addressed to them, or Tamkeen's share with their own share of the
+    pair). Otherwise a ValidationError naming every refused entry (`documents[i]`), and nothing
+    stored or reserved: a document of someone else's cannot be put in a claim, so it cannot be
+    held by the one-claim-per-document constraint against its real customer. An unknown id and
+    a document the claimant may not see get the same answer; the number is named only of a
+    document the claimant already knows (their own issued documents, Tamkeen's share of their
+    own pair)."""
+    resolved = [resolve_document(ref) for ref in document_refs]
+    found = [d for d in resolved if d is not None]
+    errors: dict[str, list[str]] = {}
+    for i, document in enumerate(resolved):
+        if document is None or not claim_checks.claimable(actor, document, found):
+            errors[f"documents[{i}]"] = [_claim_refusal(actor, document, i + 1)]
+    if errors:
+        raise ValidationError(errors)
+    if len({d.pk for d in found}) != len(found):
+        raise Refused(_("A document is listed twice."), field="documents", status=422)
+    return found
+
+
+def _claim_refusal(actor: User, document: Document | None, position: int) -> str:
+    if document is not None and claim_checks.tamkeen_share(document):
+        own = (
+            Document.objects.filter(split_group=document.split_group)
+            .exclude(pk=document.pk)
+            .select_related("customer")
+            .first()
+        )
+        if own is not None and addressed_to(actor, own.customer):
+            return _(
+                "Document %(position)s (%(number)s) is Tamkeen's share of a split invoice: claim it "
+                "together with your own share of the pair, %(own)s."
+            ) % {"position": position, "number": document.number, "own": own.number}
+    elif document is not None and document.licence.holder_id == actor.pk:
+        return _("Document %(position)s (%(number)s) is not addressed to you.") % {
+            "position": position,
+            "number": document.number,
+        }
+    return _("Document %(position)s: no official document addressed to you matches this id or QR code.") % {
+        "position": position
+    }
+
+
 def claim_submit(
     *, actor: User, application: SupportApplication, document_refs: list[str], now: dt.datetime | None = None
 ) -> Claim:
-    """Attach the documents; every check runs at once and is stored with its reason."""
+    """Attach the documents (only the claimant's own: `claim_documents`); every check runs at
+    once and is stored with its reason."""
     now = now or timezone.now()
     if application.beneficiary_id != actor.pk:
         raise NotFound(_("Not found."))
@@ -473,16 +524,7 @@ def claim_submit(
         )
     if not document_refs:
         raise Refused(_("Attach the invoice and the other documents."), field="documents", status=422)
-    documents = []
-    for i, ref in enumerate(document_refs):
-        document = resolve_document(ref)
-        if document is None:
-            raise Refused(
-                _("No official document matches this id or QR code."), field=f"documents[{i}]", status=422
-            )
-        documents.append(document)
-    if len({d.pk for d in documents}) != len(documents):
-        raise Refused(_("A document is listed twice."), field="documents", status=422)
+    documents = claim_documents(actor=actor, document_refs=document_refs)
     results = claim_checks.run(application=application, documents=documents, user=actor)
     claimed = claim_checks.claimed_amount(documents)
     payable = claim_checks.payable(application=application, documents=documents, claimed=claimed)
@@ -513,7 +555,14 @@ def claim_submit(
         used = ClaimDocument.objects.filter(document__in=documents).select_related(
             "document", "claim__application"
         )
-        names = ", ".join(f"{u.document.number} ({u.claim.application.reference})" for u in used)
+        # Only the claimant's own application is named (a CR's documents may have reached
+        # another account before the CR was linked to this one).
+        names = ", ".join(
+            f"{u.document.number} ({u.claim.application.reference})"
+            if u.claim.application.beneficiary_id == actor.pk
+            else u.document.number
+            for u in used
+        )
         raise Refused(
             _("These documents are already used by another claim: %(names)s.") % {"names": names},
             field="documents",
