@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from khutwa.accounts.models import User
 from khutwa.accounts.roles import Role
@@ -11,6 +12,12 @@ from khutwa.accounts.services import user_set_roles
 from khutwa.catalogue.models import ApprovingBody
 
 PASSWORD = "correct-horse-battery"
+
+# Property tests assert properties, not speed: on a loaded 2-core machine one example of a
+# database-backed property can take longer than hypothesis' default 200 ms deadline (speed is
+# measured under bench/, as ratios).
+hypothesis_settings.register_profile("khutwa", deadline=None)
+hypothesis_settings.load_profile("khutwa")
 
 
 @pytest.fixture(autouse=True)
