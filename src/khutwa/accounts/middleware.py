@@ -45,6 +45,9 @@ def stamp_login(sender: object, request: HttpRequest, user: object, **kwargs: ob
         now = int(time.time())
         session[LOGGED_IN_AT] = now
         session[SEEN_AT] = now
+        if is_official(user):
+            # From the first request on, the store forgets an idle official's session.
+            session.set_expiry(settings.KHUTWA_STAFF_IDLE_MINUTES * 60)
 
 
 class SessionPolicyMiddleware:
