@@ -110,12 +110,17 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/otp_setup.html", context)
 
 
+# The password pages' templates live in registration/portal/: django.contrib.admin and
+# django.contrib.auth come earlier in INSTALLED_APPS and ship templates under Django's default
+# names (registration/password_reset_form.html...), which would be found first.
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Every user changes their own password here (the admin's link leads here too). Saving
     revokes their API tokens and ends their other sessions (accounts.services.password_set)."""
 
     form_class = PasswordChangeForm
-    template_name = "registration/password_change_form.html"
+    template_name = "registration/portal/password_change_form.html"
     success_url = reverse_lazy("portal:home")
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -131,9 +136,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     """The e-mail is in Arabic, then English (subject and body), whatever the page's language;
     nothing says whether the address belongs to an account."""
 
-    template_name = "registration/password_reset_form.html"
-    subject_template_name = "registration/password_reset_subject.txt"
-    email_template_name = "registration/password_reset_email.txt"
+    template_name = "registration/portal/password_reset_form.html"
+    subject_template_name = "registration/portal/password_reset_subject.txt"
+    email_template_name = "registration/portal/password_reset_email.txt"
     success_url = reverse_lazy("portal:password_reset_done")
     title = gettext_lazy("Reset your password")
 
@@ -144,7 +149,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "registration/password_reset_done.html"
+    template_name = "registration/portal/password_reset_done.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {
@@ -155,10 +160,10 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = SetPasswordForm
-    template_name = "registration/password_reset_confirm.html"
+    template_name = "registration/portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")
     post_reset_login = False
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "registration/password_reset_complete.html"
+    template_name = "registration/portal/password_reset_complete.html"
