@@ -234,7 +234,7 @@ def test_behind_trusted_proxies_the_forwarded_address_is_counted(settings, make_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_count_is_shared_by_separate_processes(database_url, tmp_path):
+def test_the_count_is_shared_by_separate_processes(database_url, tmp_path):  # noqa: F811 - the fixture
     """Two processes (two workers, or two nodes) on one database: failures made through one
     lock the account in the other — nothing is counted in a process's memory."""
     env = {**_env(database_url, tmp_path), "KHUTWA_MANIFEST_STATIC": "false"}  # no collectstatic

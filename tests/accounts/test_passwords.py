@@ -54,7 +54,9 @@ def test_a_reset_by_email_in_either_language(make_user, lang):
     assert in_arabic("Reset your Khutwa password") in message.subject
     assert "Reset your Khutwa password" in message.subject
     assert "Someone asked to reset the password of the Khutwa account forgetful." in message.body
-    arabic = in_arabic("The link works once. If you did not ask for this, ignore this message: your password stays as it is.")
+    arabic = in_arabic(
+        "The link works once. If you did not ask for this, ignore this message: your password stays as it is."
+    )
     assert arabic in message.body
     link = reset_link(message.body)
     assert "https://khutwa.example" in message.body  # the configured site, not the Host header
@@ -62,14 +64,18 @@ def test_a_reset_by_email_in_either_language(make_user, lang):
     form = client.get(f"/{lang}{link.removeprefix('/ar').removeprefix('/en')}", follow=True)
     assert form.status_code == 200
     assert 'id="set-password-form"' in form.content.decode()
-    weak = client.post(form.redirect_chain[-1][0], {"new_password1": "password123", "new_password2": "password123"})
+    weak = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "password123", "new_password2": "password123"}
+    )
     assert weak.status_code == 200
     with translation.override(lang):
         assert translation.gettext("This password is too common.") in weak.content.decode()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     done = client.post(
-        form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, follow=True
+        form.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        follow=True,
     )
     assert done.redirect_chain[-1][0] == f"/{lang}/password/reset/done/"
     user.refresh_from_db()
@@ -117,7 +123,8 @@ def test_a_change_with_a_weak_password_says_why_and_changes_nothing(make_user):
     client = Client()
     client.force_login(user)
     response = client.post(
-        "/ar/password/", {"old_password": PASSWORD, "new_password1": "password1234", "new_password2": "password1234"}
+        "/ar/password/",
+        {"old_password": PASSWORD, "new_password1": "password1234", "new_password2": "password1234"},
     )
     assert response.status_code == 200
     assert in_arabic("This password is too common.") in response.content.decode()

@@ -6,16 +6,16 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.utils import timezone
-from freezegun import freeze_time
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from freezegun import freeze_time
 
 from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
 from khutwa.accounts.models import ApiToken, User
 from khutwa.accounts.roles import OFFICIAL_ROLES, Role
 from khutwa.accounts.security import second_factor_required
 from khutwa.config import urls  # noqa: F401 - the URLs and API schemas load before clocks freeze
-from tests.conftest import PASSWORD, totp_code
 from tests.config.test_settings import _start
+from tests.conftest import PASSWORD, totp_code
 
 # django-otp slows a device down after a wrong code (1 s, then 2 s, 4 s...): tests wait this.
 AFTER_A_WRONG_CODE = dt.timedelta(seconds=2)
@@ -23,6 +23,7 @@ AFTER_A_WRONG_CODE = dt.timedelta(seconds=2)
 
 def wrong_code(user: User) -> str:
     return "000000" if totp_code(user) != "000000" else "111111"
+
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +137,10 @@ def test_the_api_token_endpoint_asks_staff_for_their_code(make_user, role, body)
     user = make_user(role, body=body, username="official", otp=True)
     missing = api_token("official")
     assert missing.status_code == 401
-    assert missing.json()["errors"][0] == {"field": "otp", "message": "Enter the code from your authenticator app."}
+    assert missing.json()["errors"][0] == {
+        "field": "otp",
+        "message": "Enter the code from your authenticator app.",
+    }
     with freeze_time(timezone.now()) as clock:
         wrong = api_token("official", otp=wrong_code(user))
         assert wrong.status_code == 401

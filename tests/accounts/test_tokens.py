@@ -38,7 +38,9 @@ def test_logout_revokes_the_token_in_use_and_no_other(make_user):
     assert ApiToken.objects.filter(revoked_at__isnull=False).count() == 1
     assert AuditEvent.objects.filter(action="accounts.api_token.revoke").count() == 1
     # Revoked once and for all: logging out with it again is refused.
-    again = Client().post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {used}", HTTP_ACCEPT_LANGUAGE="en")
+    again = Client().post(
+        "/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {used}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert again.status_code == 401
     assert again["Content-Type"] == "application/problem+json"
 

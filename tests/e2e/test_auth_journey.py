@@ -24,7 +24,9 @@ def translated(lang: str, message: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_wrong_passwords_lock_the_login_and_say_how_long_to_wait(page, live_server, make_user, settings, lang):
+def test_wrong_passwords_lock_the_login_and_say_how_long_to_wait(
+    page, live_server, make_user, settings, lang
+):
     settings.KHUTWA_LOCKOUT_ACCOUNT_FAILURES = settings.AXES_FAILURE_LIMIT = 3
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
     make_user(Role.APPLICANT, cpr="900101041", username="zainab")
@@ -74,7 +76,9 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(page, live_serve
     page.locator("#id_new_password1").fill("password1234")
     page.locator("#id_new_password2").fill("password1234")
     page.locator("#set-password-form button[type=submit]").click()
-    expect(page.locator("#set-password-form")).to_contain_text(translated(lang, "This password is too common."))
+    expect(page.locator("#set-password-form")).to_contain_text(
+        translated(lang, "This password is too common.")
+    )
     page.locator("#id_new_password1").fill(NEW_PASSWORD)
     page.locator("#id_new_password2").fill(NEW_PASSWORD)
     page.locator("#set-password-form button[type=submit]").click()
