@@ -53,6 +53,16 @@ def _keys(tmp_path_factory, settings, monkeypatch):  # type: ignore[no-untyped-d
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():  # type: ignore[no-untyped-def]
+    """Each test starts with empty rate-limit buckets (Django's cache, per process in tests):
+    the requests of earlier tests in the same worker must not push a later one over a limit."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
     """Transactional tests end with a flush, which the audit and documents triggers would
     refuse: switch them off just for that flush (set up after transactional_db, so torn down
@@ -81,11 +91,42 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
         triggers.triggers_suspend(connection)
 
 
+def staff_second_factor(user: User, *, otp: bool) -> None:
+    """Test staff: the demo's way (second factor waived) by default, or a confirmed TOTP device."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from khutwa.accounts.security import is_official
+
+    if otp:
+        TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    elif is_official(user):
+        user.otp_exempt = True
+        user.save(update_fields=["otp_exempt"])
+
+
+def totp_code(user: User, *, offset: int = 0) -> str:
+    """The code the user's confirmed TOTP device shows now (offset in time steps)."""
+    import time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + offset * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:  # type: ignore[no-untyped-def]
     counter = {"n": 0}
 
-    def _make(*roles: str, body: str | None = None, cpr: str | None = None, **extra) -> User:  # type: ignore[no-untyped-def]
+    def _make(
+        *roles: str, body: str | None = None, cpr: str | None = None, otp: bool = False, **extra
+    ) -> User:  # type: ignore[no-untyped-def]
+        """A user with these roles. Staff are like the demo's (second factor waived, as
+        development allows) unless `otp=True`: then they must prove it, with a confirmed TOTP
+        device (`totp_device(user)` reads it)."""
         counter["n"] += 1
         n = counter["n"]
         user = User.objects.create_user(
@@ -97,6 +138,7 @@ def make_user(db) -> Callable[..., User]:  # type: ignore[no-untyped-def]
         )
         if roles:
             user_set_roles(user=user, roles=roles, actor=None)
+        staff_second_factor(user, otp=otp)
         return user
 
     return _make

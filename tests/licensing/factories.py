@@ -52,7 +52,10 @@ def applicant(cpr: str | None = None, username: str | None = None) -> User:
     return user
 
 
-def staff(role: str, body: str | None = None) -> User:
+def staff(role: str, body: str | None = None, *, otp: bool = False) -> User:
+    """A staff user like the demo's (second factor waived), or with a TOTP device (`otp=True`)."""
+    from tests.conftest import staff_second_factor
+
     n = next(_seq)
     user = User.objects.create_user(
         username=f"{role}{n}",
@@ -61,6 +64,7 @@ def staff(role: str, body: str | None = None) -> User:
     )
     roles = [role] + ([Role.INSPECTOR] if role == Role.REVIEWER else [])
     user_set_roles(user=user, roles=roles, actor=None)
+    staff_second_factor(user, otp=otp)
     return user
 
 

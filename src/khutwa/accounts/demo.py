@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from khutwa.accounts.models import User
-from khutwa.accounts.roles import Role
+from khutwa.accounts.roles import OFFICIAL_ROLES, Role
 from khutwa.accounts.services import user_set_roles
 from khutwa.catalogue.models import ApprovingBody
 from khutwa.catalogue.seed import CIVIL_DEFENCE, FOOD_CONTROL, MUNICIPALITY
@@ -80,5 +81,11 @@ def demo_accounts(*, password: str) -> list[User]:
                 user.save(update_fields=["password"])
             if set(user.groups.values_list("name", flat=True)) != set(spec.roles):
                 user_set_roles(user=user, roles=spec.roles, actor=None)
+            # Demo staff log in with the demo password alone, in development only (settings
+            # refuse KHUTWA_OTP_EXEMPTIONS in production, and the flag is ignored without it).
+            exempt = settings.KHUTWA_OTP_EXEMPTIONS and bool(set(spec.roles) & OFFICIAL_ROLES)
+            if user.otp_exempt != exempt:
+                user.otp_exempt = exempt
+                user.save(update_fields=["otp_exempt"])
             users.append(user)
     return users

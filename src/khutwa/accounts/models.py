@@ -36,6 +36,14 @@ class User(AbstractUser):
         related_name="staff",
         help_text=_("For reviewers and inspectors: the body whose queue they work."),
     )
+    otp_exempt = models.BooleanField(
+        _("second factor waived"),
+        default=False,
+        help_text=_(
+            "Set by the demo for its staff accounts. Honoured only where KHUTWA_OTP_EXEMPTIONS "
+            "allows it (development), never in production."
+        ),
+    )
 
     class Meta:
         verbose_name = _("user")

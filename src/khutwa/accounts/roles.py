@@ -37,6 +37,11 @@ ROLE_LABELS = {
 
 BODY_ROLES = frozenset({Role.REVIEWER, Role.INSPECTOR})
 STAFF_ROLES = frozenset({Role.REGISTRAR, Role.SYSADMIN, Role.TAMKEEN_OFFICER})
+# People who act for the ministry, an approving body or Tamkeen (whether or not they reach the
+# admin): they prove a second factor (TOTP) and their sessions end after a short idle time.
+OFFICIAL_ROLES = STAFF_ROLES | frozenset(
+    {Role.REVIEWER, Role.INSPECTOR, Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE}
+)
 
 _CATALOGUE_MODELS = [
     "approvingbody",
@@ -82,6 +87,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"accounts.{verb}_user" for verb in ("add", "change", "view")),
         "accounts.view_apitoken",
         "accounts.delete_apitoken",
+        # Failed logins (django-axes): see them, and unlock by deleting them.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        # Staff's TOTP devices: see them (secrets hidden), remove a lost one.
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
     ],
 }
 

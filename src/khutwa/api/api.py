@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router
 from ninja.throttling import AnonRateThrottle
 
-from khutwa.accounts.services import api_token_issue
+from khutwa.accounts.authentication import credentials_check
+from khutwa.accounts.services import api_token_issue, api_token_revoke
 from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
 from khutwa.api import support as support_api
-from khutwa.api.auth import AUTH
+from khutwa.api.auth import AUTH, bearer
 from khutwa.api.catalogue import router as catalogue_router
 from khutwa.api.schemas import MeOut, Problem, TokenIn, TokenOut
 from khutwa.licensing.selectors import active_licence_of
@@ -36,21 +36,31 @@ auth_router = Router(tags=["auth"])
 
 @auth_router.post(
     "/token",
-    response={200: TokenOut, 401: Problem, 422: Problem, 429: Problem},
+    response={200: TokenOut, 401: Problem, 403: Problem, 422: Problem, 429: Problem},
     auth=None,
     throttle=[AnonRateThrottle("30/m")],
-    summary="Exchange a username and password for a bearer token",
+    summary="Exchange a username and password (and a staff account's TOTP code) for a bearer token",
+    description=(
+        "Failed attempts count towards the same lockout as the login pages (per account and per "
+        "address): while locked, 429 with the minutes to wait and Retry-After. Staff accounts "
+        "also send `otp`, the code of the authenticator app set up in the portal."
+    ),
 )
 def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
-    issued = api_token_issue(username=payload.username, password=payload.password)
-    if issued is None:
-        raise errors.ApiProblem(
-            401,
-            _("The username or password is wrong."),
-            [{"field": "password", "message": _("The username or password is wrong.")}],
-        )
-    raw, record = issued
+    user = credentials_check(request, username=payload.username, password=payload.password, otp=payload.otp)
+    raw, record = api_token_issue(user=user)
     return TokenOut(token=raw, expires_at=record.expires_at)
+
+
+@auth_router.post(
+    "/logout",
+    response={204: None, 401: Problem},
+    auth=[bearer],
+    summary="Revoke the bearer token of this request",
+)
+def logout(request: HttpRequest) -> tuple[int, None]:
+    api_token_revoke(token=request.api_token, actor=request.user)  # type: ignore[attr-defined,arg-type]
+    return 204, None
 
 
 @api.get("/me", response={200: MeOut, 401: Problem}, auth=AUTH, tags=["auth"], summary="Who am I")

@@ -24,6 +24,7 @@ class ListOut(Schema, Generic[T]):
 class TokenIn(Schema):
     username: str = Field(..., min_length=1, max_length=150)
     password: str = Field(..., min_length=1, max_length=256)
+    otp: str | None = Field(None, max_length=16, description="Staff: the code of their authenticator app")
 
 
 class TokenOut(Schema):

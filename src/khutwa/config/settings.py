@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +70,26 @@ KHUTWA_TAMKEEN_IBAN = env_str("KHUTWA_TAMKEEN_IBAN", "BH67BMAG00001299123456") o
 KHUTWA_TAMKEEN_BIC = env_str("KHUTWA_TAMKEEN_BIC", "BMAGBHBM") or ""
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
+
+# Authentication (docs/configuration.md; docs/security.md). Failed logins are counted per account
+# and per client address, in the database (django-axes' AccessAttempt rows), so that every worker
+# and every node sees the same counters.
+KHUTWA_LOCKOUT_ACCOUNT_FAILURES = env_int("KHUTWA_LOCKOUT_ACCOUNT_FAILURES", 5, minimum=1)
+KHUTWA_LOCKOUT_IP_FAILURES = env_int("KHUTWA_LOCKOUT_IP_FAILURES", 20, minimum=1)
+KHUTWA_LOCKOUT_MINUTES = env_int("KHUTWA_LOCKOUT_MINUTES", 15, minimum=1)
+# Sessions: staff (any staff role) end after this many idle minutes and at the latest this many
+# hours after logging in; everyone else's end at the latest after KHUTWA_SESSION_DAYS.
+KHUTWA_STAFF_IDLE_MINUTES = env_int("KHUTWA_STAFF_IDLE_MINUTES", 30, minimum=1)
+KHUTWA_STAFF_SESSION_HOURS = env_int("KHUTWA_STAFF_SESSION_HOURS", 12, minimum=1)
+KHUTWA_SESSION_DAYS = env_int("KHUTWA_SESSION_DAYS", 14, minimum=1)
+# Staff prove a second factor (TOTP). Development may waive it for accounts marked so (the demo's
+# staff accounts); production never does.
+KHUTWA_OTP_EXEMPTIONS = env_bool("KHUTWA_OTP_EXEMPTIONS", default=not IS_PRODUCTION)
+if IS_PRODUCTION and KHUTWA_OTP_EXEMPTIONS:
+    raise ImproperlyConfigured(
+        "KHUTWA_OTP_EXEMPTIONS must be false when KHUTWA_ENV=production: every staff account "
+        "proves a second factor there."
+    )
 # PDF signatures are time-stamped by the platform's own TSA (in process) unless this names an
 # RFC 3161 TSA to ask over HTTP (a national TSA), whose root certificate(s) are in the PEM file
 # KHUTWA_TSA_TRUST_ROOTS (else its certificate must chain to the platform's own root).
@@ -83,7 +104,7 @@ if KHUTWA_TSA_TRUST_ROOTS and not Path(KHUTWA_TSA_TRUST_ROOTS).is_file():
 KHUTWA_TSA_TIMEOUT = env_int("KHUTWA_TSA_TIMEOUT", 10, minimum=1)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "khutwa.accounts.apps.KhutwaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -92,6 +113,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "khutwa.audit",
     "khutwa.catalogue",
     "khutwa.accounts",
@@ -112,8 +136,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "khutwa.accounts.middleware.SessionPolicyMiddleware",
+    "khutwa.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the response (accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "khutwa.config.urls"
@@ -161,12 +190,46 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes' backend comes first: it refuses any login, right password or not, while locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "first_name", "last_name", "email", "cpr", "name_ar")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("KHUTWA_PASSWORD_MIN_LENGTH", 12, minimum=8)},
+    },
+    # Django's list of 20,000 common passwords (an offline breached-password list can replace it).
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+PASSWORD_RESET_TIMEOUT = env_int("KHUTWA_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
+
+# django-axes: lock an account after KHUTWA_LOCKOUT_ACCOUNT_FAILURES failures from anywhere, and an
+# address after KHUTWA_LOCKOUT_IP_FAILURES failures for any accounts (accounts/lockout.py).
+AXES_HANDLER = "khutwa.accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = KHUTWA_LOCKOUT_ACCOUNT_FAILURES
+AXES_COOLOFF_TIME = dt.timedelta(minutes=KHUTWA_LOCKOUT_MINUTES)
+# Tries during a lockout do not extend it, so the wait shown is the wait there is.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "khutwa.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "khutwa.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp"]
+
+OTP_TOTP_ISSUER = "Khutwa"
+# The admin lists staff's TOTP devices without their secret keys or QR codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
@@ -207,6 +270,7 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = KHUTWA_SESSION_DAYS * 24 * 3600
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True

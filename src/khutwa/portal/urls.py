@@ -1,20 +1,35 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from khutwa.portal import views, views_applicant, views_documents, views_public, views_staff, views_support
+from khutwa.portal import (
+    views,
+    views_applicant,
+    views_auth,
+    views_documents,
+    views_public,
+    views_staff,
+    views_support,
+)
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views_auth.LoginView.as_view(), name="login"),
+    path("login/code/", views_auth.otp_verify, name="otp_verify"),
+    path("login/authenticator/", views_auth.otp_setup, name="otp_setup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views_auth.PasswordChangeView.as_view(), name="password_change"),
+    path("password/reset/", views_auth.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", views_auth.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/done/", views_auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views_auth.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     # Information centre (public)
     path("activities/", views.activity_list, name="activities"),
     path("activities/<slug:code>/", views_public.activity_detail, name="activity"),
