@@ -31,8 +31,7 @@ def umask(mask: int) -> Iterator[None]:
 
 def modes(root: Path) -> dict[str, int]:
     return {
-        str(path.relative_to(root)): stat.S_IMODE(path.lstat().st_mode)
-        for path in [root, *root.rglob("*")]
+        str(path.relative_to(root)): stat.S_IMODE(path.lstat().st_mode) for path in [root, *root.rglob("*")]
     }
 
 
@@ -91,9 +90,13 @@ def test_nothing_the_platform_writes_under_var_is_world_readable(tmp_path):
     after = modes(var)
 
     # What the platform writes is all there (while the database is open, and after).
-    assert {"khutwa.sqlite3", "khutwa.sqlite3-wal", "khutwa.sqlite3-shm", "secret_key", "key_passphrase"} <= set(
-        during
-    )
+    assert {
+        "khutwa.sqlite3",
+        "khutwa.sqlite3-wal",
+        "khutwa.sqlite3-shm",
+        "secret_key",
+        "key_passphrase",
+    } <= set(during)
     assert [n for n in after if n.startswith("private/attachments/") and n.endswith(".png")]
     assert [n for n in after if n.startswith("keys/") and n.endswith(".key.pem")]
     # ... and none of it can be read, written or listed by others.

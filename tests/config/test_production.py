@@ -113,7 +113,11 @@ def test_hsts_and_the_proxy_header_are_configurable(tmp_path):
 
 def test_development_sends_no_hsts_and_does_not_redirect(tmp_path):
     values = settings_of(tmp_path, "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE")
-    assert values == {"SECURE_SSL_REDIRECT": "False", "SECURE_HSTS_SECONDS": "0", "SESSION_COOKIE_SECURE": "False"}
+    assert values == {
+        "SECURE_SSL_REDIRECT": "False",
+        "SECURE_HSTS_SECONDS": "0",
+        "SESSION_COOKIE_SECURE": "False",
+    }
 
 
 REQUESTS = """
@@ -159,9 +163,7 @@ def test_production_sends_mail_through_smtp_configured_by_the_environment(tmp_pa
         "EMAIL_USE_SSL",
         "EMAIL_TIMEOUT",
         "DEFAULT_FROM_EMAIL",
-        **production(
-            KHUTWA_EMAIL_PORT="2587", KHUTWA_EMAIL_USER="khutwa", KHUTWA_EMAIL_PASSWORD="s3cret-relay"
-        ),
+        **production(EMAIL_PORT="2587", EMAIL_HOST_USER="khutwa", EMAIL_HOST_PASSWORD="s3cret-relay"),
     )
     assert values == {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -187,7 +189,7 @@ def test_production_refuses_a_backend_that_delivers_nothing(tmp_path, backend):
 
 @pytest.mark.parametrize(
     ("leave_out", "named"),
-    [("KHUTWA_EMAIL_HOST", "KHUTWA_EMAIL_HOST is required"), ("DEFAULT_FROM_EMAIL", "DEFAULT_FROM_EMAIL is required")],
+    [("EMAIL_HOST", "EMAIL_HOST is required"), ("DEFAULT_FROM_EMAIL", "DEFAULT_FROM_EMAIL is required")],
 )
 def test_production_without_a_mail_server_or_sender_refuses_to_start(tmp_path, leave_out, named):
     from tests.config.test_settings import _start
@@ -200,9 +202,9 @@ def test_production_without_a_mail_server_or_sender_refuses_to_start(tmp_path, l
 def test_tls_and_ssl_together_are_refused(tmp_path):
     from tests.config.test_settings import _start
 
-    result = _start(tmp_path, KHUTWA_EMAIL_USE_TLS="true", KHUTWA_EMAIL_USE_SSL="true")
+    result = _start(tmp_path, EMAIL_USE_TLS="true", EMAIL_USE_SSL="true")
     assert result.returncode != 0
-    assert "KHUTWA_EMAIL_USE_TLS and KHUTWA_EMAIL_USE_SSL" in result.stderr
+    assert "EMAIL_USE_TLS and EMAIL_USE_SSL" in result.stderr
 
 
 def test_development_writes_mail_to_the_console_or_a_file(tmp_path):

@@ -40,7 +40,9 @@ def permissions(response) -> dict[str, str]:
     return dict(item.strip().split("=", 1) for item in response["Permissions-Policy"].split(","))
 
 
-@pytest.mark.parametrize("path", ["/ar/", "/en/activities/", "/en/login/", "/api/v1/catalogue/bodies", "/healthz"])
+@pytest.mark.parametrize(
+    "path", ["/ar/", "/en/activities/", "/en/login/", "/api/v1/catalogue/bodies", "/healthz"]
+)
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
     assert response.status_code == 200
@@ -82,8 +84,9 @@ def test_a_script_that_must_stay_in_a_page_gets_a_nonce_and_only_that_page():
     middleware = CSPMiddleware(lambda r: HttpResponse(f'<script nonce="{r.csp_nonce}">'))
     response = middleware(request)
     nonce = re.search(r'nonce="([^"]+)"', response.content.decode())[1]  # type: ignore[index]
-    assert f"script-src 'self' 'nonce-{nonce}'" in response["Content-Security-Policy"]
-    assert f"'nonce-{nonce}'" not in response["Content-Security-Policy"].split("style-src")[1]
+    policy = directives(response)
+    assert policy["script-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert policy["style-src"] == ["'self'"]
 
 
 @pytest.mark.parametrize("path", ["/en/support/apply/", "/ar/support/apply/?programme=x"])

@@ -15,7 +15,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "khutwa.bh",
     "KHUTWA_SITE_URL": "https://khutwa.bh",
     "KHUTWA_KEY_PASSPHRASE": "p" * 20,
-    "KHUTWA_EMAIL_HOST": "smtp.khutwa.bh",
+    "EMAIL_HOST": "smtp.khutwa.bh",
     "DEFAULT_FROM_EMAIL": "khutwa@khutwa.bh",
 }
 

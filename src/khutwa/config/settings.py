@@ -224,18 +224,20 @@ _UNDELIVERED_BACKENDS = {
     f"django.core.mail.backends.{name}.EmailBackend" for name in ("console", "filebased", "locmem", "dummy")
 }
 EMAIL_BACKEND = (
-    env_str("EMAIL_BACKEND", _SMTP_BACKEND if IS_PRODUCTION else "django.core.mail.backends.console.EmailBackend")
+    env_str(
+        "EMAIL_BACKEND", _SMTP_BACKEND if IS_PRODUCTION else "django.core.mail.backends.console.EmailBackend"
+    )
     or ""
 )
-EMAIL_HOST = env_str("KHUTWA_EMAIL_HOST", "localhost") or "localhost"
-EMAIL_PORT = env_int("KHUTWA_EMAIL_PORT", 587, minimum=1)
-EMAIL_HOST_USER = env_str("KHUTWA_EMAIL_USER", "") or ""
-EMAIL_HOST_PASSWORD = env_str("KHUTWA_EMAIL_PASSWORD", "") or ""
-EMAIL_USE_SSL = env_bool("KHUTWA_EMAIL_USE_SSL", default=False)
-EMAIL_USE_TLS = env_bool("KHUTWA_EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
-    raise ImproperlyConfigured("KHUTWA_EMAIL_USE_TLS and KHUTWA_EMAIL_USE_SSL cannot both be true.")
-EMAIL_TIMEOUT = env_int("KHUTWA_EMAIL_TIMEOUT", 10, minimum=1)
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 EMAIL_FILE_PATH = VAR_DIR / "mail"  # the development file backend's folder
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost") or "khutwa@localhost"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -243,10 +245,10 @@ if IS_PRODUCTION:
     if EMAIL_BACKEND in _UNDELIVERED_BACKENDS:
         raise ImproperlyConfigured(
             f"EMAIL_BACKEND {EMAIL_BACKEND!r} does not deliver mail: KHUTWA_ENV=production sends "
-            "through SMTP (leave EMAIL_BACKEND unset and set KHUTWA_EMAIL_HOST)."
+            "through SMTP (leave EMAIL_BACKEND unset and set EMAIL_HOST)."
         )
     if EMAIL_BACKEND == _SMTP_BACKEND:
-        env_required("KHUTWA_EMAIL_HOST", "when KHUTWA_ENV=production (the SMTP server)")
+        env_required("EMAIL_HOST", "when KHUTWA_ENV=production (the SMTP server)")
     env_required("DEFAULT_FROM_EMAIL", "when KHUTWA_ENV=production (the sender of notifications)")
 
 # Transport and cookies. Production: https only (redirect, HSTS), secure cookies.
