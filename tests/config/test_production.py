@@ -4,8 +4,10 @@ demo data (accounts with a known password) cannot be loaded."""
 
 import io
 import json
+import socketserver
 import subprocess
 import sys
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -239,3 +241,60 @@ def test_demo_in_production_creates_nothing(settings):
     with pytest.raises(CommandError, match="KHUTWA_ENV=production"):
         call_command("demo", stdout=io.StringIO())
     assert not User.objects.filter(username__in=["registrar", "holder"]).exists()
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP to accept one message and keep it (server.received)."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 relay.khutwa.test ESMTP\r\n")
+        envelope: dict[str, object] = {"rcpt": []}
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            verb = command.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.wfile.write(b"250 relay.khutwa.test\r\n")
+            elif verb == "MAIL":
+                envelope["from"] = command
+                self.wfile.write(b"250 OK\r\n")
+            elif verb == "RCPT":
+                envelope["rcpt"].append(command)  # type: ignore[union-attr]
+                self.wfile.write(b"250 OK\r\n")
+            elif verb == "DATA":
+                self.wfile.write(b"354 End with .\r\n")
+                body = b"".join(iter(self.rfile.readline, b".\r\n"))
+                envelope["data"] = body.decode()
+                self.server.received.append(envelope)  # type: ignore[attr-defined]
+                self.wfile.write(b"250 OK queued\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 Bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 OK\r\n")
+
+
+def test_production_delivers_mail_to_the_smtp_server_of_the_environment(tmp_path):
+    """Not only the settings: `khutwa sendtestemail` in production hands the message to the
+    SMTP server named by EMAIL_HOST and EMAIL_PORT, from DEFAULT_FROM_EMAIL; nothing on stdout."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = khutwa(
+            tmp_path,
+            "sendtestemail",
+            "someone@example.bh",
+            **production(
+                EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(server.server_address[1]), EMAIL_USE_TLS="false"
+            ),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    (message,) = server.received  # type: ignore[attr-defined]
+    assert message["from"].upper() == "MAIL FROM:<KHUTWA@KHUTWA.BH>"
+    assert [r.upper() for r in message["rcpt"]] == ["RCPT TO:<SOMEONE@EXAMPLE.BH>"]
+    assert "To: someone@example.bh" in message["data"]
+    assert "someone@example.bh" not in result.stdout  # not written to the console
