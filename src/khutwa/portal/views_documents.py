@@ -435,7 +435,8 @@ def document_line_row(request: HttpRequest) -> HttpResponse:
     if licence is None:
         raise Http404
     count = request.GET.get("line_count", "0")
-    index = int(count) if count.isdigit() and int(count) < 200 else 0
+    # ASCII digits only: "²" and Arabic-Indic digits pass isdigit() but not int().
+    index = int(count) if count.isascii() and count.isdigit() and int(count) < 200 else 0
     return render(
         request,
         "portal/_document_line_added.html",
