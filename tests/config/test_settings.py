@@ -21,11 +21,12 @@ PRODUCTION = {
 
 
 def environment_for(tmp_path, **env: str) -> dict[str, str]:
-    """This process's environment without any Khutwa or Django setting, plus `env`."""
+    """This process's environment without any Khutwa or Django setting (nor, e.g., the browser
+    tests' DJANGO_ALLOW_ASYNC_UNSAFE), plus `env`."""
     environment = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("KHUTWA_", "EMAIL_", "SECURE_"))
+        if not k.startswith(("KHUTWA_", "EMAIL_", "SECURE_", "DJANGO_"))
         and k not in {"SECRET_KEY", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL"}
     }
     environment.update({"DJANGO_SETTINGS_MODULE": "khutwa.config.settings", "KHUTWA_VAR_DIR": str(tmp_path)})
