@@ -1,4 +1,5 @@
 # Khutwa: two commands. `make run` serves the portal with demo data; `make test` checks everything.
+# `make serve` serves without demo data (production).
 # Both bootstrap what is missing on a fresh Debian 12 machine with Python 3.11.
 
 SHELL := /bin/bash
@@ -14,6 +15,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# Proxies whose X-Forwarded-* headers gunicorn trusts (the TLS-terminating reverse proxy).
+FORWARDED_ALLOW_IPS ?= 127.0.0.1
 # pytest-xdist processes for the SQLite and PostgreSQL suites (one per core).
 TEST_WORKERS ?= auto
 
@@ -22,6 +25,7 @@ TEST_WORKERS ?= auto
 
 help:
 	@echo "make run    - set up everything, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make serve  - set up, migrate, collect static files and serve, without demo data"
 	@echo "make test   - set up everything, then lint, types, migrations, translations,"
 	@echo "              pytest on SQLite and PostgreSQL 15, browser tests, API fuzzing"
 
@@ -37,7 +41,18 @@ run: bootstrap
 	$(KHUTWA) demo
 	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English). Ctrl-C stops."
 	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips 127.0.0.1
+		--access-logfile - --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
+
+# The same without demo data: what a production host runs (KHUTWA_ENV=production and the
+# variables of docs/configuration.md set in the environment); `khutwa demo` refuses there.
+serve: bootstrap
+	@if [ "$${KHUTWA_ENV:-development}" = production ]; then \
+		$(KHUTWA) check --deploy --fail-level WARNING; else $(KHUTWA) check; fi
+	$(KHUTWA) migrate --noinput
+	$(KHUTWA) collectstatic --noinput -v0
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data). Ctrl-C stops."
+	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
+		--access-logfile - --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
 
 test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz bench-smoke
 	@echo "make test: all checks passed"

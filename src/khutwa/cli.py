@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import sys
 
+from khutwa.config.files import restrict_umask
+
 
 def main(argv: list[str] | None = None) -> None:
+    restrict_umask()  # before anything writes a file (config/files.py)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "khutwa.config.settings")
     from django.core.management import execute_from_command_line
 

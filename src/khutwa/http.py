@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def download(content: bytes | str, *, content_type: str, filename: str) -> HttpResponse:
@@ -10,3 +18,51 @@ def download(content: bytes | str, *, content_type: str, filename: str) -> HttpR
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# Permissions-Policy ----------------------------------------------------------------------
+
+_ALLOWED_ATTR = "_permissions_allowed"
+
+
+def permissions_allow(*features: str) -> Callable[[_View], _View]:
+    """Opens browser features (e.g. "camera") to the site's own origin on one view's pages;
+    every other page keeps them off (settings.PERMISSIONS_POLICY_FEATURES)."""
+    unknown = set(features) - set(settings.PERMISSIONS_POLICY_FEATURES)
+    if unknown:
+        raise ValueError(f"not in PERMISSIONS_POLICY_FEATURES: {sorted(unknown)}")
+
+    def decorator(view: _View) -> _View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            response = view(request, *args, **kwargs)
+            setattr(response, _ALLOWED_ATTR, frozenset(features))
+            return response
+
+        return cast(_View, wrapped)
+
+    return decorator
+
+
+def permissions_policy(allowed: frozenset[str] = frozenset()) -> str:
+    """The header's value: each feature off (`()`), or open to this origin (`(self)`)."""
+    return ", ".join(
+        f"{feature}=({'self' if feature in allowed else ''})"
+        for feature in settings.PERMISSIONS_POLICY_FEATURES
+    )
+
+
+class PermissionsPolicyMiddleware:
+    """Sets Permissions-Policy on every response: powerful features off unless a view opened
+    them with `permissions_allow`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        self.default = permissions_policy()
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        allowed = getattr(response, _ALLOWED_ATTR, None)
+        if "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = permissions_policy(allowed) if allowed else self.default
+        return response

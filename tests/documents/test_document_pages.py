@@ -180,3 +180,22 @@ def test_status_filters(client, holder, issue):
     client.force_login(holder)
     page = client.get("/en/documents/", {"status": "unpaid"}).content.decode()
     assert unpaid.number in page and paid.number not in page
+
+
+@pytest.mark.parametrize(("count", "index"), [("1", 1), ("3", 3), ("199", 199)])
+def test_add_a_line_numbers_the_row_by_the_line_count_and_advances_it(client, holder, count, index):
+    """HTMX "Add a line" sends the form's line_count (hx-include, no hx-vals js: under the CSP);
+    the answer is row `index` and an out-of-band line_count of index + 1."""
+    client.force_login(holder)
+    html = client.get("/en/documents/new/line/", {"line_count": count}).content.decode()
+    assert f'id="l{index}d"' in html and f'name="lines-{index}-description"' in html
+    oob = f'<input type="hidden" name="line_count" id="line_count" value="{index + 1}" hx-swap-oob="true">'
+    assert oob in html
+
+
+@pytest.mark.parametrize("count", ["", "x", "-1", "200", "10" * 20, "²", "٣"])
+def test_add_a_line_with_a_bad_line_count_starts_at_row_zero_never_500(client, holder, count):
+    client.force_login(holder)
+    response = client.get("/en/documents/new/line/", {"line_count": count})
+    assert response.status_code == 200
+    assert 'id="l0d"' in response.content.decode()

@@ -62,7 +62,7 @@ def test_init_creates_the_files_with_their_modes(store: KeyStore) -> None:
         if path.name.endswith(".key.pem") or path.name == ".lock":
             assert mode == 0o600, path.name
         else:
-            assert mode == 0o644, path.name
+            assert mode == 0o640, path.name
     assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
 
 

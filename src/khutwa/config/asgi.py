@@ -2,5 +2,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from khutwa.config.files import restrict_umask
+
+restrict_umask()  # before anything writes a file (config/files.py)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "khutwa.config.settings")
 application = get_asgi_application()

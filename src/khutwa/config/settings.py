@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 import fontpkg_amiri
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,12 @@ if IS_PRODUCTION and DEBUG:
 
 if IS_PRODUCTION:
     SECRET_KEY = env_required("SECRET_KEY", "when KHUTWA_ENV=production")
+    # Django's own rule (check --deploy, security.W009): long and not made of a few characters.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be at least 50 random characters when KHUTWA_ENV=production "
+            "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
     # The platform's private keys cannot be opened without it (documents/signing.py reads it).
     env_required("KHUTWA_KEY_PASSPHRASE", "when KHUTWA_ENV=production")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
@@ -112,6 +119,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "ninja",
     "axes",
     "django_otp",
@@ -129,6 +137,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "khutwa.http.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "khutwa.audit.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -266,20 +276,107 @@ STORAGES = {
 WHITENOISE_MANIFEST_STRICT = False
 MEDIA_ROOT = VAR_DIR / "media"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost")
+# Files the platform writes: owner read-write, group read, nobody else (the process umask,
+# 027, is set by every entry point: khutwa.cli, config/wsgi.py, config/asgi.py).
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
+# E-mail: SMTP in production (never the console); the console (or a file) in development.
+_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+_UNDELIVERED_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend" for name in ("console", "filebased", "locmem", "dummy")
+}
+EMAIL_BACKEND = (
+    env_str(
+        "EMAIL_BACKEND", _SMTP_BACKEND if IS_PRODUCTION else "django.core.mail.backends.console.EmailBackend"
+    )
+    or ""
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_FILE_PATH = VAR_DIR / "mail"  # the development file backend's folder
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost") or "khutwa@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if IS_PRODUCTION:
+    if EMAIL_BACKEND in _UNDELIVERED_BACKENDS:
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND {EMAIL_BACKEND!r} does not deliver mail: KHUTWA_ENV=production sends "
+            "through SMTP (leave EMAIL_BACKEND unset and set EMAIL_HOST)."
+        )
+    if EMAIL_BACKEND == _SMTP_BACKEND:
+        env_required("EMAIL_HOST", "when KHUTWA_ENV=production (the SMTP server)")
+    env_required("DEFAULT_FROM_EMAIL", "when KHUTWA_ENV=production (the sender of notifications)")
+
+# Transport and cookies. Production: https only (redirect, HSTS), secure cookies.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = KHUTWA_SESSION_DAYS * 24 * 3600
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_SSL_REDIRECT = env_bool("KHUTWA_SSL_REDIRECT", default=IS_PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("KHUTWA_HSTS_SECONDS", 31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KHUTWA_HSTS_INCLUDE_SUBDOMAINS", default=IS_PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("KHUTWA_HSTS_PRELOAD", default=IS_PRODUCTION)
+# Behind a reverse proxy that terminates TLS (KHUTWA_NUM_PROXIES > 0), its X-Forwarded-Proto
+# says whether the client used https; without one, that header is a client's word and ignored.
+if env_int("KHUTWA_NUM_PROXIES", 0) > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+# Response headers (docs/configuration.md, "Security headers").
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if IS_PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = 31536000
-CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script, style or eval anywhere: scripts and styles are static files (a script that
+# must stay in a page carries {{ request.csp_nonce }}); QR codes and Bootstrap's icons are data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "frame-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "upgrade-insecure-requests": IS_PRODUCTION,
+    }
+}
+# Powerful browser features: all off; a view opens one to its own origin with
+# khutwa.http.permissions_allow (the QR scan pages use the camera).
+PERMISSIONS_POLICY_FEATURES = (
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pyhanko.sign.timestamps import TimeStamper
 
+from khutwa.config.files import write_new
 from khutwa.trust.keys import KeyStore
 from khutwa.trust.pdf import Revocation, pades_sign
 from khutwa.trust.tsa import LocalTimeStamper, TimestampAuthority
@@ -40,8 +41,7 @@ def passphrase() -> bytes:
         import secrets
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        write_new(path, secrets.token_urlsafe(32).encode(), mode=0o600)
     return path.read_text().strip().encode()
 
 

@@ -26,6 +26,7 @@ from khutwa.arabic import normalize
 from khutwa.audit.services import audit_record
 from khutwa.catalogue.models import Activity, ApprovingBody, Governorate, Policy
 from khutwa.catalogue.services import activity_selection_validate, bodies_required
+from khutwa.config.files import write_new
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing import workflow
 from khutwa.licensing.models import (
@@ -427,7 +428,10 @@ ALLOWED_TYPES = {
 
 def attachment_dir() -> Path:
     path = Path(settings.KHUTWA_PRIVATE_DIR) / "attachments"
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        for folder in (path.parent, path):  # the private folder and its attachments: 0750
+            folder.chmod(settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS)
     return path
 
 
@@ -471,7 +475,7 @@ def attachment_add(
             uploaded_by=actor,
             uploaded_at=timezone.now(),
         )
-        path.write_bytes(content)
+        write_new(path, content, mode=settings.FILE_UPLOAD_PERMISSIONS)  # 0640, whatever the umask
         audit_record(
             actor=actor,
             action="licensing.attachment.add",

@@ -430,16 +430,19 @@ def _totals(lines: list[services.LineInput], licence: Any) -> dict[str, str]:
 
 @login_required
 def document_line_row(request: HttpRequest) -> HttpResponse:
-    """HTMX: one more empty line."""
+    """HTMX: one more empty line, numbered by the form's line count, which it advances."""
     licence = active_licence_of(me(request))
     if licence is None:
         raise Http404
-    index = request.GET.get("index", "0")
+    count = request.GET.get("line_count", "0")
+    # ASCII digits only: "²" and Arabic-Indic digits pass isdigit() but not int().
+    index = int(count) if count.isascii() and count.isdigit() and int(count) < 200 else 0
     return render(
         request,
-        "portal/_document_line.html",
+        "portal/_document_line_added.html",
         {
-            "i": int(index) if index.isdigit() and int(index) < 200 else 0,
+            "i": index,
+            "line_count": index + 1,
             "activities": licence.activities.all(),
             "units": services.UNITS,
             "post": {},

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from khutwa.accounts.models import Enterprise
 from khutwa.accounts.roles import Role
 from khutwa.errors import Refused
-from khutwa.http import download
+from khutwa.http import download, permissions_allow
 from khutwa.portal.access import attempt, found, me, role_required, run
 from khutwa.support import selectors, services
 from khutwa.support.models import (
@@ -59,6 +59,7 @@ def support_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@permissions_allow("camera")  # the quotation's QR code, scanned with the camera
 def support_apply(request: HttpRequest) -> HttpResponse:
     user = me(request)
     code = request.POST.get("programme") or request.GET.get("programme", "")
@@ -100,6 +101,7 @@ def support_apply(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@permissions_allow("camera")  # the claim's documents, scanned with the camera
 def support_application(request: HttpRequest, pk: int) -> HttpResponse:
     user = me(request)
     application = found(lambda: selectors.get_application_for(user, pk))

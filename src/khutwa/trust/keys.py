@@ -86,7 +86,9 @@ REVOCATION_REASONS = frozenset(
 )
 
 PRIVATE_MODE = 0o600
-PUBLIC_MODE = 0o644
+# Certificates, public keys, CRLs and the index: public by nature, yet not for the machine's
+# other users (the platform's files never are; the folder itself is 0700).
+PUBLIC_MODE = 0o640
 
 Role = Literal["root", "document_signing", "tsa"]
 

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from khutwa.accounts.demo import DEMO_ACCOUNTS, demo_accounts
 from khutwa.documents.demo import demo_documents
@@ -13,6 +13,12 @@ class Command(BaseCommand):
     help = "Load deterministic demo data (idempotent). Passwords from KHUTWA_DEMO_PASSWORD."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.IS_PRODUCTION:
+            # Demo accounts share one known password: never on a production site.
+            raise CommandError(
+                "khutwa demo refuses to run when KHUTWA_ENV=production: it creates accounts with a "
+                "known password. Serve without demo data (make serve)."
+            )
         password = settings.KHUTWA_DEMO_PASSWORD
         demo_accounts(password=password)
         created = demo_licensing()
