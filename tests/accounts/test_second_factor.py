@@ -14,7 +14,7 @@ from khutwa.accounts.models import ApiToken, User
 from khutwa.accounts.roles import OFFICIAL_ROLES, Role
 from khutwa.accounts.security import second_factor_required
 from khutwa.config import urls  # noqa: F401 - the URLs and API schemas load before clocks freeze
-from tests.config.test_settings import _start
+from tests.config.test_settings import PRODUCTION, _start
 from tests.conftest import PASSWORD, totp_code
 
 # django-otp slows a device down after a wrong code (1 s, then 2 s, 4 s...): tests wait this.
@@ -212,14 +212,7 @@ def test_the_demo_waives_nothing_where_exemptions_are_off(settings):
 
 
 def test_production_refuses_to_start_with_exemptions(tmp_path):
-    production = {
-        "KHUTWA_ENV": "production",
-        "KHUTWA_KEY_PASSPHRASE": "p" * 20,
-        "SECRET_KEY": "x" * 50,
-        "ALLOWED_HOSTS": "khutwa.bh",
-        "KHUTWA_SITE_URL": "https://khutwa.bh",
-    }
-    result = _start(tmp_path, **production, KHUTWA_OTP_EXEMPTIONS="true")
+    result = _start(tmp_path, **PRODUCTION, KHUTWA_OTP_EXEMPTIONS="true")
     assert result.returncode != 0
     assert "KHUTWA_OTP_EXEMPTIONS must be false when KHUTWA_ENV=production" in result.stderr
     development = _start(tmp_path, KHUTWA_OTP_EXEMPTIONS="true")
