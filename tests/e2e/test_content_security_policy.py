@@ -15,8 +15,8 @@ from khutwa.accounts.models import User
 from khutwa.accounts.roles import Role
 from khutwa.documents import services
 from khutwa.documents.signing import cache_clear
-from tests.conftest import PASSWORD
-from tests.licensing.factories import World
+from tests.conftest import PASSWORD, staff_second_factor, totp_code
+from tests.licensing.factories import World, staff
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -164,13 +164,15 @@ def test_support_reports_draw_their_bars_under_the_policy(watched, live_server, 
 
 
 def test_the_admin_works_under_the_policy(watched, live_server):
-    User.objects.create_superuser(username="root", password=PASSWORD, email="root@khutwa.bh")
+    root = User.objects.create_superuser(username="root", password=PASSWORD, email="root@khutwa.bh")
+    staff_second_factor(root, otp=True)  # staff prove a TOTP code at the admin's login
     base = live_server.url
     page = watched.page
 
     watched.goto(f"{base}/en/admin/login/")
     page.fill("#id_username", "root")
     page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", totp_code(root))
     page.click("input[type=submit]")
     page.wait_for_url(f"{base}/en/admin/")
     watched.assert_clean("admin login")
@@ -187,7 +189,6 @@ def test_the_admin_works_under_the_policy(watched, live_server):
     watched.assert_clean("admin add form (Arabic)")
 
     # A change form with its widgets (date and time shortcuts, the password link, many-to-many).
-    root = User.objects.get(username="root")
     watched.goto(f"{base}/en/admin/accounts/user/{root.pk}/change/")
     page.click("#id_date_joined_0 ~ .datetimeshortcuts a:has-text('Today')")
     expect(page.locator("#id_groups_from")).to_be_attached()
@@ -209,3 +210,23 @@ def test_a_violation_would_be_seen(watched, live_server):
     assert any(v.startswith("script-src-elem blocked inline") for v in watched.violations), watched.violations
     assert any(v.startswith("style-src-attr blocked inline") for v in watched.violations), watched.violations
     assert any("Content Security Policy" in m for m in watched.console)
+
+
+def test_the_second_factor_pages_work_under_the_policy(watched, live_server):
+    """A registrar without an authenticator app is shown the set-up page (its QR code an inline
+    SVG), in both languages."""
+    registrar = staff(Role.REGISTRAR)
+    registrar.set_password(PASSWORD)
+    registrar.otp_exempt = False  # staff() waives it like the demo does
+    registrar.save()
+    base = live_server.url
+    page = watched.page
+    for language in ("ar", "en"):
+        watched.goto(f"{base}/{language}/login/")
+        page.fill("#id_username", registrar.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/login/authenticator/**")
+        expect(page.locator("#otp-qr svg")).to_be_visible()
+        watched.assert_clean(f"authenticator set-up ({language})")
+        page.context.clear_cookies()
