@@ -87,7 +87,9 @@ scalar = st.one_of(
     st.dates(min_value=dt.date(1, 1, 1)).map(str),
     st.decimals(allow_nan=True, places=4).map(str),
 )
-value = st.one_of(scalar, st.lists(scalar, max_size=4), st.dictionaries(st.text(max_size=8), scalar, max_size=3))
+value = st.one_of(
+    scalar, st.lists(scalar, max_size=4), st.dictionaries(st.text(max_size=8), scalar, max_size=3)
+)
 
 
 def _paths(body: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

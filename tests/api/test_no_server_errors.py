@@ -209,7 +209,12 @@ def operations(s: Scene) -> list[tuple[str, str, Any, Any]]:
         ),
         ("POST", "/api/v1/support/beneficiary", s.claimant, {"iban": "BH67BMAG00001299123456"}),
         ("PUT", "/api/v1/support/enterprise", s.claimant, {"cr_number": "145678-1", "name_en": "Shop"}),
-        ("POST", "/api/v1/support/claims", s.claimant, {"application": 1, "documents": [str(s.invoice.public_id)]}),
+        (
+            "POST",
+            "/api/v1/support/claims",
+            s.claimant,
+            {"application": 1, "documents": [str(s.invoice.public_id)]},
+        ),
         ("POST", "/api/v1/support/payout-batches", s.finance, {"claims": [1], "execution_date": str(today)}),
         ("POST", "/api/v1/auth/token", None, {"username": "reg", "password": "x"}),
     ]
@@ -253,7 +258,12 @@ def test_non_json_numbers_are_a_4xx(client, scene, data, token):
 @pytest.mark.parametrize("bad", ["²", "١٢", "1" * 30, "0", "-1", "9223372036854775808", "1e3"])
 def test_path_ids_out_of_range_or_not_ascii_are_4xx(client, scene, bad):
     for method, path, caller, base in operations(scene):
-        for pk in {str(scene.draft.pk), str(scene.in_review.pk), str(scene.review.pk), str(scene.customer.pk)}:
+        for pk in {
+            str(scene.draft.pk),
+            str(scene.in_review.pk),
+            str(scene.review.pk),
+            str(scene.customer.pk),
+        }:
             if f"/{pk}/" in path or path.endswith(f"/{pk}"):
                 _check(client, method, path.replace(f"/{pk}", f"/{bad}", 1), caller, base)
     for path in ("/api/v1/applications/", "/api/v1/reviews/", "/api/v1/support/claims/"):

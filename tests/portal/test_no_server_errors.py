@@ -75,7 +75,12 @@ def forms(s: Scene) -> list[tuple[str, Any, dict[str, str]]]:
         (
             "/en/documents/new/totals/",
             s.holder,
-            {"line_count": "1", "lines-0-quantity": "2", "lines-0-unit_price": "1", "lines-0-description": "x"},
+            {
+                "line_count": "1",
+                "lines-0-quantity": "2",
+                "lines-0-unit_price": "1",
+                "lines-0-description": "x",
+            },
         ),
         (
             "/en/documents/statement/",
@@ -102,7 +107,11 @@ def forms(s: Scene) -> list[tuple[str, Any, dict[str, str]]]:
             },
         ),
         (f"/en/applications/{s.in_review.pk}/return/", s.registrar, {"items": "ID copy"}),
-        (f"/en/applications/{s.in_review.pk}/add_body/", s.registrar, {"body": "civil-defence", "reason": "x"}),
+        (
+            f"/en/applications/{s.in_review.pk}/add_body/",
+            s.registrar,
+            {"body": "civil-defence", "reason": "x"},
+        ),
         (f"/en/applications/{s.in_review.pk}/answers/1/", s.reviewed, {"answer": "x"}),
         (
             f"/en/reviews/{s.review.pk}/decide/",
@@ -131,7 +140,11 @@ def forms(s: Scene) -> list[tuple[str, Any, dict[str, str]]]:
 
 def queries(s: Scene) -> list[tuple[str, Any, dict[str, str]]]:
     return [
-        ("/en/documents/", s.holder, {"customer": str(s.customer.pk), "from": "2026-01-01", "to": "", "page": "1"}),
+        (
+            "/en/documents/",
+            s.holder,
+            {"customer": str(s.customer.pk), "from": "2026-01-01", "to": "", "page": "1"},
+        ),
         ("/en/documents/new/line/", s.holder, {"index": "3"}),
         ("/en/documents/new/", s.holder, {"type": "quotation"}),
         ("/en/registrar/", s.registrar, {"q": "APP-2026-000001", "status": "draft", "page": "2"}),
@@ -146,7 +159,8 @@ def _stringify(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         return {"x": str(body)}
     return {
-        str(k): [str(i) for i in v] if isinstance(v, list) else ("" if v is None else str(v)) for k, v in body.items()
+        str(k): [str(i) for i in v] if isinstance(v, list) else ("" if v is None else str(v))
+        for k, v in body.items()
     }
 
 
@@ -185,3 +199,96 @@ def test_ids_in_page_addresses_out_of_range_or_not_ascii_are_404(client, scene, 
         f"/en/support/batches/{bad}/",
     ):
         assert client.get(path).status_code == 404, path
+
+
+# Each id, count and date a page reads from a form or a query, with the values that used to
+# give a 500 (a superscript digit passes str.isdigit() but not int(); 10^30 overflows the
+# column; 10^20 × 10^20 overflows the decimal context) or were silently dropped.
+ID_FIELDS = [
+    ("get", "/en/documents/", "holder", {}, "customer"),
+    ("get", "/en/documents/new/line/", "holder", {}, "index"),
+    ("post", "/en/documents/new/totals/", "holder", {"lines-0-quantity": "1"}, "line_count"),
+    ("post", "/en/documents/new/", "invoice", {}, "customer"),
+    ("post", "/en/documents/new/", "invoice", {}, "line_count"),
+    ("post", "/en/documents/statement/", "statement", {}, "customer"),
+    ("post", "/en/support/finance/", "finance", {}, "claims"),
+    ("post", "review-outcome", "reviewer", {"outcome": "passed"}, "inspection"),
+]
+
+
+def _base(scene: Scene, who: str) -> tuple[Any, dict[str, str]]:
+    today = timezone.localdate()
+    if who == "invoice":
+        return scene.holder, {
+            "type": "invoice",
+            "customer": str(scene.customer.pk),
+            "line_count": "1",
+            "lines-0-activity": "home-meals",
+            "lines-0-description": "Lunch",
+            "lines-0-quantity": "2",
+            "lines-0-unit": "piece",
+            "lines-0-unit_price": "5.500",
+            "lines-0-discount": "0",
+        }
+    if who == "statement":
+        return scene.holder, {
+            "customer": str(scene.customer.pk),
+            "from": str(today.replace(day=1)),
+            "to": str(today),
+        }
+    return getattr(scene, who), {}
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢", "1" * 30, "9223372036854775808", "-1"])
+@pytest.mark.parametrize(("method", "path", "who", "extra", "field"), ID_FIELDS)
+def test_ids_and_counts_in_forms_and_queries_are_never_a_server_error(
+    client, scene, method, path, who, extra, field, bad
+):
+    user, base = _base(scene, who)
+    if path == "review-outcome":
+        path = f"/en/reviews/{scene.review.pk}/outcome/"
+    client.force_login(user)
+    before = snapshot()
+    response = getattr(client, method)(path, {**base, **extra, field: bad})
+    assert response.status_code < 500, (path, field, bad)
+    if method == "post":
+        assert snapshot() == before, (path, field, bad, response.status_code)
+
+
+@pytest.mark.parametrize("bad", ["0001-01-01", "1899-12-31", "10000-01-01", "2026-02-30", "²٠٢٦-01-01"])
+@pytest.mark.parametrize(
+    ("who", "field"), [("invoice", "due_date"), ("statement", "from"), ("statement", "to")]
+)
+def test_a_date_the_platform_does_not_keep_is_a_form_error_not_dropped(client, scene, who, field, bad):
+    user, base = _base(scene, who)
+    path = "/en/documents/new/" if who == "invoice" else "/en/documents/statement/"
+    client.force_login(user)
+    before = snapshot()
+    response = client.post(path, {**base, field: bad})
+    assert response.status_code == 400, (field, bad)
+    assert "Enter a valid date between 1900-01-01 and 9999-12-31." in response.content.decode()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("bad", ["100000000000000000000", "1" * 30, "NaN", "Infinity", "-0", "1e20", "٣"])
+def test_huge_or_non_numeric_amounts_in_the_document_form_are_form_errors(client, scene, bad):
+    user, base = _base(scene, "invoice")
+    client.force_login(user)
+    before = snapshot()
+    for field in ("lines-0-quantity", "lines-0-unit_price"):
+        response = client.post(
+            "/en/documents/new/", {**base, "lines-0-quantity": bad, "lines-0-unit_price": bad}
+        )
+        assert response.status_code == 400, (field, bad)
+        response = client.post("/en/documents/new/totals/", {**base, field: bad})
+        assert response.status_code == 200, (field, bad)
+    assert snapshot() == before
+
+
+def test_a_document_form_with_more_rows_than_a_document_holds_reads_only_the_limit(client, scene):
+    user, base = _base(scene, "invoice")
+    client.force_login(user)
+    before = snapshot()
+    response = client.post("/en/documents/new/", {**base, "line_count": str(10**6)})
+    assert response.status_code == 400
+    assert snapshot() == before

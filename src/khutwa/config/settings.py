@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Routing-level errors under /api/ (404, 405, 500 outside an operation) as problem+json.
+    "khutwa.api.middleware.ApiProblemMiddleware",
 ]
 
 ROOT_URLCONF = "khutwa.config.urls"

@@ -58,6 +58,8 @@ LINE_TYPES = {
 TURNOVER_WARNING = Decimal("0.80")
 #: Above this, a tax invoice to a VAT-registered buyer is a full one (not simplified).
 SIMPLIFIED_TAX_INVOICE_MAX = Decimal("500.000")
+#: The most lines any document may carry (the API schema and the portal form say the same).
+MAX_LINES = 500
 
 
 # Inputs ------------------------------------------------------------------------------
@@ -326,8 +328,8 @@ def _parse_lines(data: DocumentInput, licence: Licence, errors: dict[str, list[s
     lines = []
     if data.type in LINE_TYPES and not data.lines:
         errors["lines"] = [_("Add at least one line.")]
-    if len(data.lines) > 500:
-        errors["lines"] = [_("A document has at most 500 lines.")]
+    if len(data.lines) > MAX_LINES:
+        errors["lines"] = [_("A document has at most %(max)s lines.") % {"max": MAX_LINES}]
     for i, line in enumerate(data.lines):
         prefix = f"lines[{i}]."
 

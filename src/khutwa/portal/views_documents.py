@@ -26,6 +26,7 @@ from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_site, qr_verify
 from khutwa.errors import Refused
 from khutwa.http import download
+from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
 from khutwa.support import services as support_services
@@ -106,7 +107,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.documents_for(
         user,
         type_=type_,
-        customer=int(customer) if customer.isdigit() else None,
+        customer=parse_id(customer) if customer else None,
         start=start,
         end=end,
         query=query,
@@ -143,10 +144,17 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 
 def _date(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_date(text) if text else None
+
+
+def _bad_dates(post: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """A form error for each date field that is filled but is not a date the platform keeps
+    (YYYY-MM-DD, 1900 to 9999): never silently dropped."""
+    return {
+        name: [_("Enter a valid date between 1900-01-01 and 9999-12-31.")]
+        for name in names
+        if (post.get(name) or "").strip() and _date(post.get(name)) is None
+    }
 
 
 @login_required
@@ -309,11 +317,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _lines_from(post: Any) -> list[services.LineInput]:
     lines = []
-    for i in range(
-        int(post.get("line_count", "0") or 0) if str(post.get("line_count", "0")).isdigit() else 0
-    ):
-        if i > 200:
-            break
+    for i in range(parse_count(post.get("line_count", "0") or "0", limit=services.MAX_LINES) or 0):
         if not any(post.get(f"lines-{i}-{k}") for k in ("description", "quantity", "unit_price")):
             continue
         lines.append(
@@ -348,7 +352,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = services.DocumentInput(
             type=type_,
-            customer=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+            customer=parse_id(post.get("customer", "")),
             lines=lines,
             quotation=post.get("quotation", ""),
             invoice=post.get("invoice", ""),
@@ -368,6 +372,8 @@ def document_new(request: HttpRequest) -> HttpResponse:
             ],
         )
         try:
+            if bad := _bad_dates(post, ("valid_until", "due_date")):
+                raise ValidationError(bad)
             issued = services.document_issue(actor=user, data=data)
         except ValidationError as exc:
             errors = exc.message_dict
@@ -414,9 +420,10 @@ def _totals(lines: list[services.LineInput], licence: Any) -> dict[str, str]:
     for line in lines:
         try:
             net = money.line_net(
-                quantity=money.parse_amount(line.quantity or "0"),
-                unit_price=money.parse_amount(line.unit_price or "0"),
-                discount=money.parse_amount(line.discount or "0"),
+                # The issuing limits: a preview of numbers no column holds shows nothing.
+                quantity=money.parse_amount(line.quantity or "0", maximum=services.LINE_INPUT_MAX),
+                unit_price=money.parse_amount(line.unit_price or "0", maximum=services.LINE_INPUT_MAX),
+                discount=money.parse_amount(line.discount or "0", maximum=services.LINE_INPUT_MAX),
             )
         except money.MoneyError:
             continue
@@ -439,7 +446,7 @@ def document_line_row(request: HttpRequest) -> HttpResponse:
         request,
         "portal/_document_line.html",
         {
-            "i": int(index) if index.isdigit() and int(index) < 200 else 0,
+            "i": parse_count(index, limit=services.MAX_LINES) or 0,
             "activities": licence.activities.all(),
             "units": services.UNITS,
             "post": {},
@@ -465,9 +472,11 @@ def statement_new(request: HttpRequest) -> HttpResponse:
     post = request.POST
     if request.method == "POST":
         try:
+            if bad := _bad_dates(post, ("from", "to")):
+                raise ValidationError(bad)
             issued = statement_issue(
                 actor=user,
-                customer_id=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+                customer_id=parse_id(post.get("customer", "")),
                 start=_date(post.get("from")),
                 end=_date(post.get("to")),
             )
