@@ -6,8 +6,8 @@ everything a write could create or number."""
 from __future__ import annotations
 
 import copy
-import os
 import datetime as dt
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, settings
