@@ -30,6 +30,7 @@ from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
 from khutwa.support import services as support_services
+from khutwa.trust import sandbox
 
 MAX_UPLOAD = 10 * 1024 * 1024
 
@@ -83,10 +84,30 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
             if not data.startswith(b"%PDF"):
                 error = _("This is not a PDF file.")
             else:
-                result = pdf_verify(data)
+                try:
+                    result = pdf_verify(data)
+                except sandbox.Uncheckable as exc:
+                    error = _uncheckable(exc)
     return render(
         request, "portal/verify_upload.html", {"result": result, "error": error}, status=400 if error else 200
     )
+
+
+def _uncheckable(exc: sandbox.Uncheckable) -> str:
+    """Why an uploaded PDF cannot be checked, in the page's language."""
+    if exc.kind == sandbox.TIMEOUT:
+        return _("This PDF cannot be checked: reading it took longer than %(seconds)s seconds.") % {
+            "seconds": int(sandbox.TIME_LIMIT)
+        }
+    if exc.kind == sandbox.INFLATED:
+        return _("This PDF cannot be checked: its compressed content unpacks to more than %(mb)s MB.") % {
+            "mb": sandbox.INFLATED_LIMIT // (1024 * 1024)
+        }
+    if exc.kind in (sandbox.MEMORY, sandbox.CRASHED):
+        return _("This PDF cannot be checked: reading it needed more than %(mb)s MB of memory or failed.") % {
+            "mb": sandbox.MEMORY_LIMIT // (1024 * 1024)
+        }
+    return _("This PDF cannot be checked: it is not a readable PDF file.")
 
 
 def _document_or_404(request: HttpRequest, public_id: str) -> Any:
