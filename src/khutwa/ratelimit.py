@@ -35,6 +35,7 @@ PURPOSES = {
     "pdf-check": "KHUTWA_PDF_CHECK_RATE",  # uploaded PDFs checked per client
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_clock = time.time  # the windows' clock (tests move it; the cache's expiry keeps real time)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _keys(purpose: str, key: str, rate: Rate, now: float) -> tuple[str, str, flo
 
 def _state(purpose: str, key: str) -> tuple[Rate, str, int, float]:
     rate = rate_of(purpose)
-    current, previous, elapsed = _keys(purpose, key, rate, time.time())
+    current, previous, elapsed = _keys(purpose, key, rate, _clock())
     counts = cache.get_many([current, previous])
     count = int(counts.get(current, 0))
     weighted = count + int(counts.get(previous, 0)) * (1 - elapsed)

@@ -3,11 +3,9 @@
 import datetime as dt
 from typing import Any, Literal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, Query, Router, Schema
-from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
@@ -20,6 +18,7 @@ from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import licence_status_at_issue, public_verify
 from khutwa.errors import NotFound
 from khutwa.http import download
+from khutwa.ratelimit import PurposeThrottle
 
 router = Router(tags=["documents"])
 verify_router = Router(tags=["verification"])
@@ -451,7 +450,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     "/{public_id}",
     response={200: VerifyOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle(settings.KHUTWA_PUBLIC_RATE)],
+    throttle=[PurposeThrottle("verify")],
     summary="Public verification (nothing personal)",
 )
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:

@@ -29,6 +29,7 @@ from khutwa.http import download
 from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
+from khutwa.portal.limits import refused
 from khutwa.support import services as support_services
 from khutwa.trust import sandbox
 
@@ -44,6 +45,8 @@ def jwks(request: HttpRequest) -> JsonResponse:
 
 def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal."""
+    if limited := refused(request, "verify"):
+        return limited
     document = found(lambda: selectors.document_public(public_id))
     result = document_verify(document)
     qr_reasons: list[str] = []
@@ -74,6 +77,8 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
     result = None
     error = ""
     if request.method == "POST":
+        if limited := refused(request, "pdf-check"):
+            return limited
         upload = request.FILES.get("file")
         if upload is None:
             error = _("Choose the PDF file to check.")
