@@ -300,3 +300,18 @@ def test_a_document_of_nasty_amounts_is_refused_naming_the_field(client, scene):
         assert response.status_code == 422, (bad, response.content)
         assert response.json()["errors"][0]["field"].startswith("lines[0].quantity"), (bad, response.json())
         assert snapshot() == before
+
+
+@pytest.mark.parametrize("bad", ["0001-01-01", "1899-12-31"])
+def test_a_date_before_1900_is_refused_naming_the_field(client, scene, bad):
+    today = timezone.localdate()
+    before = snapshot()
+    body = {"customer": scene.customer.pk, "from": bad, "to": str(today)}
+    response = _send(client, "POST", "/api/v1/statements", scene.holder, body)
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "from"
+    listed = client.get("/api/v1/documents", {"from": bad}, **auth(scene.holder))
+    assert listed.status_code == 422
+    assert listed.json()["errors"][0]["field"] == "from"
+    assert snapshot() == before

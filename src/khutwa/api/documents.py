@@ -10,7 +10,7 @@ from ninja import Field, Header, Query, Router, Schema
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
 from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
@@ -110,8 +110,8 @@ class DocumentIn(Schema):
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
     references: ReferencesIn = Field(default_factory=lambda: ReferencesIn.model_validate({}))
     tamkeen_application_number: str = Field("", max_length=30)
-    valid_until: dt.date | None = None
-    due_date: dt.date | None = None
+    valid_until: Day | None = None
+    due_date: Day | None = None
     reason: str = Field("", max_length=2000)
     payment: PaymentIn | None = None
 
@@ -147,16 +147,16 @@ class DocumentOut(Schema):
 class DocumentFilters(Schema):
     type: str = Field("", max_length=20)
     customer: int | None = Field(None, ge=1, le=2**63 - 1)
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None = None
+    from_: Day | None = Field(None, alias="from")
+    to: Day | None = None
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10_000_000)
 
 
 class StatementIn(Schema):
     customer: int
-    from_: dt.date = Field(..., alias="from")
-    to: dt.date
+    from_: Day = Field(..., alias="from")
+    to: Day
 
 
 class SplitIn(Schema):
@@ -169,7 +169,7 @@ class SplitIn(Schema):
     quotation: str = Field("", max_length=40)
     partial: bool = False
     difference_reason: str = Field("", max_length=500)
-    due_date: dt.date | None = None
+    due_date: Day | None = None
 
 
 class IssuerOut(Schema):

@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
@@ -175,7 +175,7 @@ class DecisionIn(Schema):
 
 
 class InspectionIn(Schema):
-    scheduled_for: dt.date
+    scheduled_for: Day
     inspector: str = Field(..., max_length=150, description="the inspector's username")
 
 
