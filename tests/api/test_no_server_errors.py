@@ -315,3 +315,20 @@ def test_a_date_before_1900_is_refused_naming_the_field(client, scene, bad):
     assert listed.status_code == 422
     assert listed.json()["errors"][0]["field"] == "from"
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("type_", ["invoice", "quotation", "delivery_note"])
+def test_lines_are_bounded_by_the_documents_type(client, scene, type_):
+    from khutwa.documents.services import MAX_LINES_BY_TYPE
+
+    limit = MAX_LINES_BY_TYPE[type_]
+    today = timezone.localdate()
+    body = {"type": type_, "customer": scene.customer.pk, "lines": [_line()] * (limit + 1)}
+    if type_ == "quotation":
+        body["valid_until"] = str(today + dt.timedelta(days=5))
+    before = snapshot()
+    response = _send(client, "POST", "/api/v1/documents", scene.holder, body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "lines"
+    assert str(limit) in response.json()["errors"][0]["message"]
+    assert snapshot() == before

@@ -285,10 +285,15 @@ def test_huge_or_non_numeric_amounts_in_the_document_form_are_form_errors(client
     assert snapshot() == before
 
 
-def test_a_document_form_with_more_rows_than_a_document_holds_reads_only_the_limit(client, scene):
+def test_a_document_form_with_more_rows_than_a_document_holds_says_the_limit(client, scene):
     user, base = _base(scene, "invoice")
     client.force_login(user)
+    fields = (("activity", "home-meals"), ("description", "x"), ("quantity", "1"), ("unit_price", "1"))
+    rows = {f"lines-{i}-{k}": v for i in range(101) for k, v in fields}
     before = snapshot()
-    response = client.post("/en/documents/new/", {**base, "line_count": str(10**6)})
-    assert response.status_code == 400
+    for count in ("101", str(10**6)):
+        response = client.post("/en/documents/new/", {**base, **rows, "line_count": count})
+        assert response.status_code == 400
+        assert "A document of this type has at most 100 lines" in response.content.decode()
+    assert client.post("/en/documents/new/", {**base, **rows, "line_count": str(10**30)}).status_code == 400
     assert snapshot() == before

@@ -107,7 +107,7 @@ class PaymentIn(Schema):
 class DocumentIn(Schema):
     type: Literal["quotation", "invoice", "credit_note", "delivery_note", "receipt"]
     customer: int
-    lines: list[LineIn] = Field(default_factory=list, max_length=500)
+    lines: list[LineIn] = Field(default_factory=list, max_length=services.MAX_LINES)
     references: ReferencesIn = Field(default_factory=lambda: ReferencesIn.model_validate({}))
     tamkeen_application_number: str = Field("", max_length=30)
     valid_until: Day | None = None
@@ -161,7 +161,7 @@ class StatementIn(Schema):
 
 class SplitIn(Schema):
     customer: int
-    lines: list[LineIn] = Field(..., max_length=500)
+    lines: list[LineIn] = Field(..., max_length=services.MAX_LINES)
     tamkeen_share: str = Field(
         ..., max_length=8, description='Tamkeen\'s share as a fraction between 0 and 1, e.g. "0.7"'
     )

@@ -104,6 +104,8 @@ def _pydantic_message(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "missing":
         return _("This field is required.")
+    if kind == "too_long":
+        return _("Ensure this list has at most %(max)s items.") % {"max": ctx.get("max_length")}
     if kind in ("string_too_long",):
         return _("Ensure this value has at most %(max)s characters.") % {"max": ctx.get("max_length")}
     if kind in ("string_too_short",):

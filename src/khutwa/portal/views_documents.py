@@ -343,7 +343,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _lines_from(post: Any) -> list[services.LineInput]:
     lines = []
-    for i in range(parse_count(post.get("line_count", "0") or "0", limit=services.MAX_LINES) or 0):
+    # One row more than a document may hold is read, so that the service says what the limit is.
+    count = min(parse_count(post.get("line_count", "0") or "0", limit=10**9) or 0, services.MAX_LINES + 1)
+    for i in range(count):
         if not any(post.get(f"lines-{i}-{k}") for k in ("description", "quantity", "unit_price")):
             continue
         lines.append(
