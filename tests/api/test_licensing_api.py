@@ -227,12 +227,17 @@ def test_illegal_transition_is_409_and_only_the_registrar_suspends(client, world
 
 def test_public_tracking_api_returns_the_timeline_only(client, world):
     app = world.submitted()
-    response = client.get(f"/api/v1/applications/track/{app.reference}", {"cpr_last4": app.cpr[-4:]})
+
+    def track(cpr_last4):
+        body = {"reference": app.reference, "cpr_last4": cpr_last4}
+        return client.post("/api/v1/applications/track", body, content_type="application/json")
+
+    response = track(app.cpr[-4:])
     assert response.status_code == 200
     data = response.json()
     assert set(data) == {"reference", "status", "timeline"}
     assert data["status"] == "submitted"
-    assert client.get(f"/api/v1/applications/track/{app.reference}", {"cpr_last4": "0000"}).status_code == 404
+    assert track("0000").status_code == 404
 
 
 def test_review_queue_query_count_does_not_grow(client, world, django_assert_max_num_queries):

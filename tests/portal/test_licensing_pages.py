@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 
 from khutwa.accounts.roles import Role
 from khutwa.licensing.models import Application
@@ -160,26 +159,23 @@ def test_registrar_pages_are_for_the_registrar(client, world, django_assert_max_
 
 
 def test_public_tracking_shows_the_timeline_and_nothing_personal(client, world):
-    cache.clear()
     app = world.submitted()
-    response = client.get("/en/track/", {"reference": app.reference, "cpr_last4": app.cpr[-4:]})
+    response = client.post("/en/track/", {"reference": app.reference, "cpr_last4": app.cpr[-4:]})
     page = response.content.decode()
     assert response.status_code == 200
     assert "Submitted" in page
     for personal in (app.cpr, app.name_en, app.name_ar, app.phone, app.trade_name, app.block):
         assert personal not in page
-    wrong = client.get("/en/track/", {"reference": app.reference, "cpr_last4": "0000"})
+    wrong = client.post("/en/track/", {"reference": app.reference, "cpr_last4": "0000"})
     assert wrong.status_code == 404
 
 
 def test_public_tracking_is_rate_limited(client, world):
-    cache.clear()
     app = world.submitted()
     for _ in range(10):
-        client.get("/en/track/", {"reference": app.reference, "cpr_last4": "0000"})
-    response = client.get("/en/track/", {"reference": app.reference, "cpr_last4": app.cpr[-4:]})
+        client.post("/en/track/", {"reference": f"APP-2026-{_:06d}", "cpr_last4": "0000"})
+    response = client.post("/en/track/", {"reference": app.reference, "cpr_last4": app.cpr[-4:]})
     assert response.status_code == 429
-    cache.clear()
 
 
 def test_public_licence_check_shows_status_and_nothing_personal(client, world):

@@ -77,6 +77,7 @@ def me(request: HttpRequest) -> MeOut:
 
 api.add_router("/auth", auth_router)
 api.add_router("/catalogue", catalogue_router)
+api.add_router("/applications/track", licensing_api.track_router)
 api.add_router("/applications", licensing_api.router)
 api.add_router("/reviews", licensing_api.reviews_router)
 api.add_router("/licences", licensing_api.licences_router)

@@ -3,16 +3,14 @@
 import datetime as dt
 from typing import Any, Literal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, Query, Router, Schema
-from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
 from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
@@ -20,6 +18,7 @@ from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import licence_status_at_issue, public_verify
 from khutwa.errors import NotFound
 from khutwa.http import download
+from khutwa.ratelimit import PurposeThrottle
 
 router = Router(tags=["documents"])
 verify_router = Router(tags=["verification"])
@@ -108,11 +107,11 @@ class PaymentIn(Schema):
 class DocumentIn(Schema):
     type: Literal["quotation", "invoice", "credit_note", "delivery_note", "receipt"]
     customer: int
-    lines: list[LineIn] = Field(default_factory=list, max_length=500)
+    lines: list[LineIn] = Field(default_factory=list, max_length=services.MAX_LINES)
     references: ReferencesIn = Field(default_factory=lambda: ReferencesIn.model_validate({}))
     tamkeen_application_number: str = Field("", max_length=30)
-    valid_until: dt.date | None = None
-    due_date: dt.date | None = None
+    valid_until: Day | None = None
+    due_date: Day | None = None
     reason: str = Field("", max_length=2000)
     payment: PaymentIn | None = None
 
@@ -148,21 +147,21 @@ class DocumentOut(Schema):
 class DocumentFilters(Schema):
     type: str = Field("", max_length=20)
     customer: int | None = Field(None, ge=1, le=2**63 - 1)
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None = None
+    from_: Day | None = Field(None, alias="from")
+    to: Day | None = None
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10_000_000)
 
 
 class StatementIn(Schema):
     customer: int
-    from_: dt.date = Field(..., alias="from")
-    to: dt.date
+    from_: Day = Field(..., alias="from")
+    to: Day
 
 
 class SplitIn(Schema):
     customer: int
-    lines: list[LineIn] = Field(..., max_length=500)
+    lines: list[LineIn] = Field(..., max_length=services.MAX_LINES)
     tamkeen_share: str = Field(
         ..., max_length=8, description='Tamkeen\'s share as a fraction between 0 and 1, e.g. "0.7"'
     )
@@ -170,7 +169,7 @@ class SplitIn(Schema):
     quotation: str = Field("", max_length=40)
     partial: bool = False
     difference_reason: str = Field("", max_length=500)
-    due_date: dt.date | None = None
+    due_date: Day | None = None
 
 
 class IssuerOut(Schema):
@@ -451,7 +450,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     "/{public_id}",
     response={200: VerifyOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle(settings.KHUTWA_PUBLIC_RATE)],
+    throttle=[PurposeThrottle("verify")],
     summary="Public verification (nothing personal)",
 )
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:

@@ -39,6 +39,7 @@ _TITLES = {
     404: gettext_noop("Not found"),
     405: gettext_noop("Method not allowed"),
     409: gettext_noop("Conflict"),
+    413: gettext_noop("Request too large"),
     415: gettext_noop("Unsupported media type"),
     422: gettext_noop("Invalid input"),
     429: gettext_noop("Too many requests"),
@@ -50,6 +51,20 @@ def _title(status: int) -> str:
     return _(_TITLES[status]) if status in _TITLES else _("Error")
 
 
+def problem_body(
+    *, status: int, detail: str, errors: list[dict[str, str]] | None = None, type_: str = ""
+) -> dict[str, Any]:
+    """The problem+json document (in the active language)."""
+    return {
+        "type": type_
+        or f"https://khutwa.bh/problems/{_TITLES.get(status, 'error').lower().replace(' ', '-')}",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+
+
 def problem(
     api: NinjaAPI,
     request: HttpRequest,
@@ -59,14 +74,7 @@ def problem(
     errors: list[dict[str, str]] | None = None,
     type_: str = "",
 ) -> HttpResponse:
-    body: dict[str, Any] = {
-        "type": type_
-        or f"https://khutwa.bh/problems/{_TITLES.get(status, 'error').lower().replace(' ', '-')}",
-        "title": _title(status),
-        "status": status,
-        "detail": detail,
-        "errors": errors or [],
-    }
+    body = problem_body(status=status, detail=detail, errors=errors, type_=type_)
     response = api.create_response(request, body, status=status)
     response["Content-Type"] = PROBLEM
     return response
@@ -96,6 +104,8 @@ def _pydantic_message(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "missing":
         return _("This field is required.")
+    if kind == "too_long":
+        return _("Ensure this list has at most %(max)s items.") % {"max": ctx.get("max_length")}
     if kind in ("string_too_long",):
         return _("Ensure this value has at most %(max)s characters.") % {"max": ctx.get("max_length")}
     if kind in ("string_too_short",):

@@ -3,23 +3,23 @@
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
-from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.errors import ApiProblem, invalid_fields
+from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
 from khutwa.licensing import selectors, services
 from khutwa.licensing.models import Application, Licence
+from khutwa.ratelimit import PurposeThrottle
 
 router = Router(tags=["licensing"])
 reviews_router = Router(tags=["reviews"])
@@ -175,7 +175,7 @@ class DecisionIn(Schema):
 
 
 class InspectionIn(Schema):
-    scheduled_for: dt.date
+    scheduled_for: Day
     inspector: str = Field(..., max_length=150, description="the inspector's username")
 
 
@@ -216,6 +216,7 @@ class ReviewFilters(PageIn):
 
 
 class TrackIn(Schema):
+    reference: str = Field(..., min_length=1, max_length=20)
     cpr_last4: str = Field(..., min_length=4, max_length=4, pattern=r"^[0-9]{4}$")
 
 
@@ -633,7 +634,7 @@ def _inspection_out(inspection: Inspection) -> InspectionOut:
     "/{number}",
     response={200: LicenceOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle(settings.KHUTWA_PUBLIC_RATE)],
+    throttle=[PurposeThrottle("licence")],
     summary="Public licence check (nothing personal)",
 )
 def licence_get(request: HttpRequest, number: str) -> LicenceOut:
@@ -716,18 +717,29 @@ def licence_amend(request: HttpRequest, number: str, payload: AmendmentIn) -> tu
     return 201, _fresh(request, application.pk)
 
 
-@router.get(
-    "/track/{reference}",
+# Mounted at /applications/track before the applications router (whose /{application_id}
+# would otherwise take the address).
+track_router = Router(tags=["licensing"])
+
+
+@track_router.post(
+    "",
     response={200: TrackOut, **ERRORS},
     auth=None,
-    throttle=[AnonRateThrottle("20/m")],
-    summary="Public tracking: reference + last 4 digits of the CPR",
+    throttle=[PurposeThrottle("track")],
+    summary="Public tracking: reference + last 4 digits of the CPR (in the body, never the address)",
 )
-def track(request: HttpRequest, reference: str, params: Query[TrackIn]) -> TrackOut:
+def track(request: HttpRequest, payload: TrackIn) -> TrackOut:
+    from khutwa import ratelimit
     from khutwa.errors import NotFound
 
-    application = selectors.track(reference, params.cpr_last4)
+    reference = payload.reference.strip().upper()
+    # Failed attempts on one reference are limited whoever makes them (guessing its 4 digits).
+    if ratelimit.exhausted("track-reference", reference):
+        raise ApiProblem(429, _("Too many attempts on this reference; try again later."))
+    application = selectors.track(reference, payload.cpr_last4)
     if application is None:
+        ratelimit.hit("track-reference", reference)
         raise NotFound("Not found.")
     return TrackOut(
         reference=application.reference,

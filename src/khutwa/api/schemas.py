@@ -1,11 +1,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+from khutwa.inputs import date_in_range
 
 T = TypeVar("T")
+
+
+def _day(value: dt.date) -> dt.date:
+    if not date_in_range(value):
+        raise PydanticCustomError("date_range", "a date from 1900-01-01 to 9999-12-31")
+    return value
+
+
+#: A date a request may carry: 1900-01-01 to 9999-12-31 (else 422 naming the field).
+Day = Annotated[dt.date, AfterValidator(_day)]
 
 
 class Problem(Schema):

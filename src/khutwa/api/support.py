@@ -12,7 +12,7 @@ from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.support import selectors, services
@@ -112,7 +112,7 @@ class ClaimOut(Schema):
 
 class BatchIn(Schema):
     claims: list[int] = Field(..., max_length=500)
-    execution_date: dt.date | None = None
+    execution_date: Day | None = None
 
 
 class BatchOut(Schema):

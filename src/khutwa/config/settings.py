@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -151,6 +152,8 @@ MIDDLEWARE = [
     "khutwa.accounts.middleware.SessionPolicyMiddleware",
     "khutwa.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Routing-level errors under /api/ (404, 405, 500 outside an operation) as problem+json.
+    "khutwa.api.middleware.ApiProblemMiddleware",
     # Last, as django-axes asks: it turns a lockout into the response (accounts/lockout.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -397,5 +400,33 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 # Rate limits key on the client address: how many trusted proxies sit in front (their
 # X-Forwarded-For entries are trusted); 0 means REMOTE_ADDR, which cannot be spoofed.
 NINJA_NUM_PROXIES = env_int("KHUTWA_NUM_PROXIES", 0)
-# Public endpoints' rate limit per client (django-ninja syntax, e.g. "120/m").
+# Rate limits ("count/period", period in s, m, h or d, optionally with a multiple: "10/10m"),
+# each purpose in a bucket of its own per client address, counted in the default cache
+# (khutwa/ratelimit.py). A page and its API twin share their bucket.
+# Document verification (/verify/<id> and GET /api/v1/verify/<id>) and the public licence check
+# (/licences/<number> and GET /api/v1/licences/<number>), each per client:
 KHUTWA_PUBLIC_RATE = env_str("KHUTWA_PUBLIC_RATE", "120/m") or "120/m"
+# Tracking attempts per client (the tracking page and POST /api/v1/applications/track):
+KHUTWA_TRACK_RATE = env_str("KHUTWA_TRACK_RATE", "10/10m") or "10/10m"
+# Failed tracking attempts per application reference, whoever makes them:
+KHUTWA_TRACK_REFERENCE_RATE = env_str("KHUTWA_TRACK_REFERENCE_RATE", "5/h") or "5/h"
+# Uploaded PDFs checked per client (/verify/ upload):
+KHUTWA_PDF_CHECK_RATE = env_str("KHUTWA_PDF_CHECK_RATE", "10/m") or "10/m"
+for _rate_name in (
+    "KHUTWA_PUBLIC_RATE",
+    "KHUTWA_TRACK_RATE",
+    "KHUTWA_TRACK_REFERENCE_RATE",
+    "KHUTWA_PDF_CHECK_RATE",
+):
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", globals()[_rate_name]):
+        raise ImproperlyConfigured(f"{_rate_name} must be count/period such as 120/m or 10/10m.")
+
+# The shared store of rate-limit counters (and lockouts): the database, so that every worker
+# and every node sees the same counts. Its table is made by `khutwa createcachetable`, which
+# runs after every `migrate` (Makefile, scripts; the test database makes its own).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "khutwa_cache",
+    }
+}

@@ -59,6 +59,16 @@ LINE_TYPES = {
 TURNOVER_WARNING = Decimal("0.80")
 #: Above this, a tax invoice to a VAT-registered buyer is a full one (not simplified).
 SIMPLIFIED_TAX_INVOICE_MAX = Decimal("500.000")
+#: The most lines a document of each type may carry (docs/document-format.md, "Limits"): its
+#: PDF is rendered in one request, so its length is bounded.
+MAX_LINES_BY_TYPE = {
+    DocumentType.QUOTATION: 100,
+    DocumentType.INVOICE: 100,
+    DocumentType.CREDIT_NOTE: 100,
+    DocumentType.DELIVERY_NOTE: 100,
+}
+#: The most lines any document may carry (the API schema and the portal form read no more).
+MAX_LINES = max(MAX_LINES_BY_TYPE.values())
 
 
 # Inputs ------------------------------------------------------------------------------
@@ -328,8 +338,15 @@ def _parse_lines(data: DocumentInput, licence: Licence, errors: dict[str, list[s
     lines = []
     if data.type in LINE_TYPES and not data.lines:
         errors["lines"] = [_("Add at least one line.")]
-    if len(data.lines) > 500:
-        errors["lines"] = [_("A document has at most 500 lines.")]
+    limit = (
+        MAX_LINES_BY_TYPE.get(DocumentType(data.type), MAX_LINES) if data.type in LINE_TYPES else MAX_LINES
+    )
+    if len(data.lines) > limit:
+        errors["lines"] = [
+            _("A document of this type has at most %(max)s lines; split it into several documents.")
+            % {"max": limit}
+        ]
+        return []  # nothing more is read of a document that cannot be issued
     for i, line in enumerate(data.lines):
         prefix = f"lines[{i}]."
 

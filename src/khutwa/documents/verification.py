@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import connection
 
@@ -21,7 +22,7 @@ from khutwa.documents.signing import jwks as load_jwks
 from khutwa.documents.signing import key_store, tsa_trust_roots
 from khutwa.errors import NotFound
 from khutwa.licensing.models import LicenceStatus
-from khutwa.trust.pdf import pades_verify, pdf_attachment
+from khutwa.trust.sandbox import read_pdf
 from khutwa.trust.seal import seal_version
 from khutwa.trust.verify import verify_document, verify_qr
 
@@ -215,17 +216,28 @@ def pdf_verify(pdf: bytes) -> Verification:
     """An uploaded PDF: its PAdES signature chains to a platform root as of the time its
     time-stamps prove it was made (so it stays valid after the certificate expires), nothing
     but validation data and time-stamps was added after it, and the payload it carries is
-    sealed and matches the record."""
+    sealed and matches the record.
+
+    Raises `khutwa.trust.sandbox.Uncheckable` when the file cannot be checked at all (not a
+    readable PDF, or it exceeds the time, memory or unpacked-size limits)."""
     reasons: list[str] = []
     try:
         store = key_store()
         roots, crls = store.trust_roots(), store.crls()
     except Exception:
         roots, crls = [], []
-    # As of signing time: the time-stamps prove when; the CRLs at hand are today's.
-    signature = pades_verify(pdf, trust_roots=roots, tsa_roots=tsa_trust_roots(), crls=crls)
+    # As of signing time: the time-stamps prove when; the CRLs at hand are today's. The file
+    # is parsed in a child process with limits (raises Uncheckable).
+    der = serialization.Encoding.DER
+    reading = read_pdf(
+        pdf,
+        trust_roots=[c.public_bytes(der) for c in roots],
+        tsa_roots=[c.public_bytes(der) for c in tsa_trust_roots()],
+        crls=[c.public_bytes(der) for c in crls],
+    )
+    signature = reading.signature
     reasons.extend(signature.reasons)
-    raw = pdf_attachment(pdf, "khutwa-document.json")
+    raw = reading.payload
     if raw is None:
         return Verification(False, [*reasons, "the PDF carries no Khutwa document payload"], None)
     try:

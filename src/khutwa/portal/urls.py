@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
+from khutwa.inputs import IdConverter
 from khutwa.portal import (
     views,
     views_applicant,
@@ -12,6 +13,9 @@ from khutwa.portal import (
 )
 
 app_name = "portal"
+
+# Ids in addresses: ASCII digits within the primary key's range, else no page (404).
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -40,12 +44,12 @@ urlpatterns = [
     path("my/", views_applicant.my_applications, name="my"),
     path("notices/", views_applicant.notices, name="notices"),
     path("applications/new/", views_applicant.application_new, name="application_new"),
-    path("applications/<int:pk>/", views_applicant.application_detail, name="application"),
-    path("applications/<int:pk>/edit/", views_applicant.application_edit, name="application_edit"),
-    path("applications/<int:pk>/attachments/", views_applicant.attachment_upload, name="attachment_upload"),
-    path("applications/<int:pk>/answers/<int:request_id>/", views_applicant.answer_info, name="answer"),
+    path("applications/<id:pk>/", views_applicant.application_detail, name="application"),
+    path("applications/<id:pk>/edit/", views_applicant.application_edit, name="application_edit"),
+    path("applications/<id:pk>/attachments/", views_applicant.attachment_upload, name="attachment_upload"),
+    path("applications/<id:pk>/answers/<id:request_id>/", views_applicant.answer_info, name="answer"),
     path(
-        "applications/<int:pk>/<slug:action>/", views_applicant.application_action, name="application_action"
+        "applications/<id:pk>/<slug:action>/", views_applicant.application_action, name="application_action"
     ),
     path("attachments/<uuid:public_id>/", views_applicant.attachment_download, name="attachment"),
     path("licence/<str:number>/", views_applicant.licence_detail, name="licence"),
@@ -68,7 +72,7 @@ urlpatterns = [
     ),
     path("customers/", views_documents.customer_list, name="customers"),
     path("customers/new/", views_documents.customer_new, name="customer_new"),
-    path("customers/<int:pk>/", views_documents.customer_edit, name="customer_edit"),
+    path("customers/<id:pk>/", views_documents.customer_edit, name="customer_edit"),
     # Tamkeen support
     path("programmes/", views_support.programme_list, name="programmes"),
     path("support/", views_support.support_home, name="support"),
@@ -76,23 +80,23 @@ urlpatterns = [
     path("support/iban/", views_support.support_iban, name="support_iban"),
     path("support/enterprise/", views_support.support_enterprise, name="support_enterprise"),
     path(
-        "support/enterprises/<int:pk>/<slug:decision>/",
+        "support/enterprises/<id:pk>/<slug:decision>/",
         views_support.support_enterprise_decide,
         name="support_enterprise_decide",
     ),
-    path("support/applications/<int:pk>/", views_support.support_application, name="support_application"),
+    path("support/applications/<id:pk>/", views_support.support_application, name="support_application"),
     path(
-        "support/applications/<int:pk>/<slug:action>/",
+        "support/applications/<id:pk>/<slug:action>/",
         views_support.support_application_action,
         name="support_application_action",
     ),
-    path("support/claims/<int:pk>/", views_support.support_claim, name="support_claim"),
-    path("support/claims/<int:pk>/decide/", views_support.support_claim_decide, name="support_claim_decide"),
+    path("support/claims/<id:pk>/", views_support.support_claim, name="support_claim"),
+    path("support/claims/<id:pk>/decide/", views_support.support_claim_decide, name="support_claim_decide"),
     path("support/queue/", views_support.support_queue, name="support_queue"),
     path("support/finance/", views_support.support_finance, name="support_finance"),
-    path("support/batches/<int:pk>/", views_support.support_batch, name="support_batch"),
+    path("support/batches/<id:pk>/", views_support.support_batch, name="support_batch"),
     path(
-        "support/batches/<int:pk>/<slug:kind>",
+        "support/batches/<id:pk>/<slug:kind>",
         views_support.support_batch_export,
         name="support_batch_export",
     ),
@@ -104,6 +108,6 @@ urlpatterns = [
     path("registrar/licences/", views_staff.licences, name="licences"),
     # Reviewers
     path("reviews/", views_staff.review_queue, name="reviews"),
-    path("reviews/<int:pk>/", views_staff.review_detail, name="review"),
-    path("reviews/<int:pk>/<slug:action>/", views_staff.review_action, name="review_action"),
+    path("reviews/<id:pk>/", views_staff.review_detail, name="review"),
+    path("reviews/<id:pk>/<slug:action>/", views_staff.review_action, name="review_action"),
 ]

@@ -26,9 +26,12 @@ from khutwa.documents.statements import statement_issue
 from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_site, qr_verify
 from khutwa.errors import Refused
 from khutwa.http import download
+from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
+from khutwa.portal.limits import refused
 from khutwa.support import services as support_services
+from khutwa.trust import sandbox
 
 MAX_UPLOAD = 10 * 1024 * 1024
 
@@ -42,6 +45,8 @@ def jwks(request: HttpRequest) -> JsonResponse:
 
 def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal."""
+    if limited := refused(request, "verify"):
+        return limited
     document = found(lambda: selectors.document_public(public_id))
     result = document_verify(document)
     qr_reasons: list[str] = []
@@ -72,6 +77,8 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
     result = None
     error = ""
     if request.method == "POST":
+        if limited := refused(request, "pdf-check"):
+            return limited
         upload = request.FILES.get("file")
         if upload is None:
             error = _("Choose the PDF file to check.")
@@ -82,10 +89,30 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
             if not data.startswith(b"%PDF"):
                 error = _("This is not a PDF file.")
             else:
-                result = pdf_verify(data)
+                try:
+                    result = pdf_verify(data)
+                except sandbox.Uncheckable as exc:
+                    error = _uncheckable(exc)
     return render(
         request, "portal/verify_upload.html", {"result": result, "error": error}, status=400 if error else 200
     )
+
+
+def _uncheckable(exc: sandbox.Uncheckable) -> str:
+    """Why an uploaded PDF cannot be checked, in the page's language."""
+    if exc.kind == sandbox.TIMEOUT:
+        return _("This PDF cannot be checked: reading it took longer than %(seconds)s seconds.") % {
+            "seconds": int(sandbox.TIME_LIMIT)
+        }
+    if exc.kind == sandbox.INFLATED:
+        return _("This PDF cannot be checked: its compressed content unpacks to more than %(mb)s MB.") % {
+            "mb": sandbox.INFLATED_LIMIT // (1024 * 1024)
+        }
+    if exc.kind in (sandbox.MEMORY, sandbox.CRASHED):
+        return _("This PDF cannot be checked: reading it needed more than %(mb)s MB of memory or failed.") % {
+            "mb": sandbox.MEMORY_LIMIT // (1024 * 1024)
+        }
+    return _("This PDF cannot be checked: it is not a readable PDF file.")
 
 
 def _document_or_404(request: HttpRequest, public_id: str) -> Any:
@@ -106,7 +133,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.documents_for(
         user,
         type_=type_,
-        customer=int(customer) if customer.isdigit() else None,
+        customer=parse_id(customer) if customer else None,
         start=start,
         end=end,
         query=query,
@@ -143,10 +170,17 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 
 def _date(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_date(text) if text else None
+
+
+def _bad_dates(post: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """A form error for each date field that is filled but is not a date the platform keeps
+    (YYYY-MM-DD, 1900 to 9999): never silently dropped."""
+    return {
+        name: [_("Enter a valid date between 1900-01-01 and 9999-12-31.")]
+        for name in names
+        if (post.get(name) or "").strip() and _date(post.get(name)) is None
+    }
 
 
 @login_required
@@ -309,11 +343,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _lines_from(post: Any) -> list[services.LineInput]:
     lines = []
-    for i in range(
-        int(post.get("line_count", "0") or 0) if str(post.get("line_count", "0")).isdigit() else 0
-    ):
-        if i > 200:
-            break
+    # One row more than a document may hold is read, so that the service says what the limit is.
+    count = min(parse_count(post.get("line_count", "0") or "0", limit=10**9) or 0, services.MAX_LINES + 1)
+    for i in range(count):
         if not any(post.get(f"lines-{i}-{k}") for k in ("description", "quantity", "unit_price")):
             continue
         lines.append(
@@ -348,7 +380,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = services.DocumentInput(
             type=type_,
-            customer=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+            customer=parse_id(post.get("customer", "")),
             lines=lines,
             quotation=post.get("quotation", ""),
             invoice=post.get("invoice", ""),
@@ -368,6 +400,8 @@ def document_new(request: HttpRequest) -> HttpResponse:
             ],
         )
         try:
+            if bad := _bad_dates(post, ("valid_until", "due_date")):
+                raise ValidationError(bad)
             issued = services.document_issue(actor=user, data=data)
         except ValidationError as exc:
             errors = exc.message_dict
@@ -414,9 +448,10 @@ def _totals(lines: list[services.LineInput], licence: Any) -> dict[str, str]:
     for line in lines:
         try:
             net = money.line_net(
-                quantity=money.parse_amount(line.quantity or "0"),
-                unit_price=money.parse_amount(line.unit_price or "0"),
-                discount=money.parse_amount(line.discount or "0"),
+                # The issuing limits: a preview of numbers no column holds shows nothing.
+                quantity=money.parse_amount(line.quantity or "0", maximum=services.LINE_INPUT_MAX),
+                unit_price=money.parse_amount(line.unit_price or "0", maximum=services.LINE_INPUT_MAX),
+                discount=money.parse_amount(line.discount or "0", maximum=services.LINE_INPUT_MAX),
             )
         except money.MoneyError:
             continue
@@ -434,9 +469,8 @@ def document_line_row(request: HttpRequest) -> HttpResponse:
     licence = active_licence_of(me(request))
     if licence is None:
         raise Http404
-    count = request.GET.get("line_count", "0")
-    # ASCII digits only: "²" and Arabic-Indic digits pass isdigit() but not int().
-    index = int(count) if count.isascii() and count.isdigit() and int(count) < 200 else 0
+    # ASCII digits within the issuing limit ("²" and Arabic-Indic digits pass isdigit(), not int()).
+    index = parse_count(request.GET.get("line_count", "0"), limit=services.MAX_LINES) or 0
     return render(
         request,
         "portal/_document_line_added.html",
@@ -468,9 +502,11 @@ def statement_new(request: HttpRequest) -> HttpResponse:
     post = request.POST
     if request.method == "POST":
         try:
+            if bad := _bad_dates(post, ("from", "to")):
+                raise ValidationError(bad)
             issued = statement_issue(
                 actor=user,
-                customer_id=int(post["customer"]) if post.get("customer", "").isdigit() else None,
+                customer_id=parse_id(post.get("customer", "")),
                 start=_date(post.get("from")),
                 end=_date(post.get("to")),
             )

@@ -16,6 +16,7 @@ from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import Inspection, ReviewStatus
 from khutwa.catalogue.models import Governorate
+from khutwa.inputs import parse_id
 from khutwa.licensing import selectors
 from khutwa.licensing.models import ApplicationStatus, LicenceStatus
 from khutwa.portal.access import found, me, role_required, run
@@ -196,7 +197,8 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             back=back,
         )
     if action == "outcome":
-        inspection = Inspection.objects.filter(pk=post.get("inspection") or 0, review=review).first()
+        inspection_id = parse_id(post.get("inspection", ""))
+        inspection = Inspection.objects.filter(pk=inspection_id or 0, review=review).first()
         if inspection is None:
             raise Http404
         return run(

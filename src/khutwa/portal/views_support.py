@@ -20,6 +20,7 @@ from khutwa.accounts.models import Enterprise
 from khutwa.accounts.roles import Role
 from khutwa.errors import Refused
 from khutwa.http import download, permissions_allow
+from khutwa.inputs import parse_ids
 from khutwa.portal.access import attempt, found, me, role_required, run
 from khutwa.support import selectors, services
 from khutwa.support.models import (
@@ -276,8 +277,13 @@ def support_queue(request: HttpRequest) -> HttpResponse:
 def support_finance(request: HttpRequest) -> HttpResponse:
     user = me(request)
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("claims") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("claims"), limit=services.BATCH_MAX_CLAIMS)
         try:
+            if ids is None:
+                raise Refused(
+                    _("Choose at most %(max)s claims listed on this page.")
+                    % {"max": services.BATCH_MAX_CLAIMS}
+                )
             batch = services.batch_create(actor=user, claim_ids=ids)
         except Refused as exc:
             messages.error(request, str(exc.message))

@@ -44,6 +44,9 @@ from khutwa.support.models import (
 
 ZERO = Decimal("0.000")
 
+#: The most claims one payout batch may pay (the API schema and the finance page say the same).
+BATCH_MAX_CLAIMS = 500
+
 
 def resolve_document(reference: str) -> Document | None:
     """A document by its public id, or by the content of its QR code."""

@@ -11,7 +11,8 @@ signing certificate expired.
 With ``--site`` (the official site), a document signed for another site is invalid (KW2 seals,
 payload v2, sign their site; for a KW1 QR the URL's unsigned site is checked).
 
-Exit status: 0 valid, 1 invalid, 2 unusable input.
+Exit status: 0 valid, 1 invalid, 2 unusable input (a PDF that cannot be checked: not a
+readable PDF, or over the limits of `khutwa.trust.sandbox` on time, memory, unpacked size).
 """
 
 import json
@@ -19,10 +20,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandParser
 
 from khutwa.trust.seal import Facts
 from khutwa.trust.verify import reason_other_site, verify_document, verify_qr
+
+_UNCHECKABLE = {
+    "timeout": "reading it took longer than 5 seconds",
+    "memory": "reading it needed more than 256 MB of memory",
+    "crashed": "reading it failed (the reader stopped)",
+    "inflated": "its compressed content unpacks to more than 64 MB",
+    "unreadable": "it is not a readable PDF file",
+}
 
 
 def _seal_line(facts: Facts | None, *, qr: bool) -> str:
@@ -88,7 +98,7 @@ class Command(BaseCommand):
                 *(f"reason: {r}" for r in result.reasons),
             ]
             self._exit(0 if result.valid else 1, lines)
-        from khutwa.trust.pdf import pades_verify, pdf_attachment
+        from khutwa.trust import sandbox
 
         try:
             pdf = Path(file or "").read_bytes()
@@ -96,26 +106,38 @@ class Command(BaseCommand):
             self._exit(2, [f"cannot read {file}: {exc}"])
         if not pdf.startswith(b"%PDF"):
             self._exit(2, [f"{file} is not a PDF"])
-        raw = pdf_attachment(pdf, "khutwa-document.json")
-        if raw is None:
-            self._exit(2, ["the PDF carries no Khutwa document payload"])
-        try:
-            carried = json.loads(raw or b"")
-            payload, signature, kid = carried["payload"], carried["signature"], carried["kid"]
-        except (ValueError, KeyError, TypeError):
-            self._exit(2, ["the Khutwa payload in the PDF is unreadable"])
-        result = verify_document(payload, signature, kid, jwks)
-        reasons = list(result.reasons)
-        other_site = site is not None and result.signed_site not in (None, site.rstrip("/"))
-        if other_site:
-            reasons.append(reason_other_site(result.signed_site, (site or "").rstrip("/")))
         try:
             roots = _certificates(jwks.get("x5c_roots") or ([jwks["x5c_root"]] if "x5c_root" in jwks else []))
             tsa_roots = _certificates(jwks.get("x5c_tsa_roots", []))
         except ValueError as exc:
             self._exit(2, [f"unusable keys file: {exc}"])
-        # As of signing time, with what the PDF carries: its time-stamps and validation data.
-        signed = pades_verify(pdf, trust_roots=roots, tsa_roots=tsa_roots)
+        # As of signing time, with what the PDF carries: its time-stamps and validation data;
+        # parsed in a child process with limits on time, memory and unpacked size.
+        der = serialization.Encoding.DER
+        try:
+            reading = sandbox.read_pdf(
+                pdf,
+                trust_roots=[c.public_bytes(der) for c in roots],
+                tsa_roots=[c.public_bytes(der) for c in tsa_roots],
+            )
+        except sandbox.Uncheckable as exc:
+            self._exit(2, [f"{file} cannot be checked: {_UNCHECKABLE.get(exc.kind, exc.kind)}"])
+        signed = reading.signature
+        raw = reading.payload
+        if raw is None:
+            self._exit(2, ["the PDF carries no Khutwa document payload"])
+        try:
+            carried = json.loads(raw or b"")
+            payload, signature, kid = carried["payload"], carried["signature"], carried["kid"]
+            if not isinstance(payload, dict) or not isinstance(payload.get("issuer", {}), dict):
+                raise TypeError("payload")
+            result = verify_document(payload, signature, kid, jwks)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self._exit(2, ["the Khutwa payload in the PDF is unreadable"])
+        reasons = list(result.reasons)
+        other_site = site is not None and result.signed_site not in (None, site.rstrip("/"))
+        if other_site:
+            reasons.append(reason_other_site(result.signed_site, (site or "").rstrip("/")))
         reasons.extend(signed.reasons)
         valid = result.valid and signed.ok and not other_site
         issuer = payload.get("issuer", {})

@@ -1,0 +1,122 @@
+"""Rate limits on the public pages and their API twins: counted per purpose in the shared
+store (the database cache), so that one purpose never uses up another's bucket, every worker
+sees the same counts, and tracking guesses are limited per reference whoever makes them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from khutwa import ratelimit
+from tests.licensing.factories import World, applicant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+def test_the_counts_are_in_the_database_cache_that_every_worker_shares(settings):
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    ratelimit.hit("verify", "192.0.2.1")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {settings.CACHES['default']['LOCATION']}")  # noqa: S608
+        assert cursor.fetchone()[0] >= 1
+
+
+def test_a_rate_is_count_per_period():
+    assert ratelimit.parse_rate("120/m") == ratelimit.Rate(120, 60)
+    assert ratelimit.parse_rate("10/10m") == ratelimit.Rate(10, 600)
+    assert ratelimit.parse_rate("5/h") == ratelimit.Rate(5, 3600)
+    for bad in ("", "0/m", "x/m", "5/y", "5"):
+        with pytest.raises(ValueError):
+            ratelimit.parse_rate(bad)
+
+
+def test_the_verification_page_and_its_api_share_one_bucket_that_leaves_tracking_alone(client, settings):
+    settings.KHUTWA_PUBLIC_RATE = "3/m"
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"/en/verify/{missing}").status_code == 404
+    assert client.get(f"/api/v1/verify/{missing}").status_code == 404
+    assert client.get(f"/en/verify/{missing}").status_code == 404
+    page = client.get(f"/en/verify/{missing}")
+    assert page.status_code == 429
+    assert int(page["Retry-After"]) == 60
+    assert "Too many requests from your address; try again in 1 minute." in page.content.decode()
+    api = client.get(f"/api/v1/verify/{missing}")
+    assert api.status_code == 429
+    assert api["Content-Type"].startswith("application/problem+json")
+    # Another purpose, the same address: its own bucket.
+    assert client.post("/en/track/", {"reference": "APP-2026-000001", "cpr_last4": "1234"}).status_code == 404
+    assert client.get("/en/licences/KH-2026-999999").status_code == 404
+
+
+def test_the_licence_check_page_and_its_api_are_limited_per_client(client, settings):
+    settings.KHUTWA_PUBLIC_RATE = "2/m"
+    assert client.get("/en/licences/KH-2026-999999").status_code == 404
+    assert client.get("/api/v1/licences/KH-2026-999999").status_code == 404
+    assert client.get("/ar/licences/KH-2026-999998").status_code == 429
+    assert client.get("/api/v1/licences/KH-2026-999997").status_code == 429
+    # Another client is not affected.
+    assert client.get("/en/licences/KH-2026-999999", REMOTE_ADDR="198.51.100.7").status_code == 404
+
+
+def test_tracking_guesses_are_limited_per_reference_whoever_makes_them(client, world, settings):
+    settings.KHUTWA_TRACK_REFERENCE_RATE = "3/h"
+    app = world.submitted()
+    for i in range(3):
+        wrong = client.post(
+            "/en/track/", {"reference": app.reference, "cpr_last4": "0000"}, REMOTE_ADDR=f"203.0.113.{i}"
+        )
+        assert wrong.status_code == 404
+    # A fourth address, even with the right digits: the reference is locked for a while.
+    right = {"reference": app.reference, "cpr_last4": app.cpr[-4:]}
+    assert client.post("/en/track/", right, REMOTE_ADDR="203.0.113.9").status_code == 429
+    api = client.post("/api/v1/applications/track", right, content_type="application/json")
+    assert api.status_code == 429
+    # Another reference is not affected.
+    other = world.submitted(user=applicant())
+    ok = client.post("/en/track/", {"reference": other.reference, "cpr_last4": other.cpr[-4:]})
+    assert ok.status_code == 200
+
+
+def test_tracking_takes_the_cpr_digits_in_the_body_never_the_address(client, world):
+    app = world.submitted()
+    # The page's form posts; digits in the address are ignored (nothing is looked up).
+    page = client.get("/en/track/", {"reference": app.reference, "cpr_last4": app.cpr[-4:]})
+    assert page.status_code == 200
+    assert 'method="post"' in page.content.decode()
+    assert 'id="timeline"' not in page.content.decode()
+    # The API's old address with the digits in its query string is gone.
+    old = client.get(f"/api/v1/applications/track/{app.reference}", {"cpr_last4": app.cpr[-4:]})
+    assert old.status_code in (404, 405)
+    assert old["Content-Type"].startswith("application/problem+json")
+
+
+def test_uploads_are_throttled_per_address(client, settings):
+    settings.KHUTWA_PDF_CHECK_RATE = "2/m"
+    for _ in range(2):
+        response = client.post("/en/verify/", {"file": SimpleUploadedFile("x.pdf", b"not a pdf")})
+        assert response.status_code == 400
+    response = client.post("/en/verify/", {"file": SimpleUploadedFile("x.pdf", b"not a pdf")})
+    assert response.status_code == 429
+    # Verifying by id from the same address still works: another bucket.
+    assert client.get("/en/verify/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_window_passes_and_the_client_gets_through_again(monkeypatch, settings):
+    settings.KHUTWA_PUBLIC_RATE = "2/m"
+    now = [60 * 16_667.0]  # the start of a window
+    monkeypatch.setattr(ratelimit, "_clock", lambda: now[0])
+    assert ratelimit.allow("licence", "x") and ratelimit.allow("licence", "x")
+    assert not ratelimit.allow("licence", "x")
+    now[0] += 60  # the previous window still weighs fully at the start of the next
+    assert not ratelimit.allow("licence", "x")
+    now[0] += 60
+    assert ratelimit.allow("licence", "x")
+    cache.clear()
