@@ -53,17 +53,17 @@ def test_the_verification_page_and_its_api_share_one_bucket_that_leaves_tracking
     assert api["Content-Type"].startswith("application/problem+json")
     # Another purpose, the same address: its own bucket.
     assert client.post("/en/track/", {"reference": "APP-2026-000001", "cpr_last4": "1234"}).status_code == 404
-    assert client.get("/en/licences/KH-2026-999999").status_code == 404
+    assert client.get("/en/licences/KH-2026-999999-ABCDEF").status_code == 404
 
 
 def test_the_licence_check_page_and_its_api_are_limited_per_client(client, settings):
     settings.KHUTWA_PUBLIC_RATE = "2/m"
-    assert client.get("/en/licences/KH-2026-999999").status_code == 404
-    assert client.get("/api/v1/licences/KH-2026-999999").status_code == 404
-    assert client.get("/ar/licences/KH-2026-999998").status_code == 429
-    assert client.get("/api/v1/licences/KH-2026-999997").status_code == 429
+    assert client.get("/en/licences/KH-2026-999999-ABCDEF").status_code == 404
+    assert client.get("/api/v1/licences/KH-2026-999999-ABCDEF").status_code == 404
+    assert client.get("/ar/licences/KH-2026-999998-ABCDEF").status_code == 429
+    assert client.get("/api/v1/licences/KH-2026-999997-ABCDEF").status_code == 429
     # Another client is not affected.
-    assert client.get("/en/licences/KH-2026-999999", REMOTE_ADDR="198.51.100.7").status_code == 404
+    assert client.get("/en/licences/KH-2026-999999-ABCDEF", REMOTE_ADDR="198.51.100.7").status_code == 404
 
 
 def test_tracking_guesses_are_limited_per_reference_whoever_makes_them(client, world, settings):

@@ -121,8 +121,13 @@ def test_the_whole_journey_through_the_api(client, world):
     assert client.get(f"/api/v1/applications/{app['id']}", **me).json()["status"] == "approved"
     licence = client.post(f"/api/v1/applications/{app['id']}/licence", **reg)
     assert licence.status_code == 201
-    number = licence.json()["number"]
-    public = client.get(f"/api/v1/licences/{number}").json()
+    number, check_url = licence.json()["number"], licence.json()["check_url"]
+    # The public check takes the number with its check code (the certificate's QR code); the bare,
+    # sequential number is 404 like an unknown one.
+    ref = check_url.rsplit("/", 1)[1]
+    assert ref.startswith(f"{number}-") and len(ref) == len(number) + 7
+    assert client.get(f"/api/v1/licences/{number}").status_code == 404
+    public = client.get(f"/api/v1/licences/{ref.lower()}").json()
     assert public == {
         "number": number,
         "status": "active",
@@ -133,6 +138,7 @@ def test_the_whole_journey_through_the_api(client, world):
         "valid_until": public["valid_until"],
         "conditions": "",
         "vat_number": "",
+        "check_url": check_url,
     }
     assert client.get("/api/v1/me", **me).json()["licence"] == number
 

@@ -95,7 +95,7 @@ def test_no_cpr_phone_or_address_on_the_certificate(licence: Licence, tmp_path: 
 
 def test_the_qr_code_points_at_the_public_check_page(licence: Licence, tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
     url = licence_check_url(licence)
-    assert url == f"{settings.KHUTWA_SITE_URL}/licences/{licence.number}"
+    assert url == f"{settings.KHUTWA_SITE_URL}/licences/{licence.number}-{licence.check_code}"
     pdf = certificate_pdf(licence)
     assert qr_texts(pdf, tmp_path) == [url]
     assert url in pdf_text(pdf, tmp_path)  # also printed under the code

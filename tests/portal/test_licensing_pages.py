@@ -180,7 +180,7 @@ def test_public_tracking_is_rate_limited(client, world):
 
 def test_public_licence_check_shows_status_and_nothing_personal(client, world):
     licence = world.licensed()
-    response = client.get(f"/licences/{licence.number}", follow=True)
+    response = client.get(f"/licences/{licence.public_ref}", follow=True)
     page = response.content.decode()
     assert response.status_code == 200
     assert licence.number in page
@@ -189,6 +189,31 @@ def test_public_licence_check_shows_status_and_nothing_personal(client, world):
     for personal in (licence.cpr, licence.name_en, licence.block, licence.road):
         assert personal not in page
     assert client.get("/en/licences/KH-1999-000001").status_code == 404
+    assert client.get("/en/licences/KH-1999-000001-ABCDEF").status_code == 404
+
+
+def test_the_public_licence_check_needs_the_check_code_and_cannot_be_walked(client, world):
+    """Licence numbers are sequential: the public page and API answer only to the number with
+    its random check code (printed on the certificate and in its QR code). A bare number, a
+    wrong code and an unknown number get the same 404, on the page and in the API."""
+    licence = world.licensed()
+    assert len(licence.check_code) == 6 and licence.check_code.isalpha()
+    wrong = "".join("B" if c != "B" else "C" for c in licence.check_code)
+    for address in (
+        f"/en/licences/{licence.number}",
+        f"/en/licences/{licence.number}-{wrong}",
+        f"/en/licences/{licence.number}-{licence.check_code[:5]}",
+        f"/en/licences/{licence.number}{licence.check_code}",
+        "/en/licences/KH-2026-999999-ABCDEF",
+    ):
+        assert client.get(address).status_code == 404, address
+        assert client.get(address.replace("/en/", "/api/v1/")).status_code == 404, address
+    assert client.get(f"/en/licences/{licence.public_ref.lower()}").status_code == 200
+    assert client.get(f"/api/v1/licences/{licence.public_ref}").json()["number"] == licence.number
+    # Its holder finds the public address on their licence page.
+    client.force_login(world.applicant)
+    page = client.get(f"/en/licence/{licence.number}/").content.decode()
+    assert f"/en/licences/{licence.public_ref}" in page
 
 
 def test_holder_sees_their_licence_and_history_and_another_user_does_not(client, world):

@@ -18,6 +18,7 @@ from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
 from khutwa.licensing import selectors, services
+from khutwa.licensing.certificate import licence_check_url
 from khutwa.licensing.models import Application, Licence
 from khutwa.ratelimit import PurposeThrottle
 
@@ -148,6 +149,11 @@ class LicenceOut(Schema):
     valid_until: dt.date
     conditions: str
     vat_number: str = Field("", description="VAT account number (printed on its tax invoices); empty if none")
+    check_url: str = Field(
+        "",
+        description="The public check page (the number with its check code, as in the certificate's QR "
+        "code); GET /licences/{number} takes the same number-and-code",
+    )
 
 
 class ReasonIn(Schema):
@@ -320,6 +326,7 @@ def licence_out(licence: Licence) -> LicenceOut:
         valid_until=licence.valid_until,
         conditions=licence.conditions,
         vat_number=licence.vat_number,
+        check_url=licence_check_url(licence),
     )
 
 
@@ -636,6 +643,9 @@ def _inspection_out(inspection: Inspection) -> InspectionOut:
     auth=None,
     throttle=[PurposeThrottle("licence")],
     summary="Public licence check (nothing personal)",
+    description="`number` is the licence number with its check code, as printed on the certificate "
+    "and in its QR code (KH-2026-000123-KQWMTR): licence numbers are sequential, and a bare, unknown "
+    "or wrongly coded number is 404 alike. The holder and the registrar find the code in `check_url`.",
 )
 def licence_get(request: HttpRequest, number: str) -> LicenceOut:
     return licence_out(selectors.licence_public(number))

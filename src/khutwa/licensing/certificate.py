@@ -35,8 +35,9 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 
 
 def licence_check_url(licence: Licence) -> str:
-    """The public page where anyone can check this licence (what the QR code holds)."""
-    return f"{settings.KHUTWA_SITE_URL}/licences/{licence.number}"
+    """The public page where anyone can check this licence (what the QR code holds): its number
+    with its check code, which the public check needs (licence numbers are sequential)."""
+    return f"{settings.KHUTWA_SITE_URL}/licences/{licence.public_ref}"
 
 
 def qr_svg_data_uri(content: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -214,8 +215,24 @@ class LicenceStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+#: Letters of a licence's public check code: no digits (the code is told apart from the number
+#: after the last dash), no I or O (read as 1 and 0). 24^6 ≈ 191 million codes per licence.
+CHECK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CHECK_CODE_LENGTH = 6
+
+
+def new_check_code() -> str:
+    """A random code for a licence's public check address: licence numbers are sequential, so
+    the public page and API answer only to the number with its code (printed on the
+    certificate and in its QR code), and cannot be walked through in bulk."""
+    return "".join(secrets.choice(CHECK_CODE_ALPHABET) for _ in range(CHECK_CODE_LENGTH))
+
+
 class Licence(Address):
     number = models.CharField(_("licence number"), max_length=20, unique=True)
+    check_code = models.CharField(
+        _("public check code"), max_length=CHECK_CODE_LENGTH, default=new_check_code, editable=False
+    )
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -268,6 +285,11 @@ class Licence(Address):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def public_ref(self) -> str:
+        """What the public check takes: the number and its check code (KH-2026-000123-KQWMTR)."""
+        return f"{self.number}-{self.check_code}"
 
     @property
     def is_active(self) -> bool:

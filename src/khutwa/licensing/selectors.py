@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ from khutwa.arabic import normalize
 from khutwa.catalogue.models import Activity, ApprovingBody
 from khutwa.errors import NotFound
 from khutwa.licensing.models import (
+    CHECK_CODE_LENGTH,
     Application,
     ApplicationStatus,
     Attachment,
@@ -93,21 +95,30 @@ def pipeline(*, status: str = "", query: str = "", governorate: str = "") -> Que
     return qs
 
 
-def licence_public(number: str) -> Licence:
-    licence = (
+def _licence_by_number(number: str) -> Licence | None:
+    return (
         Licence.objects.select_related("tier")
         .prefetch_related(Prefetch("activities", queryset=Activity.objects.order_by("sort_order")))
         .filter(number=number.strip().upper())
         .first()
     )
-    if licence is None:
+
+
+def licence_public(ref: str) -> Licence:
+    """The public check: the licence number with its check code (`Licence.public_ref`, printed on
+    the certificate and in its QR code). A bare number, an unknown one and a wrong code get the
+    same answer, so sequential numbers cannot be walked through."""
+    number, _dash, code = ref.strip().upper().rpartition("-")
+    licence = _licence_by_number(number) if number and len(code) == CHECK_CODE_LENGTH else None
+    if licence is None or not hmac.compare_digest(licence.check_code, code):
         raise NotFound("Not found.")
     return licence
 
 
 def get_licence_for(user: Any, number: str) -> Licence:
-    licence = licence_public(number)
-    if user.has_role(Role.REGISTRAR) or licence.holder_id == user.pk:
+    """A licence by its number, for its holder and the registrar (who know it anyway)."""
+    licence = _licence_by_number(number)
+    if licence is not None and (user.has_role(Role.REGISTRAR) or licence.holder_id == user.pk):
         return licence
     raise NotFound("Not found.")
 
