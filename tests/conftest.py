@@ -57,16 +57,6 @@ def _keys(tmp_path_factory, settings, monkeypatch):  # type: ignore[no-untyped-d
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():  # type: ignore[no-untyped-def]
-    """Each test starts with empty rate-limit buckets (Django's cache, per process in tests):
-    the requests of earlier tests in the same worker must not push a later one over a limit."""
-    from django.core.cache import caches
-
-    for cache in caches.all():
-        cache.clear()
-
-
-@pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
     """Transactional tests end with a flush, which the audit and documents triggers would
     refuse: switch them off just for that flush (set up after transactional_db, so torn down
