@@ -80,7 +80,7 @@ test-sqlite:
 
 test-postgres:
 	@echo "== pytest on PostgreSQL 15 =="
-	scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
+	KHUTWA_TESTS_DATABASE_ONLY=1 scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-e2e:
 	@echo "== browser tests (chromium) =="

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 
@@ -19,6 +20,30 @@ PASSWORD = "correct-horse-battery"
 # measured under bench/, as ratios).
 hypothesis_settings.register_profile("khutwa", deadline=None)
 hypothesis_settings.load_profile("khutwa")
+
+#: Fixtures through which a test reaches the database.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """`KHUTWA_TESTS_DATABASE_ONLY=1` (make test's second run, on PostgreSQL) keeps the tests that
+    reach the database; those that cannot (pytest-django refuses them any query: canonical JSON,
+    seals, settings started in child processes...) ran on SQLite just before and would repeat
+    the same work. They are reported as deselected, not skipped."""
+    if os.environ.get("KHUTWA_TESTS_DATABASE_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_database = bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        (keep if uses_database or item.get_closest_marker("django_db") else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
 
 
 @pytest.fixture(autouse=True)
