@@ -109,6 +109,16 @@ def test_uploads_are_throttled_per_address(client, settings):
     assert client.get("/en/verify/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
+def test_time_stamp_requests_have_their_own_bucket(client, settings):
+    settings.KHUTWA_PUBLIC_RATE = "2/m"
+    for _ in range(2):  # not a time-stamp query: refused, but counted
+        assert client.post("/tsa", b"x", content_type="text/plain").status_code == 400
+    refused = client.post("/tsa", b"x", content_type="text/plain")
+    assert refused.status_code == 429 and b"Too many time-stamp requests" in refused.content
+    # The licence check from the same address still answers: another bucket.
+    assert client.get("/en/licences/KH-2026-999999-ABCDEF").status_code == 404
+
+
 def test_a_window_passes_and_the_client_gets_through_again(monkeypatch, settings):
     settings.KHUTWA_PUBLIC_RATE = "2/m"
     now = [60 * 16_667.0]  # the start of a window

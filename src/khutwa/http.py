@@ -20,6 +20,18 @@ def download(content: bytes | str, *, content_type: str, filename: str) -> HttpR
     return response
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry added by the nearest of
+    KHUTWA_NUM_PROXIES trusted proxies. One rule for the login lockouts and the rate limits."""
+    remote = str(request.META.get("REMOTE_ADDR", "") or "")
+    proxies = settings.NINJA_NUM_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if not proxies or not forwarded:
+        return remote
+    entries = [entry.strip() for entry in str(forwarded).split(",")]
+    return entries[-min(proxies, len(entries))] or remote
+
+
 # Permissions-Policy ----------------------------------------------------------------------
 
 _ALLOWED_ATTR = "_permissions_allowed"

@@ -26,6 +26,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
+from khutwa.http import client_address
+
 #: Each purpose and the setting that holds its rate ("count/period", e.g. "120/m", "10/10m").
 PURPOSES = {
     "verify": "KHUTWA_PUBLIC_RATE",  # document verification: /verify/<id> and its API
@@ -33,6 +35,7 @@ PURPOSES = {
     "track": "KHUTWA_TRACK_RATE",  # tracking attempts per client
     "track-reference": "KHUTWA_TRACK_REFERENCE_RATE",  # failed tracking attempts per reference
     "pdf-check": "KHUTWA_PDF_CHECK_RATE",  # uploaded PDFs checked per client
+    "tsa": "KHUTWA_PUBLIC_RATE",  # time-stamp requests to the platform's TSA (POST /tsa)
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _clock = time.time  # the windows' clock (tests move it; the cache's expiry keeps real time)
@@ -64,15 +67,9 @@ def rate_of(purpose: str) -> Rate:
 
 
 def client_of(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry added by the nearest of
-    KHUTWA_NUM_PROXIES trusted proxies. An IPv6 client counts by its /64 network (one
-    subscriber holds a whole /64 and could otherwise take a fresh address per request)."""
-    address = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "NINJA_NUM_PROXIES", 0) or 0)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies and forwarded:
-        entries = [entry.strip() for entry in forwarded.split(",")]
-        address = entries[-min(proxies, len(entries))]
+    """The client (`khutwa.http.client_address`) as counted: an IPv6 client by its /64 network
+    (one subscriber holds a whole /64 and could otherwise take a fresh address per request)."""
+    address = client_address(request)
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

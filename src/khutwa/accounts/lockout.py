@@ -31,17 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of
-    KHUTWA_NUM_PROXIES trusted proxies (the same rule as the API's rate limits)."""
-    remote = str(request.META.get("REMOTE_ADDR", "") or "")
-    proxies = settings.NINJA_NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if not proxies or not forwarded:
-        return remote
-    entries = [entry.strip() for entry in str(forwarded).split(",")]
-    return entries[-min(proxies, len(entries))] or remote
+from khutwa.http import client_address
 
 
 def _unlocks_at(rows: Iterable[tuple[dt.datetime, int]], limit: int) -> dt.datetime | None:
@@ -83,7 +73,7 @@ def request_lockout_wait(request: HttpRequest, username: str | None) -> dt.timed
     """The wait for a request that django-axes refused (None when it did not)."""
     if not getattr(request, "axes_locked_out", False):
         return None
-    wait = lockout_wait(username=username, ip_address=client_ip(request))
+    wait = lockout_wait(username=username, ip_address=client_address(request))
     return wait or settings.AXES_COOLOFF_TIME
 
 
@@ -107,7 +97,7 @@ def lockout_response(
     """AXES_LOCKOUT_CALLABLE: the login pages and the token endpoint already explain the lockout
     in the caller's language; this gives their answer the status 429 and a Retry-After."""
     username = get_client_username(request, credentials) if credentials else None
-    wait = lockout_wait(username=username, ip_address=client_ip(request)) or settings.AXES_COOLOFF_TIME
+    wait = lockout_wait(username=username, ip_address=client_address(request)) or settings.AXES_COOLOFF_TIME
     if original_response is None:
         response = HttpResponse(lockout_message(wait), content_type="text/plain; charset=utf-8")
     else:

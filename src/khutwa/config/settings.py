@@ -232,7 +232,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=KHUTWA_LOCKOUT_MINUTES)
 # Tries during a lockout do not extend it, so the wait shown is the wait there is.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "khutwa.accounts.lockout.client_ip"
+AXES_CLIENT_IP_CALLABLE = "khutwa.http.client_address"  # the rate limits' rule too
 AXES_LOCKOUT_CALLABLE = "khutwa.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False

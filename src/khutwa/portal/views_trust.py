@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from ninja.throttling import AnonRateThrottle
 
 from khutwa.documents.signing import key_store, timestamp_authority
+from khutwa.ratelimit import allow, client_of
 from khutwa.trust.keys import KeyStoreError
 from khutwa.trust.tsa import MAX_REQUEST_BYTES, system_failure
 
@@ -24,10 +23,6 @@ logger = logging.getLogger(__name__)
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
-
-
-class _TsaThrottle(AnonRateThrottle):
-    scope = "tsa"  # its own counters, apart from the API's
 
 
 def _plain(status: int, text: str) -> HttpResponse:
@@ -40,7 +35,7 @@ def tsa(request: HttpRequest) -> HttpResponse:
     """RFC 3161 over HTTP (§3.4): one DER TimeStampReq in, one DER TimeStampResp out — a token,
     or a rejection that says why. A body that is not a time-stamp query at all is refused
     with 400 (wrong type), 413 (too large) or 429 (too many from one client)."""
-    if not _TsaThrottle(settings.KHUTWA_PUBLIC_RATE).allow_request(request):
+    if not allow("tsa", client_of(request)):
         return _plain(429, "Too many time-stamp requests; try again later.")
     if request.content_type != QUERY_TYPE:
         return _plain(400, f"Send a DER TimeStampReq as {QUERY_TYPE}.")
