@@ -12,8 +12,9 @@ export UV_PROJECT_ENVIRONMENT="$PWD/.venv"
 # Debian packages: gettext compiles translations; pango/harfbuzz render PDFs.
 packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 nodejs npm)
 if [ "$mode" = test ]; then
-  # chromium drives the browser tests; poppler checks PDFs; PostgreSQL 15 for the second run.
-  packages+=(chromium poppler-utils)
+  # chromium drives the browser tests; poppler checks PDFs; PostgreSQL 15 for the second run;
+  # Redis, PgBouncer and HAProxy for the shared-cache tests and the local cluster.
+  packages+=(chromium poppler-utils redis-server pgbouncer haproxy)
   if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/15/bin/initdb >/dev/null 2>&1; then
     packages+=(postgresql-15)
   fi

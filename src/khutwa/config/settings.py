@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "khutwa.audit",
     "khutwa.catalogue",
     "khutwa.accounts",
@@ -421,12 +423,46 @@ for _rate_name in (
     if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", globals()[_rate_name]):
         raise ImproperlyConfigured(f"{_rate_name} must be count/period such as 120/m or 10/10m.")
 
-# The shared store of rate-limit counters (and lockouts): the database, so that every worker
-# and every node sees the same counts. Its table is made by `khutwa createcachetable`, which
-# runs after every `migrate` (Makefile, scripts; the test database makes its own).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "khutwa_cache",
+# The shared state of every worker and node: rate-limit counters, sessions' cache, statistics.
+# Redis (Django's own backend) when KHUTWA_REDIS_URL is set, as in a cluster; otherwise the
+# database, whose table is made by `khutwa createcachetable`, run after every `migrate`
+# (Makefile, scripts; the test database makes its own). Login lockouts stay in the database
+# (django-axes' handler): a restarted Redis resets rate limits, never a lockout.
+KHUTWA_REDIS_URL = env_str("KHUTWA_REDIS_URL", "") or ""
+if KHUTWA_REDIS_URL:
+    if urlsplit(KHUTWA_REDIS_URL).scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"KHUTWA_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {KHUTWA_REDIS_URL!r}."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": KHUTWA_REDIS_URL,
+            "KEY_PREFIX": "khutwa",
+        }
     }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "khutwa_cache",
+        }
+    }
+# Sessions are read from the cache and written through to the database: a cache restart
+# logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Background work through Django's tasks interface (the django-tasks backport): the database
+# backend everywhere (SQLite embedded, PostgreSQL in a cluster, where workers claim tasks with
+# SELECT ... FOR UPDATE SKIP LOCKED); `khutwa worker` runs them, `khutwa scheduler` enqueues the
+# daily jobs. KHUTWA_TASKS_BACKEND=immediate runs each task in the process that enqueues it.
+KHUTWA_TASKS_BACKEND = env_str("KHUTWA_TASKS_BACKEND", "database") or "database"
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
+if KHUTWA_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"KHUTWA_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, got {KHUTWA_TASKS_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[KHUTWA_TASKS_BACKEND], "QUEUES": ["default", "webhooks"]}}
