@@ -113,7 +113,7 @@ def test_two_servers_share_one_limit_and_a_redis_restart_logs_nobody_out(tmp_pat
         KHUTWA_REDIS_URL=redis_server.url,
         KHUTWA_PUBLIC_RATE="6/m",
         KHUTWA_SITE_URL="http://127.0.0.1",
-        DEBUG="1",  # static files unhashed: no collectstatic needed for these pages
+        KHUTWA_MANIFEST_STATIC="false",  # no collectstatic needed for these pages
     )
     subprocess.run([sys.executable, "-m", "khutwa.cli", "migrate", "-v0"], env=env, check=True, timeout=180)
     subprocess.run(
