@@ -1,0 +1,54 @@
+"""Webhook reads, and object access: an integrator reaches only its own subscriptions."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from khutwa.accounts.models import User
+from khutwa.errors import NotFound
+from khutwa.webhooks.models import Delivery, Event, Subscription
+
+
+def subscriptions_of(user: User) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(owner=user).order_by("id")
+
+
+def get_subscription_for(user: User, subscription_id: int) -> Subscription:
+    """The caller's own subscription; anyone else's is not found (404, never 403)."""
+    found = subscriptions_of(user).filter(pk=subscription_id).first()
+    if found is None:
+        raise NotFound(_("Not found."))
+    return found
+
+
+def deliveries_of(subscription: Subscription, *, status: str = "") -> QuerySet[Delivery]:
+    rows = subscription.deliveries.select_related("event").order_by("-id")
+    return rows.filter(status=status) if status else rows
+
+
+def get_delivery_for(user: User, delivery_id: int) -> Delivery:
+    found = (
+        Delivery.objects.select_related("event", "subscription")
+        .filter(pk=delivery_id, subscription__owner=user)
+        .first()
+    )
+    if found is None:
+        raise NotFound(_("Not found."))
+    return found
+
+
+def deliveries_of_event_for(user: User, event_id: str) -> list[Delivery]:
+    """The caller's deliveries of this event (webhook-id); none is 404."""
+    rows = list(
+        Delivery.objects.select_related("event", "subscription")
+        .filter(event__event_id=event_id, subscription__owner=user)
+        .order_by("pk")
+    )
+    if not rows:
+        raise NotFound(_("Not found."))
+    return rows
+
+
+def event_get(event_id: str) -> Event | None:
+    return Event.objects.filter(event_id=event_id).first()
