@@ -18,6 +18,7 @@ from khutwa.webhooks.models import Delivery, Event, Subscription
 
 
 class SubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("event types"),
         choices=[(k, f"{k} — {v}") for k, v in events.EVENT_TYPES.items()],

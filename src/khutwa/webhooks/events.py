@@ -5,7 +5,8 @@ Two audiences hold subscriptions:
 - ``tamkeen`` (roles Tamkeen officer and Tamkeen finance: Tamkeen's systems): support events,
   payout batches, and the document and licence events that are Tamkeen's business — documents
   issued to Tamkeen, carrying a Tamkeen application number, or cited by a support application
-  or a claim; licence events of licences whose holder has a support application;
+  or a claim; licence events of licences whose holder has a support application or whose
+  quotations a support application cites;
 - ``holder`` (role licence holder: the holder's own ERP): the events of its own licences and
   documents, and support events where it is the beneficiary or the paid supplier.
 

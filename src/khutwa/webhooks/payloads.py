@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -207,9 +208,10 @@ def licence_changed(licence: Licence, kind: str) -> list[Emission]:
     def tamkeen() -> bool:
         from khutwa.support.models import SupportApplication
 
-        return SupportApplication.objects.filter(beneficiary_id=licence.holder_id).exists() or (
-            SupportApplication.objects.filter(licence=licence).exists()
-        )
+        # The holder is supported, or Tamkeen supports a purchase from this licence.
+        return SupportApplication.objects.filter(
+            Q(beneficiary_id=licence.holder_id) | Q(licence=licence) | Q(quotation__licence=licence)
+        ).exists()
 
     return [
         Emission(
