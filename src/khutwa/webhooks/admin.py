@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -27,7 +28,8 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ("organisation", "url", "event_types", "owner")
+        # url and event_types are declared above (the model's own URL field would assume http).
+        fields = ("organisation", "owner")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -44,6 +46,7 @@ class SubscriptionForm(forms.ModelForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     form = SubscriptionForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("id", "organisation", "url", "audience", "owner", "is_active", "created_at")
     list_filter = ("audience", "is_active")
     search_fields = ("organisation", "url", "owner__username")
@@ -56,9 +59,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         return ()
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        if obj is not None:
-            kwargs["form"] = forms.ModelForm
-            kwargs["fields"] = ()
+        if obj is not None:  # nothing to edit: every field is read-only once created
+            return forms.modelform_factory(Subscription, fields=())
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
