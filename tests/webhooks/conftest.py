@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -32,6 +33,7 @@ class Receiver:
         self.received: list[dict[str, Any]] = []
         self.fail_next = 0
         self.redirect_to = ""
+        self.delay = 0.0  # seconds before answering
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
@@ -57,6 +59,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 verified = receiver.verify(body, headers)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.received.append(
                         {
