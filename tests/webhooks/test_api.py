@@ -106,6 +106,8 @@ def test_event_types_offered_follow_the_role(client, holder, make_user):
         ({"organisation": "  "}, "organisation"),
         ({"organisation": "x" * 201}, "organisation"),
         ({"event_types": "document.issued"}, "event_types"),
+        ({"organisation": "ERP\x00"}, "organisation"),  # PostgreSQL cannot store NUL
+        ({"url": "http://127.0.0.1:9/hooks\x00"}, "url"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(client, holder, receiver, overrides, field):

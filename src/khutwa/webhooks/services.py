@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
@@ -85,18 +86,27 @@ def url_problem(url: str) -> str:
     return ""
 
 
+def _has_control(text: str) -> bool:
+    """Control characters (NUL, which PostgreSQL cannot store, among them)."""
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
 def _clean(
     *, audience: str, organisation: str, url: str, event_types: Iterable[str]
 ) -> tuple[str, str, list[str]]:
     errors: dict[str, list[str]] = {}
     organisation = organisation.strip()
-    if not organisation:
+    if _has_control(organisation):
+        errors["organisation"] = [_("Enter a valid text value.")]
+    elif not organisation:
         errors["organisation"] = [_("This field is required.")]
     elif len(organisation) > 200:
         errors["organisation"] = [_("Ensure this value has at most %(max)s characters.") % {"max": 200}]
     url = url.strip()
     if len(url) > 500:
         errors["url"] = [_("Ensure this value has at most %(max)s characters.") % {"max": 500}]
+    elif _has_control(url):
+        errors["url"] = [_("Enter a valid http(s) URL.")]
     elif problem := url_problem(url):
         errors["url"] = [problem]
     types = list(dict.fromkeys(event_types))
@@ -404,7 +414,7 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
             raw = next(response.iter_content(SNIPPET), b"")
             snippet = raw.decode("utf-8", "replace")[:SNIPPET]
             return response.status_code, f"HTTP {response.status_code}: {snippet}".strip()
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError, OSError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
 
 
