@@ -182,5 +182,7 @@ def test_another_integrators_subscription_is_not_found(client, holder, make_user
         assert response.status_code == (401 if caller == "anonymous" else 404), (path, response.content)
         assert response["Content-Type"] == "application/problem+json"
     assert state() == before
+    for bad in ("msg_%00", "x" * 300, "msg_\u0661"):
+        assert client.post(f"/api/v1/webhooks/events/{bad}/replay", **headers).status_code in (401, 404)
     if caller != "anonymous":
         assert client.get("/api/v1/webhooks/subscriptions", **headers).json() == {"items": [], "count": 0}

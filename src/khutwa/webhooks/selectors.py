@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import User
 from khutwa.errors import NotFound
-from khutwa.webhooks.models import Delivery, Event, Subscription
+from khutwa.webhooks.models import Delivery, Subscription
+
+#: What an event id looks like (`services.event_id_new`); anything else is not looked up.
+EVENT_ID = re.compile(r"msg_[0-9A-Za-z]{1,36}")
 
 
 def subscriptions_of(user: User) -> QuerySet[Subscription]:
@@ -40,6 +45,8 @@ def get_delivery_for(user: User, delivery_id: int) -> Delivery:
 
 def deliveries_of_event_for(user: User, event_id: str) -> list[Delivery]:
     """The caller's deliveries of this event (webhook-id); none is 404."""
+    if not EVENT_ID.fullmatch(event_id):
+        raise NotFound(_("Not found."))
     rows = list(
         Delivery.objects.select_related("event", "subscription")
         .filter(event__event_id=event_id, subscription__owner=user)
@@ -49,6 +56,3 @@ def deliveries_of_event_for(user: User, event_id: str) -> list[Delivery]:
         raise NotFound(_("Not found."))
     return rows
 
-
-def event_get(event_id: str) -> Event | None:
-    return Event.objects.filter(event_id=event_id).first()
