@@ -55,4 +55,3 @@ def deliveries_of_event_for(user: User, event_id: str) -> list[Delivery]:
     if not rows:
         raise NotFound(_("Not found."))
     return rows
-
