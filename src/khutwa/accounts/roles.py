@@ -94,6 +94,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Staff's TOTP devices: see them (secrets hidden), remove a lost one.
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
+        # Webhooks: every subscription (created for an integrator, switched off, deleted),
+        # the events, the deliveries (replayed from the admin).
+        *(f"webhooks.{verb}_subscription" for verb in ("add", "change", "delete", "view")),
+        "webhooks.view_event",
+        "webhooks.view_delivery",
+        "webhooks.change_delivery",
     ],
 }
 

@@ -117,6 +117,9 @@ if KHUTWA_TSA_TRUST_ROOTS and not Path(KHUTWA_TSA_TRUST_ROOTS).is_file():
         f"KHUTWA_TSA_TRUST_ROOTS must name a PEM file, got {KHUTWA_TSA_TRUST_ROOTS!r}."
     )
 KHUTWA_TSA_TIMEOUT = env_int("KHUTWA_TSA_TIMEOUT", 10, minimum=1)
+# Seconds a webhook receiver has to connect and to answer (each); a slower one counts as a
+# failed attempt and is retried on the delivery's schedule (docs/integration.md).
+KHUTWA_WEBHOOK_TIMEOUT = env_int("KHUTWA_WEBHOOK_TIMEOUT", 5, minimum=1)
 
 INSTALLED_APPS = [
     "khutwa.accounts.apps.KhutwaAdminConfig",
@@ -141,6 +144,7 @@ INSTALLED_APPS = [
     "khutwa.approvals",
     "khutwa.documents",
     "khutwa.support",
+    "khutwa.webhooks",
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",

@@ -46,6 +46,8 @@ from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.text import strip_bidi, without_bidi
 from khutwa.trust.seal import seal_payload
+from khutwa.webhooks import payloads as webhook_payloads
+from khutwa.webhooks.services import events_emit
 
 GENESIS = "0" * 64
 #: Documents issued from now on (docs/document-format.md); version 1 documents stay as issued.
@@ -873,6 +875,8 @@ def _seal_and_store(
         obj=document,
         after={"number": number, "total": money.text(p.total), "hash": digest, "counter": numbers.counter},
     )
+    # The outbox: subscribers learn of it once this transaction commits, never before.
+    events_emit(webhook_payloads.document_issued(document), now=now)
     return document
 
 
@@ -1079,6 +1083,7 @@ def quotation_respond(
             quotation=quotation, answer="accepted" if accept else "declined", by=actor, at=timezone.now()
         )
         audit_record(actor=actor, action=f"documents.quotation.{response.answer}", obj=quotation)
+        events_emit(webhook_payloads.quotation_answered(quotation, response.answer))
     return response
 
 

@@ -43,6 +43,8 @@ from khutwa.licensing.models import (
 )
 from khutwa.licensing.numbering import application_reference, licence_number
 from khutwa.text import without_bidi
+from khutwa.webhooks import payloads as webhook_payloads
+from khutwa.webhooks.services import events_emit
 
 PHONE_RE = re.compile(r"^(\+973)?[0-9]{8}$")
 SHORT_FIELD_RE = re.compile(r"^[0-9A-Za-z\u0660-\u0669/-]{1,10}$")
@@ -534,6 +536,7 @@ def _licence_event(
             "reason": reason,
         },
     )
+    events_emit(webhook_payloads.licence_changed(licence, kind))
 
 
 def licence_issue(*, actor: User, application: Application, today: dt.date | None = None) -> Licence:

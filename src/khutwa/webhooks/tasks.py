@@ -1,0 +1,15 @@
+"""The task that sends one webhook delivery, enqueued when the event's transaction commits."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from khutwa.webhooks.services import deliver
+
+
+@task(queue_name="webhooks")
+def deliver_webhook(delivery_id: int) -> str:
+    """Attempt the delivery if it is due; retries are the delivery's own schedule (its
+    next_attempt_at), sent by `deliver_due`, not the task system's."""
+    delivery = deliver(delivery_id)
+    return delivery.status if delivery is not None else "skipped"
