@@ -175,3 +175,26 @@ def logged_in(client: Client) -> Callable[[User], Client]:
         return client
 
     return _login
+
+
+@pytest.fixture
+def run_tasks(db) -> Callable[[], int]:  # type: ignore[no-untyped-def]
+    """Run the tasks waiting in the queue (READY, due) in this process, as `khutwa worker --batch`
+    does; returns how many ran."""
+    from khutwa.jobs.management.commands.worker import GracefulWorker
+
+    def _run() -> int:
+        worker = GracefulWorker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        )
+        worker.run()
+        return worker._run_tasks
+
+    return _run

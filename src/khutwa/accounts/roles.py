@@ -94,6 +94,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Staff's TOTP devices: see them (secrets hidden), remove a lost one.
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
+        # Background work: dead letters (and "Run again"), the scheduler's runs, the task queue.
+        "jobs.view_deadletter",
+        "jobs.change_deadletter",
+        "jobs.view_scheduledrun",
+        "django_tasks_database.view_dbtaskresult",
     ],
 }
 
