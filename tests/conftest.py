@@ -181,6 +181,8 @@ def logged_in(client: Client) -> Callable[[User], Client]:
 def run_tasks(db) -> Callable[[], int]:  # type: ignore[no-untyped-def]
     """Run the tasks waiting in the queue (READY, due) in this process, as `khutwa worker --batch`
     does; returns how many ran."""
+    from unittest import mock
+
     from khutwa.jobs.management.commands.worker import GracefulWorker
 
     def _run() -> int:
@@ -194,7 +196,9 @@ def run_tasks(db) -> Callable[[], int]:  # type: ignore[no-untyped-def]
             worker_id="test-worker",
             excluded_queue_names=[],
         )
-        worker.run()
+        # Not the worker's reconnection between tasks: it would close the test's transaction.
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            worker.run()
         return worker._run_tasks
 
     return _run
