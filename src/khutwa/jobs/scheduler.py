@@ -56,7 +56,7 @@ def run_claim(job: Job, slot: dt.datetime, now: dt.datetime) -> Claimed | None:
             run.save(update_fields=["task_id"])
     if job.inline:
         task.call()
-    logger.info("scheduled %s for %s", job.name, slot.isoformat())
+    logger.debug("scheduled %s for %s", job.name, slot.isoformat())
     return Claimed(job=job.name, slot=slot, task_id=task_id)
 
 
