@@ -128,3 +128,40 @@ def test_queue_lag_is_the_age_of_the_oldest_waiting_task():
     lag = queue_lag()
     assert lag.waiting == 1 and 30 <= lag.seconds < 40
     assert str(due.id)
+
+
+def test_each_licence_change_renders_its_certificate_once_and_downloads_read_it(
+    world, client, run_tasks, django_capture_on_commit_callbacks
+):
+    from khutwa.licensing import services as licensing
+    from khutwa.licensing.models import CertificateFile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        licence = world.licensed(activities=["home-meals"])
+    assert DBTaskResult.objects.filter(task_path="khutwa.licensing.tasks.certificate_pdf_render").count() == 1
+    assert not CertificateFile.objects.exists()
+    run_tasks()
+    issued = CertificateFile.objects.get(licence=licence)
+    client.force_login(world.applicant)
+    url = f"/en/licence/{licence.number}/certificate.pdf"
+    with mock.patch("khutwa.licensing.certificate.render_pdfa3", side_effect=AssertionError("rendered")):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content]) == bytes(
+        issued.pdf
+    )
+    # A suspension changes what the certificate shows: rendered again, the old file dropped.
+    with django_capture_on_commit_callbacks(execute=True):
+        licensing.licence_change_status(
+            actor=world.registrar, licence=licence, action="suspend", reason="Complaint"
+        )
+    run_tasks()
+    suspended = CertificateFile.objects.get(licence=licence)
+    assert suspended.content_sha256 != issued.content_sha256
+    # The same state again renders nothing (the task is idempotent).
+    from khutwa.licensing.tasks import certificate_pdf_render
+
+    certificate_pdf_render.enqueue(licence.pk)
+    with mock.patch("khutwa.licensing.certificate.render_pdfa3", side_effect=AssertionError("rendered")):
+        run_tasks()
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.FAILED).count() == 0
