@@ -5,25 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0004_licence_check_code'),
+        ("licensing", "0004_licence_check_code"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CertificateFile',
+            name="CertificateFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_sha256', models.CharField(max_length=64)),
-                ('pdf', models.BinaryField()),
-                ('rendered_at', models.DateTimeField()),
-                ('licence', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='certificate_files', to='licensing.licence')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("content_sha256", models.CharField(max_length=64)),
+                ("pdf", models.BinaryField()),
+                ("rendered_at", models.DateTimeField()),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="certificate_files",
+                        to="licensing.licence",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'licence certificate file',
-                'verbose_name_plural': 'licence certificate files',
-                'constraints': [models.UniqueConstraint(fields=('licence', 'content_sha256'), name='licensing_certificatefile_one_per_state')],
+                "verbose_name": "licence certificate file",
+                "verbose_name_plural": "licence certificate files",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("licence", "content_sha256"), name="licensing_certificatefile_one_per_state"
+                    )
+                ],
             },
         ),
     ]
