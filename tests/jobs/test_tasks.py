@@ -165,3 +165,13 @@ def test_each_licence_change_renders_its_certificate_once_and_downloads_read_it(
     with mock.patch("khutwa.licensing.certificate.render_pdfa3", side_effect=AssertionError("rendered")):
         run_tasks()
     assert DBTaskResult.objects.filter(status=TaskResultStatus.FAILED).count() == 0
+
+
+def test_no_mail_is_left_for_the_worker_where_mail_is_switched_off(
+    settings, django_capture_on_commit_callbacks
+):
+    """The demo data loads with the dummy backend: it e-mails nobody, then or later."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        email_on_commit(subject="s", body="b", recipients=["d@example.bh"])
+    assert not DBTaskResult.objects.exists()

@@ -5,7 +5,6 @@ finishes, then the worker exits; a second signal more than two seconds later sto
 
 from __future__ import annotations
 
-import signal
 import time
 from argparse import ArgumentParser
 from types import FrameType
@@ -68,4 +67,3 @@ class Command(DbWorkerCommand):
             worker.run()
         finally:
             worker.reset_signals()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
