@@ -1,7 +1,8 @@
 """Real `khutwa worker` and `khutwa scheduler` processes on the suite's database (a SQLite file
 copied from the test database, or the PostgreSQL test database itself): a worker renders an
 issued document's PDF and sends mail; a worker killed in the middle of a task, two schedulers at
-once (one run per slot), recovery, and the task runs again with its effect made once."""
+once (one run per slot), recovery, and the task runs again with its effect made once; a worker
+stopped with SIGTERM finishes the task in hand."""
 
 from __future__ import annotations
 
@@ -99,24 +100,6 @@ def shared(transactional_db, tmp_path, settings) -> Iterator[Shared]:
     connection.close()  # SQLite: the in-memory database was replaced under Django's feet
 
 
-def test_a_worker_process_renders_the_pdf_of_an_issued_document_and_sends_mail(shared, issue, tmp_path):
-    document = issue("invoice")  # transactional: committed, so its task is enqueued
-    email_on_commit(subject="Khutwa: KH-1 · خطوة", body="Body", recipients=["someone@example.bh"])
-    render = DBTaskResult.objects.get(task_path="khutwa.documents.tasks.document_pdf_render")
-    assert render.args_kwargs["args"] == [str(document.public_id)]
-    assert not RenderedFile.objects.exists()
-    shared.publish()
-    worker = shared.run("worker", "--batch", "--no-startup-delay")
-    assert worker.returncode == 0, worker.stdout + worker.stderr
-    shared.collect()
-    failed = DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL)
-    assert not failed.exists(), [(r.task_path, r.status, r.traceback) for r in failed]
-    stored = RenderedFile.objects.get(document=document)
-    assert bytes(stored.pdf).startswith(b"%PDF")
-    sent = [m.read_text() for m in (tmp_path / "mail").iterdir()]
-    assert sum("To: someone@example.bh" in m for m in sent) == 1
-
-
 def _wait_for(path: Path, text: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,39 +109,68 @@ def _wait_for(path: Path, text: str, timeout: float = 90) -> None:
     raise AssertionError(f"{path} never held {text!r}")
 
 
-def test_a_killed_workers_task_runs_again_once_and_two_schedulers_start_each_slot_once(shared, tmp_path):
+def test_workers_and_schedulers_as_processes(shared, issue, tmp_path):
+    """One scenario, to start as few processes as possible (each costs seconds):
+    1. a worker renders an issued document's PDF and sends a mail (the file backend);
+    2. then takes a task that waits, and is killed (SIGKILL) in the middle of it;
+    3. two schedulers at the same moment start each slot once, and recover the lost task once;
+    4. another worker runs it again, with its effect made once; SIGTERM in the middle of the
+       task lets it finish, then the worker exits."""
+    document = issue("invoice")  # transactional: committed, so its task is enqueued
+    email_on_commit(subject="Khutwa: KH-1 · خطوة", body="Body", recipients=["someone@example.bh"])
+    render = DBTaskResult.objects.get(task_path="khutwa.documents.tasks.document_pdf_render")
+    assert render.args_kwargs["args"] == [str(document.public_id)]
+    assert not RenderedFile.objects.exists()
     folder = tmp_path / "task"
     folder.mkdir()
-    test_tasks.wait_for_go.enqueue(str(folder))
+    test_tasks.wait_for_go.enqueue(str(folder))  # enqueued last: taken last
     shared.publish()
+
     worker = shared.start("worker", "--no-startup-delay")
     try:
-        _wait_for(folder / "log", "start")  # the task is running, waiting for "go"
+        _wait_for(folder / "log", "start")  # the others are done; this one waits for "go"
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     time.sleep(1.1)  # longer than KHUTWA_TASK_STALL_SECONDS below
-    # Two schedulers at the same moment: each slot is started once, lost tasks recovered once.
+
     schedulers = [
         shared.start("scheduler", "--once", "--now", "2026-12-02T00:06", KHUTWA_TASK_STALL_SECONDS="1")
         for _ in range(2)
     ]
     outputs = [s.communicate(timeout=120)[0] for s in schedulers]
     assert [s.returncode for s in schedulers] == [0, 0], outputs
-    (folder / "go").touch()
-    second = shared.run("worker", "--batch", "--no-startup-delay")
-    assert second.returncode == 0, second.stdout + second.stderr
+
+    second = shared.start("worker", "--no-startup-delay")
+    try:
+        _wait_for(folder / "log", "start\nstart\n")
+        second.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        (folder / "go").touch()
+        output = second.communicate(timeout=60)[0]
+    finally:
+        second.kill()
+    assert second.returncode == 0, output
+    assert "shutting down gracefully" in output
     shared.collect()
-    assert (folder / "log").read_text() == "start\nstart\n"  # ran twice (at least once)...
-    assert (folder / "effect").read_text() == "done\n"  # ...its effect made once
+
+    # 1. The PDF is stored, the mail sent (once).
+    stored = RenderedFile.objects.get(document=document)
+    assert bytes(stored.pdf).startswith(b"%PDF")
+    assert DBTaskResult.objects.get(pk=render.pk).status == TaskResultStatus.SUCCESSFUL
+    sent = [m.read_text() for m in (tmp_path / "mail").iterdir()]
+    assert sum("To: someone@example.bh" in m for m in sent) == 1
+    # 2-4. The lost task ran twice (at least once), its effect made once.
+    assert (folder / "log").read_text() == "start\nstart\n"
+    assert (folder / "effect").read_text() == "done\n"
     task = DBTaskResult.objects.get(task_path="tests.jobs.tasks.wait_for_go")
     assert task.status == TaskResultStatus.SUCCESSFUL and len(task.worker_ids) == 2
+    # 3. One run per job and slot, one task each, recovery by one scheduler.
     runs = list(ScheduledRun.objects.values_list("job", flat=True))
-    assert sorted(runs) == sorted(job.name for job in JOBS)  # one row per job: no slot twice
+    assert sorted(runs) == sorted(job.name for job in JOBS)
     for job in JOBS:
         if not job.inline:
             assert DBTaskResult.objects.filter(task_path=job.task).count() == 1, job.name
-            assert DBTaskResult.objects.get(task_path=job.task).status == TaskResultStatus.SUCCESSFUL
     claimed = [
         line for out in outputs for line in out.splitlines() if line.startswith("recover_stalled_tasks ")
     ]

@@ -9,8 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from khutwa.errors import Refused
 from khutwa.jobs.models import DeadLetter, ScheduledRun
@@ -64,9 +63,8 @@ class DeadLetterAdmin(ReadOnlyAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(
-                request, _("%(count)d task(s) enqueued again.") % {"count": done}, messages.SUCCESS
-            )
+            message = ngettext("%(count)d task enqueued again.", "%(count)d tasks enqueued again.", done)
+            self.message_user(request, message % {"count": done}, messages.SUCCESS)
 
 
 @admin.register(ScheduledRun)
