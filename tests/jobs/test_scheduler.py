@@ -79,3 +79,9 @@ def test_the_command_runs_once_at_the_given_time(capsys):
 def test_a_bad_time_is_refused_naming_the_option():
     with pytest.raises(CommandError, match="--now: not an ISO date-time"):
         call_command("scheduler", "--once", "--now", "tomorrow")
+
+
+def test_the_worker_refuses_the_immediate_backend_saying_what_to_set(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with pytest.raises(CommandError, match="KHUTWA_TASKS_BACKEND=database"):
+        call_command("worker", "--batch")

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django_tasks import task_backends
+from django_tasks.exceptions import InvalidTaskBackendError
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
@@ -43,9 +44,16 @@ class Command(DbWorkerCommand):
             interval=float(settings.KHUTWA_WORKER_INTERVAL),
             reload=False,
         )
+        for action in parser._actions:
+            if action.dest == "backend_name":
+                action.type = str  # checked in handle(), with a message that says what to set
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not isinstance(task_backends[options["backend_name"]], DatabaseBackend):
+        try:
+            backend = task_backends[options["backend_name"]]
+        except InvalidTaskBackendError as exc:
+            raise CommandError(str(exc)) from None
+        if not isinstance(backend, DatabaseBackend):
             raise CommandError(
                 "khutwa worker needs the database task backend (KHUTWA_TASKS_BACKEND=database); "
                 "with the immediate backend tasks run where they are enqueued."
