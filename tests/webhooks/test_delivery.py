@@ -236,3 +236,24 @@ def test_a_url_that_became_unacceptable_is_not_called(integrator, receiver, sett
     deliver_due()
     delivery.refresh_from_db()
     assert receiver.received == [] and delivery.failures == 1 and "https" in delivery.last_error
+
+
+def test_the_scheduler_sends_what_is_due_every_minute(integrator, receiver, settings):
+    """The scheduler's webhook job (khutwa.jobs.schedule) runs deliver_due: retries are sent
+    without anyone running the command."""
+    from django.utils.module_loading import import_string
+
+    from khutwa.jobs.schedule import JOBS
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "webhooks"],
+        }
+    }
+    job = next(job for job in JOBS if job.name == "webhooks_deliver_due")
+    assert job.every_minutes == 1
+    subscription = subscribe(integrator, receiver, ["licence.suspended"])
+    ping_send(actor=integrator, subscription=subscription)
+    import_string(job.task).enqueue()
+    assert receiver.types() == ["ping"]

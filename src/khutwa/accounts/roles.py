@@ -100,6 +100,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "webhooks.view_event",
         "webhooks.view_delivery",
         "webhooks.change_delivery",
+        # Background work: dead letters (and "Run again"), the scheduler's runs, the task queue.
+        "jobs.view_deadletter",
+        "jobs.change_deadletter",
+        "jobs.view_scheduledrun",
+        "django_tasks_database.view_dbtaskresult",
     ],
 }
 

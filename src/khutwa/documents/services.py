@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +43,7 @@ from khutwa.documents.models import (
 from khutwa.documents.pdf import check_renderable
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
+from khutwa.documents.tasks import document_pdf_render
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.text import strip_bidi, without_bidi
@@ -877,6 +879,9 @@ def _seal_and_store(
     )
     # The outbox: subscribers learn of it once this transaction commits, never before.
     events_emit(webhook_payloads.document_issued(document), now=now)
+    # The signed PDF is rendered by a worker once the document is committed (downloads then
+    # only read it; one before the worker ran renders it as before).
+    transaction.on_commit(partial(document_pdf_render.enqueue, str(public_id)))
     return document
 
 

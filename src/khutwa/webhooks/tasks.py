@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from khutwa.webhooks.services import deliver
+from khutwa.webhooks.services import deliver, deliver_due
 
 
 @task(queue_name="webhooks")
@@ -13,3 +13,10 @@ def deliver_webhook(delivery_id: int) -> str:
     next_attempt_at), sent by `deliver_due`, not the task system's."""
     delivery = deliver(delivery_id)
     return delivery.status if delivery is not None else "skipped"
+
+
+@task(queue_name="webhooks")
+def deliveries_due() -> int:
+    """Send every delivery whose next attempt has come (the retries' schedule); run every
+    minute by `khutwa scheduler`. Workers claim deliveries, so overlapping runs send each once."""
+    return deliver_due()
