@@ -19,6 +19,7 @@ from khutwa.accounts.roles import Role
 from khutwa.config import urls  # noqa: F401 - the URLs and API schemas load before clocks freeze
 from tests.conftest import PASSWORD
 from tests.documents.test_concurrency import ROOT, _env, database_url  # noqa: F401 - a fixture
+from tests.processes import migrate
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +239,6 @@ def test_the_count_is_shared_by_separate_processes(database_url, tmp_path):  # n
     """Two processes (two workers, or two nodes) on one database: failures made through one
     lock the account in the other — nothing is counted in a process's memory."""
     env = {**_env(database_url, tmp_path), "KHUTWA_MANIFEST_STATIC": "false"}  # no collectstatic
-    khutwa = str(Path(sys.executable).parent / "khutwa")
     worker = str(Path(__file__).with_name("lockout_worker.py"))
 
     def run(*args: str) -> str:
@@ -248,7 +248,7 @@ def test_the_count_is_shared_by_separate_processes(database_url, tmp_path):  # n
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    subprocess.run([khutwa, "migrate", "-v0"], env=env, check=True, cwd=ROOT, timeout=300)  # noqa: S603
+    migrate(env)
     run("setup")
     assert run("fail", "3") == "200 200 200"
     assert run("fail", "2") == "200 429"  # the fifth, counted with the first three, locks

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.processes import migrate
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 EACH = 8
@@ -49,8 +51,7 @@ def _env(database_url, tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_processes_get_gapless_unique_numbers_and_one_chain(database_url, tmp_path):
     env = _env(database_url, tmp_path)
-    khutwa = str(Path(sys.executable).parent / "khutwa")
-    subprocess.run([khutwa, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    migrate(env)
     worker = str(Path(__file__).with_name("concurrency_worker.py"))
     subprocess.run([sys.executable, worker, "setup"], env=env, check=True, cwd=ROOT)  # noqa: S603
     processes = [

@@ -18,6 +18,7 @@ from django.core.cache import caches
 from khutwa import ratelimit
 from tests.config.test_settings import environment_for
 from tests.ops.conftest import free_port
+from tests.processes import migrate
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_two_servers_share_one_limit_and_a_redis_restart_logs_nobody_out(tmp_pat
         KHUTWA_SITE_URL="http://127.0.0.1",
         KHUTWA_MANIFEST_STATIC="false",  # no collectstatic needed for these pages
     )
-    subprocess.run([sys.executable, "-m", "khutwa.cli", "migrate", "-v0"], env=env, check=True, timeout=180)
+    migrate(env)
     subprocess.run(
         [
             sys.executable,

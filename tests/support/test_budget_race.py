@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.processes import migrate
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = str(Path(__file__).with_name("race_worker.py"))
 APPLICANTS = 6
@@ -68,8 +70,7 @@ def _answers(out):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_approvals_never_exceed_the_budget(database_url, tmp_path):
     env = _env(database_url, tmp_path)
-    khutwa = str(Path(sys.executable).parent / "khutwa")
-    subprocess.run([khutwa, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    migrate(env)
     applications = _run(["setup", str(BUDGET), str(APPLICANTS)], env)
     assert len(applications) == APPLICANTS
     workers = [

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.documents.test_concurrency import ROOT, _env, database_url  # noqa: F401 - fixture
+from tests.processes import migrate
 
 WORKERS = 3
 SUBSCRIPTIONS = 24
@@ -18,8 +19,7 @@ SUBSCRIPTIONS = 24
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_send_each_delivery_once(database_url, tmp_path, receiver):  # noqa: F811
     env = _env(database_url, tmp_path)
-    khutwa = str(Path(sys.executable).parent / "khutwa")
-    subprocess.run([khutwa, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    migrate(env)
     worker = str(Path(__file__).with_name("delivery_worker.py"))
     setup = subprocess.run(  # noqa: S603
         [sys.executable, worker, "setup", receiver.url, str(SUBSCRIPTIONS)],
