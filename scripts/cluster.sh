@@ -15,6 +15,9 @@
 #   scripts/cluster.sh down     stop everything (the data stays for the next `up`)
 #   scripts/cluster.sh purge    down, then delete the data
 #   scripts/cluster.sh env      the environment of a node (for `khutwa` commands against the cluster)
+#   scripts/cluster.sh start|stop|kill NAME   one component (primary, replica, pgbouncer,
+#                               pgbouncer-replica, redis, node1, node2, worker1, worker2,
+#                               scheduler, haproxy); kill is SIGKILL to its process group
 #
 # State under var/cluster/ (and PostgreSQL's, owned by the postgres user, in CLUSTER_PG_DIR,
 # default /tmp/khutwa-cluster-<base port>: var/ is not readable by other users). Runs as root
@@ -156,7 +159,8 @@ databases_up() {
 # PgBouncer ----------------------------------------------------------------------------------
 
 bouncer_up() {
-  # bouncer_up NAME LISTEN_PORT SERVER_PORT
+  # bouncer_up NAME LISTEN_PORT SERVER_PORT [QUERY_WAIT_TIMEOUT]: a client waits at most that
+  # long for a server (the replica's: 1 s, then the node reads from the primary instead).
   cat >"$PGDIR/$1.ini" <<EOF
 [databases]
 khutwa = host=127.0.0.1 port=$3 dbname=khutwa user=postgres
@@ -172,6 +176,8 @@ server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 admin_users = postgres
 stats_period = 1
+server_login_retry = 1
+query_wait_timeout = ${4:-120}
 pidfile = $PGDIR/$1.pid
 logfile = $PGDIR/$1.log
 EOF
@@ -247,6 +253,40 @@ worker_cmd() {
   fi
 }
 
+redis_up() {
+  # No persistence: a restarted Redis starts empty (rate limits reset; sessions are in the
+  # database too, cached_db).
+  redis-server --bind 127.0.0.1 --port "$P_REDIS" --daemonize yes --pidfile "$RUN/redis.pid" \
+    --logfile "$LOG/redis.log" --dir "$DIR" --save "" --appendonly no >/dev/null
+  wait_port "$P_REDIS" 10 redis
+}
+
+redis_stop() {
+  if alive "$RUN/redis.pid"; then
+    local pid
+    pid=$(cat "$RUN/redis.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    stop_wait "$pid" redis
+  fi
+  rm -f "$RUN/redis.pid"
+}
+
+worker_up() {
+  local -a worker
+  mapfile -t worker < <(worker_cmd)
+  spawn "$1" "$BIN/khutwa" "${worker[@]}"
+}
+
+scheduler_up() {
+  local scheduler
+  scheduler=$(scheduler_cmd)
+  if [ -n "$scheduler" ]; then
+    spawn scheduler "$BIN/khutwa" "$scheduler"
+  else
+    say "no 'khutwa scheduler' command in this tree yet: no scheduler started"
+  fi
+}
+
 haproxy_up() {
   local backup=""
   if [ "${CLUSTER_NODES_ONLY_ONE:-0}" = 1 ]; then backup=" disabled"; fi
@@ -296,13 +336,11 @@ cmd_up() {
   databases_up
   say "PostgreSQL primary :$P_PRIMARY, replica :$P_REPLICA"
   bouncer_up pgbouncer "$P_BOUNCER" "$P_PRIMARY"
-  bouncer_up pgbouncer-replica "$P_BOUNCER_R" "$P_REPLICA"
+  bouncer_up pgbouncer-replica "$P_BOUNCER_R" "$P_REPLICA" 1
   wait_port "$P_BOUNCER" 10 pgbouncer
   wait_port "$P_BOUNCER_R" 10 pgbouncer-replica
   say "PgBouncer (transaction mode) :$P_BOUNCER -> primary, :$P_BOUNCER_R -> replica"
-  redis-server --bind 127.0.0.1 --port "$P_REDIS" --daemonize yes --pidfile "$RUN/redis.pid" \
-    --logfile "$LOG/redis.log" --dir "$DIR" --save "" --appendonly no >/dev/null
-  wait_port "$P_REDIS" 10 redis
+  redis_up
   say "Redis :$P_REDIS"
   if [ "$FRESH" = 1 ] || [ ! -f "$DIR/var/.demo-loaded" ]; then
     say "migrate and demo data (first start)"
@@ -316,17 +354,9 @@ cmd_up() {
   with_env "$BIN/khutwa" collectstatic --noinput -v0
   node_up node1 "$P_NODE1"
   node_up node2 "$P_NODE2"
-  local -a worker
-  mapfile -t worker < <(worker_cmd)
-  spawn worker1 "$BIN/khutwa" "${worker[@]}"
-  spawn worker2 "$BIN/khutwa" "${worker[@]}"
-  local scheduler
-  scheduler=$(scheduler_cmd)
-  if [ -n "$scheduler" ]; then
-    spawn scheduler "$BIN/khutwa" "$scheduler"
-  else
-    say "no 'khutwa scheduler' command in this tree yet: no scheduler started"
-  fi
+  worker_up worker1
+  worker_up worker2
+  scheduler_up
   wait_port "$P_NODE1" 60 node1
   wait_port "$P_NODE2" 60 node2
   haproxy_up
@@ -350,13 +380,7 @@ cmd_down() {
   for name in scheduler worker1 worker2 node1 node2; do
     stop_pidfile "$RUN/$name.pid" "$name"
   done
-  if alive "$RUN/redis.pid"; then
-    local pid
-    pid=$(cat "$RUN/redis.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    stop_wait "$pid" redis
-  fi
-  rm -f "$RUN/redis.pid"
+  redis_stop
   bouncer_stop pgbouncer
   bouncer_stop pgbouncer-replica
   pg_stop replica
@@ -406,14 +430,83 @@ cmd_status() {
   echo "URL: $URL"
 }
 
+component_port() {
+  case $1 in
+    primary) echo "$P_PRIMARY" ;; replica) echo "$P_REPLICA" ;; pgbouncer) echo "$P_BOUNCER" ;;
+    pgbouncer-replica) echo "$P_BOUNCER_R" ;; redis) echo "$P_REDIS" ;; node1) echo "$P_NODE1" ;;
+    node2) echo "$P_NODE2" ;; haproxy) echo "$P_HAPROXY" ;; *) echo "" ;;
+  esac
+}
+
+cmd_start() {
+  # One component, started again after a fault (tests/cluster).
+  case $1 in
+    primary) pg_start primary "$P_PRIMARY" ;;
+    replica) pg_start replica "$P_REPLICA" ;;
+    pgbouncer) bouncer_up pgbouncer "$P_BOUNCER" "$P_PRIMARY" ;;
+    pgbouncer-replica) bouncer_up pgbouncer-replica "$P_BOUNCER_R" "$P_REPLICA" 1 ;;
+    redis) redis_up ;;
+    node1) node_up node1 "$P_NODE1" ;;
+    node2) node_up node2 "$P_NODE2" ;;
+    worker1 | worker2) worker_up "$1" ;;
+    scheduler) scheduler_up ;;
+    haproxy) haproxy_up ;;
+    *) echo "unknown component $1" >&2; exit 2 ;;
+  esac
+  local port
+  port=$(component_port "$1")
+  if [ -n "$port" ]; then wait_port "$port" 60 "$1"; fi
+  say "$1 started"
+}
+
+cmd_stop() {
+  # stop NAME: a clean stop; kill NAME: SIGKILL to its whole process group (a crash).
+  local signal=$2 pid
+  case $1 in
+    primary | replica)
+      if [ "$signal" = KILL ]; then
+        pid=$(pg_pid "$1")
+        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+      else
+        pg_stop "$1"
+      fi
+      ;;
+    pgbouncer | pgbouncer-replica)
+      if [ "$signal" = KILL ]; then
+        pid=$(cat "$PGDIR/$1.pid" 2>/dev/null || true)
+        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$PGDIR/$1.pid"
+      else
+        bouncer_stop "$1"
+      fi
+      ;;
+    redis)
+      if [ "$signal" = KILL ] && alive "$RUN/redis.pid"; then kill -KILL "$(cat "$RUN/redis.pid")"; fi
+      redis_stop
+      ;;
+    node1 | node2 | worker1 | worker2 | scheduler | haproxy)
+      if [ "$signal" = KILL ] && alive "$RUN/$1.pid"; then
+        pid=$(cat "$RUN/$1.pid")
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      fi
+      stop_pidfile "$RUN/$1.pid" "$1"
+      ;;
+    *) echo "unknown component $1" >&2; exit 2 ;;
+  esac
+  say "$1 stopped${signal:+ (SIG$signal)}"
+}
+
 case ${1:-} in
   up) cmd_up ;;
+  start) cmd_start "${2:?component}" ;;
+  stop) cmd_stop "${2:?component}" "" ;;
+  kill) cmd_stop "${2:?component}" KILL ;;
   down) cmd_down ;;
   purge) cmd_purge ;;
   status) cmd_status ;;
   env) node_env ;;
   *)
-    echo "usage: scripts/cluster.sh up|down|status|purge|env" >&2
+    echo "usage: scripts/cluster.sh up|down|status|purge|env|start NAME|stop NAME|kill NAME" >&2
     exit 2
     ;;
 esac

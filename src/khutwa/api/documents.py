@@ -6,7 +6,6 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, Query, Router, Schema
-from ninja.decorators import decorate_view
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
@@ -455,7 +454,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     throttle=[PurposeThrottle("verify")],
     summary="Public verification (nothing personal)",
 )
-@decorate_view(replica_read)
+@replica_read
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:
     result = public_verify(public_id)
     record = result.record

@@ -8,7 +8,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
-from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 
 from khutwa.accounts.models import User
@@ -649,7 +648,7 @@ def _inspection_out(inspection: Inspection) -> InspectionOut:
     "and in its QR code (KH-2026-000123-KQWMTR): licence numbers are sequential, and a bare, unknown "
     "or wrongly coded number is 404 alike. The holder and the registrar find the code in `check_url`.",
 )
-@decorate_view(replica_read)
+@replica_read
 def licence_get(request: HttpRequest, number: str) -> LicenceOut:
     return licence_out(selectors.licence_public(number))
 

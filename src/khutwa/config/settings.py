@@ -230,7 +230,7 @@ DATABASE_ROUTERS = ["khutwa.config.routers.ReplicaRouter"]
 # After a request that may write, the client reads from the primary for this many seconds.
 KHUTWA_REPLICA_PIN_SECONDS = env_int("KHUTWA_REPLICA_PIN_SECONDS", 10, minimum=1)
 # An unreachable replica is left alone (public reads from the primary) for this many seconds.
-KHUTWA_REPLICA_RETRY_SECONDS = env_int("KHUTWA_REPLICA_RETRY_SECONDS", 10, minimum=1)
+KHUTWA_REPLICA_RETRY_SECONDS = env_int("KHUTWA_REPLICA_RETRY_SECONDS", 30, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
