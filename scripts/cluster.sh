@@ -57,7 +57,16 @@ fi
 say() { printf 'cluster: %s\n' "$*"; }
 
 node_env() {
-  # The environment every Khutwa process of the cluster shares.
+  # The environment every Khutwa process of the cluster shares: fixed at `up` (a component
+  # started again later gets the same, rate limits included).
+  if [ -f "$DIR/node.env" ]; then
+    cat "$DIR/node.env"
+  else
+    node_env_fresh
+  fi
+}
+
+node_env_fresh() {
   cat <<EOF
 DATABASE_URL=postgres://postgres@127.0.0.1:$P_BOUNCER/khutwa
 DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:$P_BOUNCER_R/khutwa
@@ -332,6 +341,7 @@ cmd_up() {
   done
   mkdir -p "$RUN" "$LOG" "$DIR/var"
   chmod 750 "$DIR"
+  node_env_fresh >"$DIR/node.env"
   trap 'say "start-up failed: stopping what started"; cmd_down >/dev/null 2>&1 || true' ERR
   databases_up
   say "PostgreSQL primary :$P_PRIMARY, replica :$P_REPLICA"
@@ -385,6 +395,7 @@ cmd_down() {
   bouncer_stop pgbouncer-replica
   pg_stop replica
   pg_stop primary
+  rm -f "$DIR/node.env"
   say "down"
 }
 
