@@ -41,8 +41,8 @@ run: bootstrap
 	$(KHUTWA) collectstatic --noinput -v0
 	$(KHUTWA) demo
 	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English). Ctrl-C stops."
-	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
+	$(BIN)/gunicorn khutwa.config.wsgi:application -c python:khutwa.config.gunicorn \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
 
 # The same without demo data: what a production host runs (KHUTWA_ENV=production and the
 # variables of docs/configuration.md set in the environment); `khutwa demo` refuses there.
@@ -52,8 +52,8 @@ serve: bootstrap
 	$(KHUTWA) migrate --noinput
 	$(KHUTWA) collectstatic --noinput -v0
 	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data). Ctrl-C stops."
-	$(BIN)/gunicorn khutwa.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
+	$(BIN)/gunicorn khutwa.config.wsgi:application -c python:khutwa.config.gunicorn \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
 
 test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz bench-smoke
 	@echo "make test: all checks passed"

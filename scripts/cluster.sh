@@ -242,8 +242,8 @@ spawn() {
 
 node_up() {
   # node_up NAME PORT
-  spawn "$1" "$BIN/gunicorn" khutwa.config.wsgi:application --bind "127.0.0.1:$2" --workers "$WORKERS" \
-    --name "khutwa-$1" --forwarded-allow-ips 127.0.0.1 --access-logfile "$LOG/$1.access.log" \
+  spawn "$1" "$BIN/gunicorn" khutwa.config.wsgi:application -c python:khutwa.config.gunicorn \
+    --bind "127.0.0.1:$2" --workers "$WORKERS" --name "khutwa-$1" --forwarded-allow-ips 127.0.0.1 \
     --graceful-timeout 5 --timeout 60
 }
 

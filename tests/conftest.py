@@ -41,7 +41,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     keep, drop = [], []
     for item in items:
         uses_database = bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
-        (keep if uses_database or item.get_closest_marker("django_db") else drop).append(item)
+        on_database = item.get_closest_marker("django_db") or item.get_closest_marker("database_engine")
+        (keep if uses_database or on_database else drop).append(item)
     config.hook.pytest_deselected(items=drop)
     items[:] = keep
 

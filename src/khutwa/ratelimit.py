@@ -8,25 +8,32 @@ verification page and `GET /api/v1/verify/<id>`) count in the same bucket.
 
 Counts are kept per fixed window and read as a sliding window (the previous window's count
 weighs by how much of it still overlaps), so a client cannot double its rate at a window's
-edge. Reading and writing a count are two cache calls, not one atomic increment: under a burst
-of parallel requests from one client a count can lag by the number of requests in flight
-(bounded by the number of workers), never more.
+edge. Over Redis (a cluster) a count is one atomic INCR: however many workers and nodes serve a
+burst, no more than the rate gets through. Over the database cache (one machine) reading and
+writing a count are two cache calls: under a burst of parallel requests from one client a count
+can lag by the number of requests in flight (bounded by the number of workers), never more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
 from khutwa.http import client_address
+from khutwa.ops.cache import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 #: Each purpose and the setting that holds its rate ("count/period", e.g. "120/m", "10/10m").
 PURPOSES = {
@@ -96,6 +103,21 @@ def _state(purpose: str, key: str) -> tuple[Rate, str, int, float]:
     return rate, current, count, weighted
 
 
+def _atomic() -> bool:
+    return isinstance(caches["default"], RedisCache)
+
+
+def _increment(current: str, rate: Rate) -> int:
+    """The count after adding one, atomically (Redis INCR; the key lives two windows)."""
+    if cache.add(current, 1, 2 * rate.seconds + 1):
+        return 1
+    try:
+        return int(cache.incr(current))
+    except ValueError:  # it expired between the two calls
+        cache.add(current, 1, 2 * rate.seconds + 1)
+        return 1
+
+
 def exhausted(purpose: str, key: str) -> bool:
     """Whether `key` has used up its rate for `purpose` (nothing is counted)."""
     rate, _current, _count, weighted = _state(purpose, key)
@@ -104,14 +126,47 @@ def exhausted(purpose: str, key: str) -> bool:
 
 def hit(purpose: str, key: str) -> None:
     """Count one attempt of `key` for `purpose`."""
+    try:
+        _hit(purpose, key)
+    except CACHE_ERRORS:
+        _unavailable(purpose)
+
+
+def _hit(purpose: str, key: str) -> None:
+    if _atomic():
+        rate = rate_of(purpose)
+        _increment(_keys(purpose, key, rate, _clock())[0], rate)
+        return
     rate, current, count, _weighted = _state(purpose, key)
     # Kept for two windows: it is the previous window for the whole of the next one.
     cache.set(current, count + 1, 2 * rate.seconds + 1)
 
 
+def _unavailable(purpose: str) -> None:
+    logger.warning("rate limit not counted: the shared cache is unavailable", extra={"purpose": purpose})
+
+
 def allow(purpose: str, key: str) -> bool:
     """Count this attempt and say whether it is within the rate (a refused attempt is not
-    counted, so a client that waits gets through again)."""
+    counted, so a client that waits gets through again). With the shared cache away (Redis
+    restarting) the attempt is let through and the log says so: a public service stays up."""
+    try:
+        return _allow(purpose, key)
+    except CACHE_ERRORS:
+        _unavailable(purpose)
+        return True
+
+
+def _allow(purpose: str, key: str) -> bool:
+    if _atomic():
+        rate = rate_of(purpose)
+        current, previous, elapsed = _keys(purpose, key, rate, _clock())
+        earlier = int(cache.get(previous, 0)) * (1 - elapsed)
+        if _increment(current, rate) + earlier > rate.count:
+            with contextlib.suppress(ValueError):
+                cache.decr(current)
+            return False
+        return True
     rate, current, count, weighted = _state(purpose, key)
     if weighted >= rate.count:
         return False

@@ -119,7 +119,9 @@ class SecondFactorMiddleware:
     @staticmethod
     def _open(request: HttpRequest) -> bool:
         path = request.path_info
-        if path.startswith(("/api/", settings.STATIC_URL, "/i18n/", "/healthz", "/.well-known/")):
+        if path.startswith(
+            ("/api/", settings.STATIC_URL, "/i18n/", "/healthz", "/readyz", "/metrics", "/.well-known/")
+        ):
             return True
         match = request.resolver_match
         if match is None:

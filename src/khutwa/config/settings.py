@@ -22,6 +22,7 @@ from khutwa.config.env import (
     env_required,
     env_str,
 )
+from khutwa.ops.logs import configure_structlog, logging_config
 from khutwa.trust.seal import valid_site
 
 SRC_DIR = Path(__file__).resolve().parent.parent  # src/khutwa
@@ -78,6 +79,12 @@ KHUTWA_TAMKEEN_IBAN = env_str("KHUTWA_TAMKEEN_IBAN", "BH67BMAG00001299123456") o
 KHUTWA_TAMKEEN_BIC = env_str("KHUTWA_TAMKEEN_BIC", "BMAGBHBM") or ""
 KHUTWA_DEMO_PASSWORD = env_str("KHUTWA_DEMO_PASSWORD", "khutwa-demo") or "khutwa-demo"
 KHUTWA_API_TOKEN_HOURS = env_int("KHUTWA_API_TOKEN_HOURS", 12, minimum=1)
+# /metrics answers `Authorization: Bearer <this>` (and signed-in system administrators).
+KHUTWA_METRICS_TOKEN = env_str("KHUTWA_METRICS_TOKEN", "") or ""
+if IS_PRODUCTION and KHUTWA_METRICS_TOKEN and len(KHUTWA_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("KHUTWA_METRICS_TOKEN must be at least 32 characters.")
+# /readyz says "not ready" when the oldest due task has waited longer than this (seconds).
+KHUTWA_READY_TASK_LAG = env_int("KHUTWA_READY_TASK_LAG", 300, minimum=1)
 
 # Authentication (docs/configuration.md; docs/security.md). Failed logins are counted per account
 # and per client address, in the database (django-axes' AccessAttempt rows), so that every worker
@@ -136,6 +143,7 @@ INSTALLED_APPS = [
     "khutwa.support",
     "khutwa.portal",
     "khutwa.api",
+    "khutwa.ops",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +152,7 @@ MIDDLEWARE = [
     "khutwa.http.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "khutwa.audit.middleware.RequestIdMiddleware",
+    "khutwa.ops.logs.RequestLogMiddleware",
     # After a write, the client's reads go to the primary for a while (config/routers.py).
     "khutwa.config.routers.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -412,20 +421,10 @@ PERMISSIONS_POLICY_FEATURES = (
     "xr-spatial-tracking",
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "weasyprint.progress": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-        # pyHanko logs every failed certificate check with its traceback, and warns on each
-        # signature that nothing is fetched (on purpose): the verdicts carry the reasons.
-        "pyhanko": {"level": "ERROR"},
-        "pyhanko_certvalidator": {"level": "ERROR"},
-    },
-}
+# Structured JSON logs with the request id, no personal data (ops/logs.py).
+KHUTWA_LOG_FORMAT = env_choice("KHUTWA_LOG_FORMAT", "json", ("json", "console"))
+configure_structlog()
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO") or "INFO", KHUTWA_LOG_FORMAT)
 
 NINJA_PAGINATION_MAX_LIMIT = 500
 # Rate limits key on the client address: how many trusted proxies sit in front (their
@@ -465,9 +464,11 @@ if KHUTWA_REDIS_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis backend, best-effort when Redis is away (ops/cache.py).
+            "BACKEND": "khutwa.ops.cache.ResilientRedisCache",
             "LOCATION": KHUTWA_REDIS_URL,
             "KEY_PREFIX": "khutwa",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:

@@ -3,11 +3,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from khutwa.api.api import api
-from khutwa.portal import views as portal_views
+from khutwa.ops import health, metrics
 from khutwa.portal import views_documents, views_trust
 
 urlpatterns = [
-    path("healthz", portal_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path(".well-known/khutwa-keys.json", views_documents.jwks, name="jwks"),
     path(".well-known/khutwa-ca.crl", views_trust.crl, name="crl"),
     re_path(r"^\.well-known/khutwa-ca-(?P<ca>[0-9a-f]{16})\.crl$", views_trust.crl, name="crl-of"),

@@ -22,7 +22,8 @@ from khutwa.documents.signing import jwks as load_jwks
 from khutwa.documents.signing import key_store, tsa_trust_roots
 from khutwa.errors import NotFound
 from khutwa.licensing.models import LicenceStatus
-from khutwa.trust.sandbox import read_pdf
+from khutwa.ops.metrics import count_verification
+from khutwa.trust.sandbox import Uncheckable, read_pdf
 from khutwa.trust.seal import seal_version
 from khutwa.trust.verify import verify_document, verify_qr
 
@@ -178,7 +179,9 @@ def public_verify(public_id: Any) -> Verification:
     value = Document._meta.get_field("public_id").get_db_prep_value(key, connection)
     verdict = _verdict("public_id", value)
     if verdict is None:
+        count_verification("record", "not_found")
         raise NotFound("Not found.")
+    count_verification("record", "valid" if verdict.valid else "invalid")
     return verdict
 
 
@@ -215,6 +218,17 @@ def qr_verify(document: Document, content: str) -> list[str]:
 
 
 def pdf_verify(pdf: bytes) -> Verification:
+    """The verdict on an uploaded PDF (see `_pdf_verify`), counted for the operator's metrics."""
+    try:
+        verdict = _pdf_verify(pdf)
+    except Uncheckable:
+        count_verification("pdf", "uncheckable")
+        raise
+    count_verification("pdf", "valid" if verdict.valid else "invalid")
+    return verdict
+
+
+def _pdf_verify(pdf: bytes) -> Verification:
     """An uploaded PDF: its PAdES signature chains to a platform root as of the time its
     time-stamps prove it was made (so it stays valid after the certificate expires), nothing
     but validation data and time-stamps was added after it, and the payload it carries is

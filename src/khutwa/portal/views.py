@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from khutwa.accounts.roles import ROLE_LABELS, Role
 from khutwa.catalogue.selectors import activity_list as activities_select
 from khutwa.catalogue.selectors import body_list, tier_list
-
-
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database check for load balancers and monitors."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:  # the database is down: say so, never a 500 page
-        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
 
 
 def home(request: HttpRequest) -> HttpResponse:
