@@ -321,7 +321,10 @@ backend nodes
   balance roundrobin
   option httpchk
   http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1
-  default-server check inter 1s fall 2 rise 2
+  # As many requests per node as it has sync workers; the rest wait in HAProxy's queue, so
+  # that a busy node still answers its health check (else HAProxy takes it out under load).
+  timeout check 5s
+  default-server check inter 1s fall 3 rise 2 maxconn $WORKERS
   server node1 127.0.0.1:$P_NODE1
   server node2 127.0.0.1:$P_NODE2$backup
 EOF
@@ -371,7 +374,9 @@ cmd_up() {
   wait_port "$P_NODE2" 60 node2
   haproxy_up
   local i
-  for ((i = 0; i < 300; i++)); do
+  # gunicorn's workers load the application after the port opens: on a busy machine that can
+  # take minutes, hence the long wait.
+  for ((i = 0; i < 900; i++)); do
     if python3 -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('$URL/healthz', timeout=2).status == 200 else 1)" 2>/dev/null; then
       trap - ERR
       say "up: $URL/ar/ (HAProxy; both nodes healthy)"
@@ -379,7 +384,7 @@ cmd_up() {
     fi
     sleep 0.2
   done
-  say "HAProxy did not answer on $URL/healthz in 60 s"
+  say "HAProxy did not answer on $URL/healthz in 180 s (logs: $LOG)"
   cmd_down
   exit 1
 }
