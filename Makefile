@@ -1,5 +1,6 @@
 # Khutwa: two commands. `make run` serves the portal with demo data; `make test` checks everything.
-# `make serve` serves without demo data (production).
+# `make serve` serves without demo data (production). Both run the web server, a worker and the
+# scheduler together (Procfile, honcho).
 # Both bootstrap what is missing on a fresh Debian 12 machine with Python 3.11.
 
 SHELL := /bin/bash
@@ -17,6 +18,9 @@ PORT ?= 8000
 WORKERS ?= 2
 # Proxies whose X-Forwarded-* headers gunicorn trusts (the TLS-terminating reverse proxy).
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
+# The web server, one worker and the scheduler (Procfile), started and stopped together by honcho.
+PROCFILE_START = KHUTWA_BIND=$(HOST):$(PORT) KHUTWA_WEB_WORKERS=$(WORKERS) \
+	FORWARDED_ALLOW_IPS=$(FORWARDED_ALLOW_IPS) $(BIN)/honcho --no-colour -f Procfile start
 # pytest-xdist processes for the SQLite and PostgreSQL suites (one per core).
 TEST_WORKERS ?= auto
 
@@ -40,9 +44,8 @@ run: bootstrap
 	$(KHUTWA) migrate --noinput
 	$(KHUTWA) collectstatic --noinput -v0
 	$(KHUTWA) demo
-	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English). Ctrl-C stops."
-	$(BIN)/gunicorn khutwa.config.wsgi:application -c python:khutwa.config.gunicorn \
-		--bind $(HOST):$(PORT) --workers $(WORKERS) --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English), with a worker and the scheduler. Ctrl-C stops them."
+	$(PROCFILE_START)
 
 # The same without demo data: what a production host runs (KHUTWA_ENV=production and the
 # variables of docs/configuration.md set in the environment); `khutwa demo` refuses there.
@@ -51,9 +54,8 @@ serve: bootstrap
 		$(KHUTWA) check --deploy --fail-level WARNING; else $(KHUTWA) check; fi
 	$(KHUTWA) migrate --noinput
 	$(KHUTWA) collectstatic --noinput -v0
-	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data). Ctrl-C stops."
-	$(BIN)/gunicorn khutwa.config.wsgi:application -c python:khutwa.config.gunicorn \
-		--bind $(HOST):$(PORT) --workers $(WORKERS) --forwarded-allow-ips $(FORWARDED_ALLOW_IPS)
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data), with a worker and the scheduler. Ctrl-C stops them."
+	$(PROCFILE_START)
 
 test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz bench-smoke
 	@echo "make test: all checks passed"

@@ -176,3 +176,30 @@ def logged_in(client: Client) -> Callable[[User], Client]:
         return client
 
     return _login
+
+
+@pytest.fixture
+def run_tasks(db) -> Callable[[], int]:  # type: ignore[no-untyped-def]
+    """Run the tasks waiting in the queue (READY, due) in this process, as `khutwa worker --batch`
+    does; returns how many ran."""
+    from unittest import mock
+
+    from khutwa.jobs.management.commands.worker import GracefulWorker
+
+    def _run() -> int:
+        worker = GracefulWorker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        )
+        # Not the worker's reconnection between tasks: it would close the test's transaction.
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            worker.run()
+        return worker._run_tasks
+
+    return _run

@@ -168,6 +168,7 @@ def snapshot() -> dict[str, Any]:
     from khutwa.documents.models import Customer, Document, DocumentCounter, DocumentLine
     from khutwa.licensing.models import Application, Attachment, Counter, Licence
     from khutwa.support.models import Beneficiary, Claim, PayoutBatch, SupportApplication
+    from khutwa.webhooks.models import Delivery, Event, Subscription
 
     counts: dict[str, Any] = {
         model.__name__: model.objects.count()
@@ -187,6 +188,9 @@ def snapshot() -> dict[str, Any]:
             Beneficiary,
             Enterprise,
             AuditEvent,
+            Subscription,
+            Event,
+            Delivery,
         )
     }
     counts["counters"] = sorted(Counter.objects.values_list("name", "year", "last"))

@@ -217,6 +217,12 @@ def operations(s: Scene) -> list[tuple[str, str, Any, Any]]:
         ),
         ("POST", "/api/v1/support/payout-batches", s.finance, {"claims": [1], "execution_date": str(today)}),
         ("POST", "/api/v1/auth/token", None, {"username": "reg", "password": "x"}),
+        (
+            "POST",
+            "/api/v1/webhooks/subscriptions",
+            s.holder,
+            {"organisation": "ERP", "url": "http://127.0.0.1:9/hooks", "event_types": ["document.issued"]},
+        ),
     ]
 
 

@@ -94,6 +94,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Staff's TOTP devices: see them (secrets hidden), remove a lost one.
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
+        # Webhooks: every subscription (created for an integrator, switched off, deleted),
+        # the events, the deliveries (replayed from the admin).
+        *(f"webhooks.{verb}_subscription" for verb in ("add", "change", "delete", "view")),
+        "webhooks.view_event",
+        "webhooks.view_delivery",
+        "webhooks.change_delivery",
+        # Background work: dead letters (and "Run again"), the scheduler's runs, the task queue.
+        "jobs.view_deadletter",
+        "jobs.change_deadletter",
+        "jobs.view_scheduledrun",
+        "django_tasks_database.view_dbtaskresult",
     ],
 }
 

@@ -12,6 +12,7 @@ from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
 from khutwa.api import support as support_api
+from khutwa.api import webhooks as webhooks_api
 from khutwa.api.auth import AUTH, bearer
 from khutwa.api.catalogue import router as catalogue_router
 from khutwa.api.schemas import MeOut, Problem, TokenIn, TokenOut
@@ -84,3 +85,4 @@ api.add_router("/licences", licensing_api.licences_router)
 api.add_router("", documents_api.router)
 api.add_router("/verify", documents_api.verify_router)
 api.add_router("/support", support_api.router)
+api.add_router("/webhooks", webhooks_api.router)

@@ -7,8 +7,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +26,7 @@ from khutwa.catalogue.calendar import WorkCalendar
 from khutwa.catalogue.models import ApprovingBody
 from khutwa.catalogue.selectors import work_calendar
 from khutwa.errors import Refused
+from khutwa.jobs.mail import email_on_commit
 from khutwa.licensing import workflow
 from khutwa.licensing.models import Application, ApplicationStatus
 from khutwa.licensing.notify import notify_applicant
@@ -353,9 +352,7 @@ def _remind(review: Review, *, overdue: bool, users: Iterable[Any]) -> None:
         subject = f"Khutwa: {ref} is overdue (was due {due}) · متأخر"
     else:
         subject = f"Khutwa: {ref} is due on {due} · موعد الاستحقاق"
-    recipients = [u.email for u in users if u.email]
-    if recipients:
-        send_mail(subject, subject, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True)
+    email_on_commit(subject=subject, body=subject, recipients=[u.email for u in users if u.email])
     audit_record(
         actor=None,
         action="approvals.review.remind",

@@ -117,6 +117,9 @@ if KHUTWA_TSA_TRUST_ROOTS and not Path(KHUTWA_TSA_TRUST_ROOTS).is_file():
         f"KHUTWA_TSA_TRUST_ROOTS must name a PEM file, got {KHUTWA_TSA_TRUST_ROOTS!r}."
     )
 KHUTWA_TSA_TIMEOUT = env_int("KHUTWA_TSA_TIMEOUT", 10, minimum=1)
+# Seconds a webhook receiver has to connect and to answer (each); a slower one counts as a
+# failed attempt and is retried on the delivery's schedule (docs/integration.md).
+KHUTWA_WEBHOOK_TIMEOUT = env_int("KHUTWA_WEBHOOK_TIMEOUT", 5, minimum=1)
 
 INSTALLED_APPS = [
     "khutwa.accounts.apps.KhutwaAdminConfig",
@@ -141,6 +144,8 @@ INSTALLED_APPS = [
     "khutwa.approvals",
     "khutwa.documents",
     "khutwa.support",
+    "khutwa.webhooks",
+    "khutwa.jobs",
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",
@@ -496,3 +501,13 @@ if KHUTWA_TASKS_BACKEND not in _TASK_BACKENDS:
         f"KHUTWA_TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}, got {KHUTWA_TASKS_BACKEND!r}."
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[KHUTWA_TASKS_BACKEND], "QUEUES": ["default", "webhooks"]}}
+# Reliability on top of django-tasks (docs/background-work.md): a failing task runs again after
+# KHUTWA_TASK_RETRY_SECONDS, then twice that, and so on (at most an hour apart), up to
+# KHUTWA_TASK_MAX_ATTEMPTS attempts, then becomes a dead letter for the system administrator.
+# A task RUNNING for longer than KHUTWA_TASK_STALL_SECONDS is taken for lost with its worker and
+# made READY again (more than the longest task takes); lost that often, it becomes a dead letter.
+KHUTWA_TASK_MAX_ATTEMPTS = env_int("KHUTWA_TASK_MAX_ATTEMPTS", 6, minimum=1)
+KHUTWA_TASK_RETRY_SECONDS = env_int("KHUTWA_TASK_RETRY_SECONDS", 30, minimum=1)
+KHUTWA_TASK_STALL_SECONDS = env_int("KHUTWA_TASK_STALL_SECONDS", 600, minimum=1)
+# `khutwa worker`: seconds between looks at an empty queue.
+KHUTWA_WORKER_INTERVAL = env_int("KHUTWA_WORKER_INTERVAL", 1, minimum=1)

@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -42,10 +43,13 @@ from khutwa.documents.models import (
 from khutwa.documents.pdf import check_renderable
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
+from khutwa.documents.tasks import document_pdf_render
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.text import strip_bidi, without_bidi
 from khutwa.trust.seal import seal_payload
+from khutwa.webhooks import payloads as webhook_payloads
+from khutwa.webhooks.services import events_emit
 
 GENESIS = "0" * 64
 #: Documents issued from now on (docs/document-format.md); version 1 documents stay as issued.
@@ -873,6 +877,11 @@ def _seal_and_store(
         obj=document,
         after={"number": number, "total": money.text(p.total), "hash": digest, "counter": numbers.counter},
     )
+    # The outbox: subscribers learn of it once this transaction commits, never before.
+    events_emit(webhook_payloads.document_issued(document), now=now)
+    # The signed PDF is rendered by a worker once the document is committed (downloads then
+    # only read it; one before the worker ran renders it as before).
+    transaction.on_commit(partial(document_pdf_render.enqueue, str(public_id)))
     return document
 
 
@@ -1079,6 +1088,7 @@ def quotation_respond(
             quotation=quotation, answer="accepted" if accept else "declined", by=actor, at=timezone.now()
         )
         audit_record(actor=actor, action=f"documents.quotation.{response.answer}", obj=quotation)
+        events_emit(webhook_payloads.quotation_answered(quotation, response.answer))
     return response
 
 

@@ -10,6 +10,7 @@ Rendering reads nothing but the bundled Amiri font files and data: URIs (no netw
 
 from __future__ import annotations
 
+import hashlib
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import fontpkg_amiri
 import segno
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from khutwa.documents.signing import pdf_sign
-from khutwa.licensing.models import Licence, LicenceStatus
+from khutwa.licensing.models import CertificateFile, Licence, LicenceStatus
 from khutwa.trust.pdf import render_pdfa3
 
 FONT_DIR = Path(fontpkg_amiri.__file__).parent / "files"
@@ -69,22 +72,44 @@ def certificate_html(licence: Licence, *, compact: bool = False) -> str:
 
 
 def certificate_pdf(licence: Licence) -> bytes:
-    """The licence certificate as a signed PDF/A-3: one A4 page.
+    """The licence certificate as a signed PDF/A-3, rendered once for each state of the licence
+    (what it shows: status, validity, activities, conditions...) and kept (CertificateFile); a
+    worker renders it right after each change (licensing/tasks.py)."""
+    html = certificate_html(licence)
+    digest = hashlib.sha256(html.encode()).hexdigest()
+    stored = CertificateFile.objects.filter(licence=licence, content_sha256=digest).first()
+    if stored is not None:
+        return bytes(stored.pdf)
+    pdf = certificate_pdf_render(licence, html=html)
+    try:
+        with transaction.atomic():
+            CertificateFile.objects.create(
+                licence=licence, content_sha256=digest, pdf=pdf, rendered_at=timezone.now()
+            )
+            # Only the current state's file is kept.
+            CertificateFile.objects.filter(licence=licence).exclude(content_sha256=digest).delete()
+    except IntegrityError:  # rendered meanwhile by another process: serve the stored one
+        return bytes(CertificateFile.objects.get(licence=licence, content_sha256=digest).pdf)
+    return pdf
+
+
+def certificate_pdf_render(licence: Licence, *, html: str | None = None) -> bytes:
+    """Render and sign the certificate: one A4 page.
 
     When many activities and long conditions do not fit, it is laid out again in a compact
     style; text that still does not fit flows onto a second page rather than being cut.
     """
-    pdf = _render(licence, compact=False)
+    pdf = _render(licence, compact=False, html=html)
     if _pages(pdf) > 1:
         pdf = _render(licence, compact=True)
     return pdf_sign(pdf, reason=f"Khutwa licence certificate {licence.number}")
 
 
-def _render(licence: Licence, *, compact: bool) -> bytes:
+def _render(licence: Licence, *, compact: bool, html: str | None = None) -> bytes:
     # Only local files (the fonts) and data: URIs (the QR code); a failed fetch is an error,
     # not a silently missing font.
     return render_pdfa3(
-        certificate_html(licence, compact=compact), attachments=[], title=licence.number, lang="ar"
+        html or certificate_html(licence, compact=compact), attachments=[], title=licence.number, lang="ar"
     )
 
 

@@ -296,6 +296,29 @@ class Licence(Address):
         return self.status == LicenceStatus.ACTIVE
 
 
+class CertificateFile(models.Model):
+    """A licence certificate's signed PDF for the state of the licence it shows (the SHA-256 of its
+    HTML): rendered once per state, by a worker right after each change of the licence, so that
+    downloads only read it (one before the worker ran renders and keeps it)."""
+
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="certificate_files")
+    content_sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    rendered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["licence", "content_sha256"], name="licensing_certificatefile_one_per_state"
+            )
+        ]
+        verbose_name = _("licence certificate file")
+        verbose_name_plural = _("licence certificate files")
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} {self.content_sha256[:12]}"
+
+
 class LicenceEvent(models.Model):
     """The history of a licence, shown to its holder and the registrar."""
 

@@ -1,12 +1,12 @@
-"""Notices to applicants: in the portal at once, by e-mail after the transaction commits."""
+"""Notices to applicants: in the portal at once, by e-mail (a task enqueued when the transaction
+commits)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
+from khutwa.jobs.mail import email_on_commit
 from khutwa.licensing.models import Application, Notice
 
 
@@ -24,6 +24,4 @@ def notify_applicant(application: Application, *, message_ar: str, message_en: s
     if email:
         subject = f"Khutwa · خطوة — {application.reference}"
         body = f"{message_ar}\n\n{message_en}\n\n{settings.KHUTWA_SITE_URL}"
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=True)
-        )
+        email_on_commit(subject=subject, body=body, recipients=[email])

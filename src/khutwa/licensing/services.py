@@ -7,6 +7,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ from khutwa.licensing.models import (
     LicenceStatus,
 )
 from khutwa.licensing.numbering import application_reference, licence_number
+from khutwa.licensing.tasks import certificate_pdf_render
 from khutwa.text import without_bidi
+from khutwa.webhooks import payloads as webhook_payloads
+from khutwa.webhooks.services import events_emit
 
 PHONE_RE = re.compile(r"^(\+973)?[0-9]{8}$")
 SHORT_FIELD_RE = re.compile(r"^[0-9A-Za-z\u0660-\u0669/-]{1,10}$")
@@ -516,6 +520,8 @@ def _licence_event(
     reason: str = "",
     application: Application | None = None,
 ) -> None:
+    # The certificate shows the new state: a worker renders it once committed.
+    transaction.on_commit(partial(certificate_pdf_render.enqueue, licence.pk))
     LicenceEvent.objects.create(
         licence=licence,
         kind=kind,
@@ -534,6 +540,7 @@ def _licence_event(
             "reason": reason,
         },
     )
+    events_emit(webhook_payloads.licence_changed(licence, kind))
 
 
 def licence_issue(*, actor: User, application: Application, today: dt.date | None = None) -> Licence:

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -24,19 +23,15 @@ class TaskQueue:
 
 
 def task_queue(now: dt.datetime | None = None) -> TaskQueue:
-    """The database task backend's queue, from its READY rows' partial index."""
-    from django.db.models import Min
+    """The database task backend's queue: what waits (khutwa.jobs' lag) and what runs."""
+    from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    now = now or timezone.now()
-    due = DBTaskResult.objects.ready()  # READY, and due (no run_after, or it has passed)
-    summary = due.aggregate(oldest=Min("enqueued_at"))
-    oldest = summary["oldest"]
-    return TaskQueue(
-        ready=due.count(),
-        running=DBTaskResult.objects.filter(status="RUNNING").count(),
-        oldest_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
-    )
+    from khutwa.jobs.selectors import queue_lag
+
+    lag = queue_lag(now=now)
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count()
+    return TaskQueue(ready=lag.waiting, running=running, oldest_seconds=lag.seconds)
 
 
 def _database() -> bool:

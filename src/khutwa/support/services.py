@@ -41,6 +41,8 @@ from khutwa.support.models import (
     ProgrammeCap,
     SupportApplication,
 )
+from khutwa.webhooks import payloads as webhook_payloads
+from khutwa.webhooks.services import events_emit
 
 ZERO = Decimal("0.000")
 
@@ -372,6 +374,7 @@ def application_decide(
             before={"status": before},
             after={"status": locked.status, "entitlement": f"{locked.entitlement:.3f}", "reason": reason},
         )
+        events_emit(webhook_payloads.support_decided(locked, decision))
     application.refresh_from_db()
     return application
 
@@ -610,6 +613,9 @@ def claim_decide(
         locked.reason = reason.strip()
         locked.save()
         audit_record(actor=actor, action=f"support.claim.{decision}", obj=locked, after={"reason": reason})
+        events_emit(
+            webhook_payloads.claim_changed(locked, "verified" if decision == "approve" else "rejected")
+        )
     claim.refresh_from_db()
     return claim
 
@@ -717,5 +723,10 @@ def batch_mark_paid(*, actor: User, batch: PayoutBatch, now: dt.datetime | None 
         locked.paid_at = now
         locked.save(update_fields=["status", "paid_at"])
         audit_record(actor=actor, action="support.batch.paid", obj=locked)
+        paid_claims = Claim.objects.filter(payout__batch=locked).select_related("application").order_by("pk")
+        events_emit(
+            [e for c in paid_claims for e in webhook_payloads.claim_changed(c, "paid")]
+            + webhook_payloads.batch_paid(locked)
+        )
     batch.refresh_from_db()
     return batch
