@@ -81,7 +81,7 @@ EOF
   local name
   for name in KHUTWA_PUBLIC_RATE KHUTWA_TRACK_RATE KHUTWA_TRACK_REFERENCE_RATE KHUTWA_PDF_CHECK_RATE \
     KHUTWA_LOCKOUT_IP_FAILURES KHUTWA_DEMO_PASSWORD KHUTWA_REPLICA_PIN_SECONDS KHUTWA_REPLICA_RETRY_SECONDS \
-    LOG_LEVEL; do
+    KHUTWA_TASK_STALL_SECONDS KHUTWA_WORKER_INTERVAL LOG_LEVEL; do
     if [ -n "${!name:-}" ]; then
       echo "$name=${!name}"
     fi
@@ -281,9 +281,10 @@ redis_stop() {
 }
 
 worker_up() {
+  # The worker's id is its name: a task's worker_ids say which process ran it.
   local -a worker
   mapfile -t worker < <(worker_cmd)
-  spawn "$1" "$BIN/khutwa" "${worker[@]}"
+  spawn "$1" "$BIN/khutwa" "${worker[@]}" --worker-id "$1"
 }
 
 scheduler_up() {

@@ -144,3 +144,65 @@ def test_a_pgbouncer_restart_is_survived(cluster: Cluster):
     fresh.issue_one()
     load.acknowledged.update(fresh.acknowledged)
     assert_intact(cluster, load)
+
+
+RENDER = "khutwa.documents.tasks.document_pdf_render"
+
+
+def _running_render(cluster: Cluster) -> tuple[str, str, list[str]] | None:
+    rows = cluster.sql(
+        "SELECT id::text, args_kwargs, worker_ids FROM django_tasks_database_dbtaskresult "
+        "WHERE status = 'RUNNING' AND task_path = %s LIMIT 1",
+        (RENDER,),
+    )
+    if not rows:
+        return None
+    task_id, args_kwargs, workers = rows[0]
+    return task_id, str((args_kwargs.get("args") or [None])[0] or args_kwargs["kwargs"]["public_id"]), workers
+
+
+def test_a_worker_killed_mid_task_leaves_the_task_to_run_again(cluster: Cluster):
+    """The PDF of an issued document renders in a task; its worker is killed while rendering; the
+    scheduler makes the task ready again after KHUTWA_TASK_STALL_SECONDS (15 s under
+    make test-cluster) and another worker renders it: one PDF, and every document verifies."""
+    caught = None
+    with LightLoad(cluster, issuers=2, verifiers=0) as load:
+        deadline = time.monotonic() + 90
+        while caught is None and time.monotonic() < deadline:
+            found = _running_render(cluster)
+            if found is None:
+                time.sleep(0.02)
+                continue
+            task_id, public_id, workers = found
+            cluster.script("kill", workers[-1])  # the worker rendering it, by its --worker-id
+            status = cluster.sql(
+                "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s::uuid", (task_id,)
+            )[0][0]
+            if status == "RUNNING":
+                caught = found  # killed mid-task
+            else:
+                cluster.script("start", workers[-1])  # it finished first: try another
+        assert caught is not None, "no PDF render was caught running"
+    task_id, public_id, workers = caught
+    cluster.script("start", workers[-1])
+    deadline = time.monotonic() + 150
+    status, ran_by = "RUNNING", workers
+    while time.monotonic() < deadline:
+        status, ran_by = cluster.sql(
+            "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE id = %s::uuid",
+            (task_id,),
+        )[0]
+        if status == "SUCCESSFUL":
+            break
+        time.sleep(1)
+    assert status == "SUCCESSFUL", (status, ran_by)
+    assert len(ran_by) >= 2, ran_by  # it ran again, after the killed worker
+    stored = cluster.sql(
+        "SELECT count(*) FROM documents_renderedfile f JOIN documents_document d ON d.id = f.document_id "
+        "WHERE d.public_id = %s::uuid",
+        (public_id,),
+    )[0][0]
+    assert stored == 1
+    pdf = cluster.api("GET", f"/api/v1/documents/{public_id}/pdf", user="holder")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert_intact(cluster, load)
