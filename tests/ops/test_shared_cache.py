@@ -75,6 +75,8 @@ def test_with_redis_away_requests_are_answered_and_the_log_says_why(
 
 
 def _serve(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """One gunicorn node with one worker (two nodes are the point here, not two workers)."""
+    log = (tmp_path / f"server-{port}.log").open("wb")
     return subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -86,16 +88,16 @@ def _serve(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[b
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            "1",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 60
+def _wait(port: int, tmp_path: Path) -> None:
+    deadline = time.monotonic() + 180  # a worker boots in seconds, in a minute on a loaded machine
     while time.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -103,7 +105,7 @@ def _wait(port: int) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"no server on {port}")
+    raise RuntimeError(f"no server on {port}: {(tmp_path / f'server-{port}.log').read_text()[-2000:]}")
 
 
 def test_two_servers_share_one_limit_and_a_redis_restart_logs_nobody_out(tmp_path, redis_server):
@@ -134,7 +136,7 @@ def test_two_servers_share_one_limit_and_a_redis_restart_logs_nobody_out(tmp_pat
     servers = [_serve(tmp_path, env, port) for port in ports]
     try:
         for port in ports:
-            _wait(port)
+            _wait(port, tmp_path)
         statuses = [
             requests.get(
                 f"http://127.0.0.1:{ports[i % 2]}/api/v1/verify/{uuid.uuid4()}", timeout=10
