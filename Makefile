@@ -25,7 +25,8 @@ PROCFILE_START = KHUTWA_BIND=$(HOST):$(PORT) KHUTWA_WEB_WORKERS=$(WORKERS) \
 TEST_WORKERS ?= auto
 
 .PHONY: help bootstrap bootstrap-test run serve demo test lint typecheck migrations-check \
-        messages i18n-check test-sqlite test-postgres test-e2e fuzz bench bench-smoke clean
+        messages i18n-check test-sqlite test-postgres test-e2e fuzz bench bench-smoke clean \
+        cluster cluster-down cluster-status loadtest test-cluster
 
 help:
 	@echo "make run    - set up everything, load demo data, serve http://$(HOST):$(PORT)"
@@ -78,11 +79,11 @@ i18n-check: messages
 
 test-sqlite:
 	@echo "== pytest on SQLite =="
-	$(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
+	$(BIN)/pytest -m "not e2e and not cluster" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-postgres:
 	@echo "== pytest on PostgreSQL 15 =="
-	KHUTWA_TESTS_DATABASE_ONLY=1 scripts/with-postgres.sh $(BIN)/pytest -m "not e2e" -q -p no:cacheprovider -n $(TEST_WORKERS)
+	KHUTWA_TESTS_DATABASE_ONLY=1 scripts/with-postgres.sh $(BIN)/pytest -m "not e2e and not cluster" -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-e2e:
 	@echo "== browser tests (chromium) =="
@@ -99,6 +100,30 @@ bench-smoke:
 	@echo "== benchmarks, smoke run on small data (no numbers kept) =="
 	$(BIN)/python -m bench licensing --applications 1500 --requests 5 >/dev/null
 	$(BIN)/python -m bench documents --invoices 30 --requests 20 --threads 2 --renders 2 >/dev/null
+
+# A cluster on this machine (docs/deployment.md): PostgreSQL primary + streaming replica behind
+# PgBouncer, Redis, two gunicorn nodes behind HAProxy, two task workers, the scheduler.
+cluster: bootstrap-test
+	scripts/cluster.sh up
+
+cluster-down:
+	scripts/cluster.sh down
+
+cluster-status:
+	scripts/cluster.sh status
+
+# The load test (docs/scaling.md): one node then two, 60 s each, through HAProxy on loopback.
+LOADTEST_SECONDS ?= 60
+LOADTEST_USERS ?= 40
+loadtest: bootstrap-test
+	$(BIN)/python -m bench.loadtest --seconds $(LOADTEST_SECONDS) --users $(LOADTEST_USERS)
+
+# The fault tests (tests/cluster, marker `cluster`): bring the cluster up, break it, take it down.
+test-cluster: bootstrap-test
+	scripts/cluster.sh down
+	KHUTWA_PUBLIC_RATE=100000/m KHUTWA_TASK_STALL_SECONDS=15 scripts/cluster.sh up
+	status=0; $(BIN)/pytest tests/cluster -m cluster -q -p no:cacheprovider || status=$$?; \
+		scripts/cluster.sh down; exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules var .mypy_cache .ruff_cache .pytest_cache

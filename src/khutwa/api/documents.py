@@ -11,6 +11,7 @@ from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
 from khutwa.api.schemas import Day, ListOut, Problem
+from khutwa.config.routers import replica_read
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
 from khutwa.documents.pdf import document_pdf, qr_of, ubl_of, verify_url
@@ -453,6 +454,7 @@ def statement_create(request: HttpRequest, payload: StatementIn) -> tuple[int, D
     throttle=[PurposeThrottle("verify")],
     summary="Public verification (nothing personal)",
 )
+@replica_read
 def verify(request: HttpRequest, public_id: str) -> VerifyOut:
     result = public_verify(public_id)
     record = result.record

@@ -17,6 +17,7 @@ from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
+from khutwa.config.routers import replica_read
 from khutwa.licensing import selectors, services
 from khutwa.licensing.certificate import licence_check_url
 from khutwa.licensing.models import Application, Licence
@@ -647,6 +648,7 @@ def _inspection_out(inspection: Inspection) -> InspectionOut:
     "and in its QR code (KH-2026-000123-KQWMTR): licence numbers are sequential, and a bare, unknown "
     "or wrongly coded number is 404 alike. The holder and the registrar find the code in `check_url`.",
 )
+@replica_read
 def licence_get(request: HttpRequest, number: str) -> LicenceOut:
     return licence_out(selectors.licence_public(number))
 

@@ -158,6 +158,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "khutwa.audit.middleware.RequestIdMiddleware",
     "khutwa.ops.logs.RequestLogMiddleware",
+    # After a write, the client's reads go to the primary for a while (config/routers.py).
+    "khutwa.config.routers.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,7 +217,34 @@ elif _db["ENGINE"] not in ("django.db.backends.postgresql",):
         f"DATABASE_URL must point at SQLite or PostgreSQL, got engine {_db['ENGINE']!r}."
     )
 _db["ATOMIC_REQUESTS"] = False
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) cannot outlive
+# its transaction's server connection: DB_DISABLE_SERVER_SIDE_CURSORS=true turns them off.
+_db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False)
 DATABASES = {"default": _db}
+# A streaming replica of the primary (PostgreSQL only): the public reads (verification, the
+# licence check, statistics) go there (config/routers.py); everything else stays on default.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "") or ""
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL is not a database URL we understand: {exc}"
+        ) from None
+    if _replica["ENGINE"] != "django.db.backends.postgresql" or _db["ENGINE"] != _replica["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must point at a PostgreSQL replica of a PostgreSQL DATABASE_URL."
+        )
+    _replica["ATOMIC_REQUESTS"] = False
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
+    # Tests read the replica through the primary's test database.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["khutwa.config.routers.ReplicaRouter"]
+# After a request that may write, the client reads from the primary for this many seconds.
+KHUTWA_REPLICA_PIN_SECONDS = env_int("KHUTWA_REPLICA_PIN_SECONDS", 10, minimum=1)
+# An unreachable replica is left alone (public reads from the primary) for this many seconds.
+KHUTWA_REPLICA_RETRY_SECONDS = env_int("KHUTWA_REPLICA_RETRY_SECONDS", 30, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 
 from khutwa.documents import integrity, money
 from khutwa.documents.models import Allocation, Document, DocumentCounter, DocumentType
@@ -118,8 +118,10 @@ def _moment(value: Any) -> dt.datetime:
 
 
 def _verdict(column: str, value: Any) -> Verification | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor, column), [value])
+    # The replica when the public verification reads from one (config/routers.py).
+    db = connections[router.db_for_read(Document)]
+    with db.cursor() as cursor:
+        cursor.execute(_sql(db.vendor, column), [value])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from khutwa.config.routers import replica_read
 from khutwa.documents import money, selectors, services
 from khutwa.documents.models import Document, DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
@@ -43,6 +44,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return JsonResponse(public_keys())
 
 
+@replica_read
 def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal."""
     if limited := refused(request, "verify"):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from khutwa import ratelimit
 from khutwa.catalogue.models import Activity
 from khutwa.catalogue.selectors import activity_list, body_list, tier_list
+from khutwa.config.routers import replica_read
 from khutwa.licensing import selectors
 from khutwa.portal.access import found
 from khutwa.portal.forms import TrackForm
@@ -56,6 +57,7 @@ def track(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/track.html", {"form": form, "application": application}, status=status)
 
 
+@replica_read
 def licence_check(request: HttpRequest, number: str) -> HttpResponse:
     if limited := refused(request, "licence"):
         return limited
