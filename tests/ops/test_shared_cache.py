@@ -179,4 +179,9 @@ def test_two_servers_share_one_limit_and_a_redis_restart_logs_nobody_out(tmp_pat
     finally:
         for server in servers:
             server.terminate()
-            server.wait(20)
+        for server in servers:
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(5)
