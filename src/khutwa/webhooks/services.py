@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
@@ -59,6 +60,13 @@ def secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _literal_not_public(host: str) -> bool:
+    try:
+        return _not_public(host)
+    except ValueError:  # a name, not an address
+        return False
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -68,9 +76,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global
+
+
+def address_problem(host: str) -> str:
+    """In production a webhook goes only to public addresses: never to the platform's own
+    network (loopback, private ranges, link-local such as cloud metadata at 169.254.169.254,
+    reserved), whatever the name resolves to when the delivery is made. Outside production
+    anything goes (tests and integrators' development receivers on the loopback)."""
+    if not settings.IS_PRODUCTION:
+        return ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return _("The URL's host name cannot be resolved.")
+    if not infos or any(_not_public(str(info[4][0])) for info in infos):
+        return _("The URL must point to a public address, not a private or local one.")
+    return ""
+
+
 def url_problem(url: str) -> str:
     """Why this URL cannot receive webhooks, or "" when it can: https (http only to the loopback
-    outside production), no user or password in it."""
+    outside production), no user or password in it, and in production no private or local
+    address given literally (delivery checks what the name resolves to, `address_problem`)."""
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
@@ -79,10 +111,12 @@ def url_problem(url: str) -> str:
     if parts.username or parts.password:
         return _("The URL must not carry a user name or password.")
     host = (parts.hostname or "").lower()
-    if parts.scheme == "https":
-        return ""
-    if settings.IS_PRODUCTION or not _is_loopback(host):
+    if parts.scheme != "https" and (settings.IS_PRODUCTION or not _is_loopback(host)):
         return _("The URL must use https.")
+    if settings.IS_PRODUCTION and (
+        host == "localhost" or host.endswith(".localhost") or _literal_not_public(host)
+    ):
+        return _("The URL must point to a public address, not a private or local one.")
     return ""
 
 
@@ -389,8 +423,8 @@ def body_of(event: Event) -> str:
 def _post(delivery: Delivery) -> tuple[int | None, str]:
     """One HTTP attempt: (status code or None, error text). Never follows a redirect."""
     subscription, event = delivery.subscription, delivery.event
-    if problem := url_problem(subscription.url):
-        return None, problem
+    if problem := url_problem(subscription.url) or address_problem(urlsplit(subscription.url).hostname or ""):
+        return None, str(problem)
     body = body_of(event)
     signed_at = timezone.now()
     headers = {
