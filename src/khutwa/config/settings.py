@@ -483,9 +483,10 @@ else:
             "LOCATION": "khutwa_cache",
         }
     }
-# Sessions are read from the cache and written through to the database: a cache restart
-# logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database. Over Redis they are also read from the cache and written
+# through to the database (a cache restart logs nobody out); over the database cache that
+# would be two writes of the same thing, so the database alone.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if KHUTWA_REDIS_URL else "db")
 
 # Background work through Django's tasks interface (the django-tasks backport): the database
 # backend everywhere (SQLite embedded, PostgreSQL in a cluster, where workers claim tasks with
