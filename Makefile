@@ -120,7 +120,7 @@ loadtest: bootstrap-test
 
 # The fault tests (tests/cluster, marker `cluster`): bring the cluster up, break it, take it down.
 test-cluster: bootstrap-test
-	scripts/cluster.sh down
+	scripts/cluster.sh purge
 	KHUTWA_PUBLIC_RATE=100000/m KHUTWA_TASK_STALL_SECONDS=15 scripts/cluster.sh up
 	status=0; $(BIN)/pytest tests/cluster -m cluster -q -p no:cacheprovider || status=$$?; \
 		scripts/cluster.sh down; exit $$status

@@ -33,7 +33,9 @@ BASE=${CLUSTER_BASE_PORT:-18400}
 DIR=$ROOT/var/cluster
 RUN=$DIR/run
 LOG=$DIR/log
-PGDIR=${CLUSTER_PG_DIR:-/tmp/khutwa-cluster-$BASE}
+# PostgreSQL's data (owned by the postgres user, so outside var/): one folder per checkout and
+# base port, so that two checkouts never share a database whose keys live in the other's var/.
+PGDIR=${CLUSTER_PG_DIR:-/tmp/khutwa-cluster-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)-$BASE}
 BIN=$ROOT/.venv/bin
 PGBIN=/usr/lib/postgresql/15/bin
 if [ ! -x "$PGBIN/pg_basebackup" ]; then PGBIN=$(dirname "$(command -v pg_basebackup)"); fi

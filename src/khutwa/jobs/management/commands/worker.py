@@ -5,6 +5,7 @@ finishes, then the worker exits; a second signal more than two seconds later sto
 
 from __future__ import annotations
 
+import logging
 import time
 from argparse import ArgumentParser
 from types import FrameType
@@ -12,18 +13,44 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import InterfaceError, OperationalError, connections
 from django_tasks import task_backends
 from django_tasks.exceptions import InvalidTaskBackendError
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
 
+logger = logging.getLogger(__name__)
+
 #: honcho (make run) passes on Ctrl-C as SIGTERM right after the terminal's SIGINT: one stop.
 SAME_STOP_SECONDS = 2.0
 
 
+#: Waits between attempts to reach a database that went away (PgBouncer or PostgreSQL
+#: restarting, a failover), doubling up to the last.
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 class GracefulWorker(Worker):
     _stop_requested_at: float | None = None
+
+    def run(self) -> None:
+        """db_worker's loop, kept alive through a database outage: the error is logged, the
+        connections closed, and the loop starts again after a short wait (a task that was running
+        stays RUNNING and is recovered by the scheduler: at least once)."""
+        failures = 0
+        while True:
+            try:
+                super().run()
+                return
+            except (OperationalError, InterfaceError):
+                if not self.running:
+                    return
+                wait = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                logger.warning("database unavailable; the worker tries again in %s s", wait, exc_info=True)
+                connections.close_all()
+                time.sleep(wait)
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
