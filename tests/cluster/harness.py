@@ -146,9 +146,12 @@ class Cluster:
 
     def holder_basics(self) -> tuple[list[int], str]:
         customers = [c["id"] for c in self.api("GET", "/api/v1/customers", user="holder").json()["items"]]
-        documents = self.api("GET", "/api/v1/documents?limit=1", user="holder").json()["items"]
-        detail = self.api("GET", f"/api/v1/documents/{documents[0]['public_id']}", user="holder").json()
-        return customers, detail["lines"][0]["activity"]
+        documents = self.api("GET", "/api/v1/documents?limit=50", user="holder").json()["items"]
+        for document in documents:  # the newest may be a receipt or a statement: no lines
+            detail = self.api("GET", f"/api/v1/documents/{document['public_id']}", user="holder").json()
+            if detail.get("lines"):
+                return customers, detail["lines"][0]["activity"]
+        raise AssertionError("the demo holder has no document with lines")
 
 
 @dataclass
