@@ -14,9 +14,9 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from khutwa.documents.models import RenderedFile
-from khutwa.jobs import queue_lag
 from khutwa.jobs.mail import email_on_commit
 from khutwa.jobs.models import DeadLetter
+from khutwa.jobs.selectors import queue_lag
 from khutwa.jobs.services import MAX_LOST_WORKERS, tasks_recover_stalled
 from tests.jobs import tasks as test_tasks
 

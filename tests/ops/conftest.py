@@ -12,12 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench.harness import free_port
 
 
 @dataclass

@@ -7,12 +7,12 @@ import json
 import logging
 
 import pytest
+from bench.harness import free_port
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from khutwa.ops.logs import logging_config
 from tests.ops import tasks_for_tests
-from tests.ops.conftest import free_port
 
 
 @pytest.mark.django_db

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from bench.harness import free_port
 from django.core.cache import caches
 
 from khutwa import ratelimit
 from tests.config.test_settings import environment_for
-from tests.ops.conftest import free_port
 from tests.processes import migrate
 
 

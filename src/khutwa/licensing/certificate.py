@@ -75,11 +75,17 @@ def certificate_pdf(licence: Licence) -> bytes:
     """The licence certificate as a signed PDF/A-3, rendered once for each state of the licence
     (what it shows: status, validity, activities, conditions...) and kept (CertificateFile); a
     worker renders it right after each change (licensing/tasks.py)."""
+    return certificate_file(licence)[0]
+
+
+def certificate_file(licence: Licence) -> tuple[bytes, bool]:
+    """The stored certificate of the licence's current state, rendering and keeping it when there
+    is none; and whether this call rendered it."""
     html = certificate_html(licence)
     digest = hashlib.sha256(html.encode()).hexdigest()
     stored = CertificateFile.objects.filter(licence=licence, content_sha256=digest).first()
     if stored is not None:
-        return bytes(stored.pdf)
+        return bytes(stored.pdf), False
     pdf = certificate_pdf_render(licence, html=html)
     try:
         with transaction.atomic():
@@ -89,8 +95,8 @@ def certificate_pdf(licence: Licence) -> bytes:
             # Only the current state's file is kept.
             CertificateFile.objects.filter(licence=licence).exclude(content_sha256=digest).delete()
     except IntegrityError:  # rendered meanwhile by another process: serve the stored one
-        return bytes(CertificateFile.objects.get(licence=licence, content_sha256=digest).pdf)
-    return pdf
+        return bytes(CertificateFile.objects.get(licence=licence, content_sha256=digest).pdf), False
+    return pdf, True
 
 
 def certificate_pdf_render(licence: Licence, *, html: str | None = None) -> bytes:

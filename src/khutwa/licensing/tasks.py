@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django_tasks import task
 
 from khutwa.jobs.retry import retrying
@@ -23,12 +21,7 @@ def licences_expire_daily() -> int:
 def certificate_pdf_render(licence_id: int) -> bool:
     """Render and keep the certificate of the licence's current state (after each change), so that
     downloads only read it. Idempotent: a state already rendered is not rendered again."""
-    from khutwa.licensing.certificate import certificate_html, certificate_pdf
-    from khutwa.licensing.models import CertificateFile, Licence
+    from khutwa.licensing.certificate import certificate_file
+    from khutwa.licensing.models import Licence
 
-    licence = Licence.objects.get(pk=licence_id)
-    digest = hashlib.sha256(certificate_html(licence).encode()).hexdigest()
-    if CertificateFile.objects.filter(licence=licence, content_sha256=digest).exists():
-        return False
-    certificate_pdf(licence)
-    return True
+    return certificate_file(Licence.objects.get(pk=licence_id))[1]
