@@ -67,6 +67,11 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
     # The database cache (rate limits) as configured, with keys of this test's own: a
     # transactional test's flush leaves the cache table alone.
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
+    # Text messages land in khutwa.sms.outbox, emptied for each test (as mail.outbox is).
+    from khutwa import sms
+
+    settings.KHUTWA_SMS_BACKEND = "locmem"
+    sms.outbox.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -351,6 +351,25 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 EMAIL_FILE_PATH = VAR_DIR / "mail"  # the development file backend's folder
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost") or "khutwa@localhost"
+
+# Text messages (khutwa.sms): an HTTP gateway in production, the log in development; locmem and
+# dummy for tests and the demo data.
+KHUTWA_SMS_BACKEND = env_str("KHUTWA_SMS_BACKEND", "http" if IS_PRODUCTION else "console") or "console"
+if KHUTWA_SMS_BACKEND not in {"console", "locmem", "http", "dummy"}:
+    raise ImproperlyConfigured(
+        f"KHUTWA_SMS_BACKEND must be console, locmem, http or dummy, got {KHUTWA_SMS_BACKEND!r}."
+    )
+KHUTWA_SMS_GATEWAY_URL = env_str("KHUTWA_SMS_GATEWAY_URL", "") or ""
+KHUTWA_SMS_GATEWAY_TOKEN = env_str("KHUTWA_SMS_GATEWAY_TOKEN", "") or ""
+KHUTWA_SMS_SENDER = env_str("KHUTWA_SMS_SENDER", "Khutwa") or "Khutwa"
+KHUTWA_SMS_TIMEOUT = env_int("KHUTWA_SMS_TIMEOUT", 10, minimum=1)
+if KHUTWA_SMS_BACKEND == "http" and not KHUTWA_SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("KHUTWA_SMS_GATEWAY_URL is required when KHUTWA_SMS_BACKEND=http.")
+if IS_PRODUCTION and KHUTWA_SMS_BACKEND in {"console", "locmem"}:
+    raise ImproperlyConfigured(
+        f"KHUTWA_SMS_BACKEND {KHUTWA_SMS_BACKEND!r} does not deliver: production sends through the "
+        "HTTP gateway (KHUTWA_SMS_BACKEND=http) or not at all (dummy)."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if IS_PRODUCTION:
     if EMAIL_BACKEND in _UNDELIVERED_BACKENDS:

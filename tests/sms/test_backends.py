@@ -1,0 +1,86 @@
+"""The SMS backends: the HTTP gateway against a real server on loopback, the others in memory."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from khutwa import sms
+from khutwa.sms.tasks import sms_on_commit
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list[tuple[dict, str]] = []
+    status = 202
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).received.append((body, self.headers.get("Authorization", "")))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def gateway(settings):  # type: ignore[no-untyped-def]
+    _Gateway.received = []
+    _Gateway.status = 202
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.KHUTWA_SMS_BACKEND = "http"
+    settings.KHUTWA_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_address[1]}/send"
+    settings.KHUTWA_SMS_GATEWAY_TOKEN = "gateway-token"
+    settings.KHUTWA_SMS_SENDER = "Khutwa"
+    yield _Gateway
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_gateway_receives_the_message_with_the_token(gateway):  # type: ignore[no-untyped-def]
+    sms.send_sms("+97333123456", "رمز التأكيد 123456")
+    assert gateway.received == [
+        ({"to": "+97333123456", "from": "Khutwa", "text": "رمز التأكيد 123456"}, "Bearer gateway-token")
+    ]
+
+
+def test_http_gateway_refusal_raises_so_the_task_retries(gateway):  # type: ignore[no-untyped-def]
+    gateway.status = 503
+    with pytest.raises(sms.SmsError, match="503"):
+        sms.send_sms("+97333123456", "hello")
+
+
+def test_unreachable_gateway_raises(settings):  # type: ignore[no-untyped-def]
+    from bench.harness import free_port
+
+    settings.KHUTWA_SMS_BACKEND = "http"
+    settings.KHUTWA_SMS_GATEWAY_URL = f"http://127.0.0.1:{free_port()}/send"
+    with pytest.raises(sms.SmsError, match="unreachable"):
+        sms.send_sms("+97333123456", "hello")
+
+
+def test_locmem_collects_and_dummy_drops(settings):  # type: ignore[no-untyped-def]
+    sms.send_sms("+97333123456", "one")
+    assert [m.text for m in sms.outbox] == ["one"]
+    settings.KHUTWA_SMS_BACKEND = "dummy"
+    sms.send_sms("+97333123456", "two")
+    assert [m.text for m in sms.outbox] == ["one"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sent_after_commit_only(settings):  # type: ignore[no-untyped-def]
+    from django.db import transaction
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sms_on_commit(to="+97333123456", text="rolled back")
+        raise RuntimeError
+    with transaction.atomic():
+        sms_on_commit(to="+97333123456", text="committed")
+        assert sms.outbox == []
+    assert [m.text for m in sms.outbox] == ["committed"]
