@@ -298,3 +298,31 @@ def test_production_delivers_mail_to_the_smtp_server_of_the_environment(tmp_path
     assert [r.upper() for r in message["rcpt"]] == ["RCPT TO:<SOMEONE@EXAMPLE.BH>"]
     assert "To: someone@example.bh" in message["data"]
     assert "someone@example.bh" not in result.stdout  # not written to the console
+
+
+# --- Text messages ------------------------------------------------------------------------
+
+
+def test_production_sends_sms_through_the_gateway_when_one_is_configured_and_offers_none_otherwise(tmp_path):
+    without = settings_of(tmp_path, "KHUTWA_SMS_BACKEND", **production())
+    assert without == {"KHUTWA_SMS_BACKEND": "dummy"}
+    gateway = settings_of(
+        tmp_path, "KHUTWA_SMS_BACKEND", **production(KHUTWA_SMS_GATEWAY_URL="https://sms.example.bh/send")
+    )
+    assert gateway == {"KHUTWA_SMS_BACKEND": "http"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KHUTWA_SMS_BACKEND": "console"}, "does not deliver"),
+        ({"KHUTWA_SMS_BACKEND": "http"}, "KHUTWA_SMS_GATEWAY_URL is required"),
+        ({"KHUTWA_SMS_BACKEND": "pigeon"}, "KHUTWA_SMS_BACKEND must be"),
+    ],
+)
+def test_production_refuses_an_sms_backend_that_cannot_deliver(tmp_path, env, named):
+    from tests.config.test_settings import _start
+
+    result = _start(tmp_path, **production(**env))
+    assert result.returncode != 0
+    assert named in result.stderr

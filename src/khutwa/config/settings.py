@@ -352,14 +352,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 EMAIL_FILE_PATH = VAR_DIR / "mail"  # the development file backend's folder
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "khutwa@localhost") or "khutwa@localhost"
 
-# Text messages (khutwa.sms): an HTTP gateway in production, the log in development; locmem and
-# dummy for tests and the demo data.
-KHUTWA_SMS_BACKEND = env_str("KHUTWA_SMS_BACKEND", "http" if IS_PRODUCTION else "console") or "console"
+# Text messages (khutwa.sms): in production the HTTP gateway when one is configured, else none
+# (SMS is an optional channel: nobody is offered it); the log in development; locmem for tests.
+KHUTWA_SMS_GATEWAY_URL = env_str("KHUTWA_SMS_GATEWAY_URL", "") or ""
+_SMS_DEFAULT = ("http" if KHUTWA_SMS_GATEWAY_URL else "dummy") if IS_PRODUCTION else "console"
+KHUTWA_SMS_BACKEND = env_str("KHUTWA_SMS_BACKEND", _SMS_DEFAULT) or _SMS_DEFAULT
 if KHUTWA_SMS_BACKEND not in {"console", "locmem", "http", "dummy"}:
     raise ImproperlyConfigured(
         f"KHUTWA_SMS_BACKEND must be console, locmem, http or dummy, got {KHUTWA_SMS_BACKEND!r}."
     )
-KHUTWA_SMS_GATEWAY_URL = env_str("KHUTWA_SMS_GATEWAY_URL", "") or ""
 KHUTWA_SMS_GATEWAY_TOKEN = env_str("KHUTWA_SMS_GATEWAY_TOKEN", "") or ""
 KHUTWA_SMS_SENDER = env_str("KHUTWA_SMS_SENDER", "Khutwa") or "Khutwa"
 KHUTWA_SMS_TIMEOUT = env_int("KHUTWA_SMS_TIMEOUT", 10, minimum=1)
