@@ -336,3 +336,22 @@ def test_no_contact_no_message_and_invoices_send_nothing(supplier, deliver):
         )
     )
     assert mail.outbox == []
+
+
+def test_the_command_sends_the_reminders_once(world, django_capture_on_commit_callbacks, run_tasks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    licence = world.licensed()
+    Licence.objects.filter(pk=licence.pk).update(valid_until=timezone.localdate() + dt.timedelta(days=30))
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("licence_reminders", stdout=out)
+        call_command("licence_reminders", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "1 licence expiry reminders sent",
+        "0 licence expiry reminders sent",
+    ]
+    run_tasks()
+    assert len(mail.outbox) == 1
