@@ -213,6 +213,12 @@ def test_support_decision_reaches_the_beneficiary(programme, claimant, officer, 
     assert message.to == [claimant.email]
     assert message.subject == f"Tamkeen: support application {application.reference} approved"
     assert "BHD 200.000" in message.body and f"/en/support/applications/{application.pk}/" in message.body
+    # The in-portal notice, in both languages, whatever the channels.
+    notice = Notice.objects.get(user=claimant, application=None)
+    assert (
+        notice.message_en == f"Tamkeen: support application {application.reference} approved (BHD 200.000)."
+    )
+    assert notice.message_ar == f"تمكين: طلب الدعم {application.reference} تمت الموافقة عليه (200.000 د.ب.)."
 
 
 def test_support_refusal_in_arabic(programme, claimant, officer, quotation, deliver):

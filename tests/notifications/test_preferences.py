@@ -176,3 +176,9 @@ def test_page_names_the_bad_field_and_changes_nothing(client, person, language, 
 def test_page_needs_a_login(client):
     response = client.get("/ar/account/notifications/")
     assert response.status_code == 302 and "/ar/login/" in response["Location"]
+
+
+def test_the_notices_page_links_to_the_preferences(client, person):
+    client.force_login(person)
+    html = client.get("/en/notices/").content.decode()
+    assert '<a href="/en/account/notifications/" id="notification-preferences-link">' in html

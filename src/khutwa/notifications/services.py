@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -99,15 +100,17 @@ def notify_user(
     notice: tuple[str, str] | None = None,
     application: Any = None,
 ) -> None:
-    """A portal user hears of `event`: an in-portal notice always (`notice` = its Arabic and
-    English text, else the SMS text in each language), then e-mail (to `email`, else the
-    account's address) and SMS (to the account's mobile) as their preferences say, in their
-    language, sent by a background task once the caller's transaction commits."""
+    """A portal user hears of `event`: an in-portal notice at once, in the caller's transaction
+    (`notice` = its Arabic and English text, else the event's SMS text in each language, without
+    links); then, once the transaction commits, e-mail (to `email`, else the account's address) and
+    SMS (to the account's mobile) as their preferences say, in their language, each sent by a
+    background task. Composing waits for the commit: no lock is held while links and templates
+    are resolved, and a rollback sends nothing."""
     from khutwa.licensing.models import Notice
 
-    preference = preference_for(user)
     if notice is None:
-        notice = (render(event, "ar", context).sms, render(event, "en", context).sms)
+        plain = {k: ("" if callable(v) else v) for k, v in context.items()}
+        notice = (render(event, "ar", plain).sms, render(event, "en", plain).sms)
     Notice.objects.create(
         user=user,
         application=application,
@@ -115,6 +118,16 @@ def notify_user(
         message_en=notice[1],
         created_at=timezone.now(),
     )
+    transaction.on_commit(partial(_user_send, user.pk, event, context, email))
+
+
+def _user_send(user_pk: int, event: str, context: dict[str, Any], email: str) -> None:
+    from khutwa.accounts.models import User
+
+    user = User.objects.filter(pk=user_pk).first()
+    if user is None:
+        return
+    preference = preference_for(user)
     if not (preference.by_email or preference.by_sms):
         return
     message = render(event, preference.language, {**context, "preferences": page("portal:notifications")})
@@ -130,7 +143,13 @@ def notify_contact(
     *, email: str, phone: str, event: str, context: dict[str, Any], language: str = ""
 ) -> None:
     """Someone without a portal account (a holder's customer, a walk-in applicant): e-mail and
-    SMS to what they gave, in `language` when known, else Arabic with English below."""
+    SMS to what they gave, in `language` when known, else Arabic with English below; composed
+    and enqueued once the caller's transaction commits."""
+    if email or mobile_of(phone):
+        transaction.on_commit(partial(_contact_send, email, phone, event, context, language))
+
+
+def _contact_send(email: str, phone: str, event: str, context: dict[str, Any], language: str) -> None:
     message = render(event, language, context) if language else render_bilingual(event, context)
     if email:
         email_on_commit(subject=message.subject, body=message.body, recipients=[email])
@@ -174,14 +193,24 @@ def preference_update(*, actor: Any, by_email: bool, by_sms: bool, language: str
 
 def quotation_to_accept(document: Any) -> None:
     """The customer a quotation is addressed to learns of it, with the page where they accept it
-    (after logging in) and its public verification page. Called in the issuing transaction."""
+    (after logging in) and its public verification page. Called in the issuing transaction;
+    everything else (who the customer is, their language) waits for the commit, so that the
+    licence's numbering lock is not held for it."""
+    transaction.on_commit(partial(_quotation_send, document.pk))
+
+
+def _quotation_send(document_pk: int) -> None:
+    from khutwa.documents.models import Document
+
+    document = Document.objects.select_related("customer").filter(pk=document_pk).first()
+    if document is None:
+        return
     customer = document.customer
-    if not (customer.email or customer.phone):
+    if not (customer.email or mobile_of(customer.phone)):
         return
     account = customer_account(customer)
     language = preference_for(account).language if account is not None else ""
-    payload = document.payload or {}
-    issuer = payload.get("issuer") or {}
+    issuer = (document.payload or {}).get("issuer") or {}
     context = {
         "number": document.number,
         "trade_name": issuer.get("trade_name", ""),
@@ -190,13 +219,7 @@ def quotation_to_accept(document: Any) -> None:
         "link": page("portal:document", public_id=document.public_id),
         "verify_link": page("portal:verify", public_id=str(document.public_id)),
     }
-    notify_contact(
-        email=customer.email,
-        phone=customer.phone,
-        event="quotation_received",
-        context=context,
-        language=language,
-    )
+    _contact_send(customer.email, customer.phone, "quotation_received", context, language)
 
 
 def licence_expiry_reminders_send(*, today: dt.date | None = None) -> int:
