@@ -11,6 +11,7 @@ from khutwa.accounts.services import api_token_issue, api_token_revoke
 from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
+from khutwa.api import notifications as notifications_api
 from khutwa.api import support as support_api
 from khutwa.api import webhooks as webhooks_api
 from khutwa.api.auth import AUTH, bearer
@@ -77,6 +78,7 @@ def me(request: HttpRequest) -> MeOut:
 
 
 api.add_router("/auth", auth_router)
+api.add_router("/me/notifications", notifications_api.router)
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/applications/track", licensing_api.track_router)
 api.add_router("/applications", licensing_api.router)

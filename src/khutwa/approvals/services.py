@@ -150,6 +150,8 @@ def review_decide(
                 locked.application,
                 message_ar=f"تطلب {locked.body.name_ar} معلومات عن الطلب {ref}: {reason}",
                 message_en=f"{locked.body.name_en} asks for information on {ref}: {reason}",
+                event="information_requested",
+                context={"note": reason, "body_ar": locked.body.name_ar, "body_en": locked.body.name_en},
             )
         else:
             locked.status = {

@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "khutwa.support",
     "khutwa.webhooks",
     "khutwa.jobs",
+    "khutwa.notifications",
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",

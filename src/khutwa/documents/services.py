@@ -46,6 +46,7 @@ from khutwa.documents.signing import signing_material
 from khutwa.documents.tasks import document_pdf_render
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
+from khutwa.notifications.services import quotation_to_accept
 from khutwa.text import strip_bidi, without_bidi
 from khutwa.trust.seal import seal_payload
 from khutwa.webhooks import payloads as webhook_payloads
@@ -879,6 +880,9 @@ def _seal_and_store(
     )
     # The outbox: subscribers learn of it once this transaction commits, never before.
     events_emit(webhook_payloads.document_issued(document), now=now)
+    if p.type == DocumentType.QUOTATION:
+        # The customer hears of it (e-mail/SMS to the book's contact) once this commits.
+        quotation_to_accept(document)
     # The signed PDF is rendered by a worker once the document is committed (downloads then
     # only read it; one before the worker ran renders it as before).
     transaction.on_commit(partial(document_pdf_render.enqueue, str(public_id)))

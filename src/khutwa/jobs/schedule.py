@@ -31,6 +31,7 @@ JOBS: list[Job] = [
     Job("expire_support", "khutwa.support.tasks.support_expire_daily", at=dt.time(0, 10)),
     Job("prune_tasks", "khutwa.jobs.tasks.tasks_prune_daily", at=dt.time(3, 0)),
     Job("review_reminders", "khutwa.approvals.tasks.reviews_remind_daily", at=dt.time(7, 0)),
+    Job("licence_reminders", "khutwa.notifications.tasks.licence_reminders_daily", at=dt.time(7, 0)),
     Job("recover_stalled_tasks", "khutwa.jobs.tasks.tasks_recover", every_minutes=1, inline=True),
     # Webhook deliveries whose next attempt has come (their retries over 24 hours):
     Job("webhooks_deliver_due", "khutwa.webhooks.tasks.deliveries_due", every_minutes=1),

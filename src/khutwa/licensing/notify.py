@@ -1,27 +1,43 @@
-"""Notices to applicants: in the portal at once, by e-mail (a task enqueued when the transaction
-commits)."""
+"""Notices to applicants: in the portal at once, by e-mail and SMS as they chose, in their language
+(khutwa.notifications; sent by tasks enqueued when the transaction commits)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.utils import timezone
+from typing import Any
 
-from khutwa.jobs.mail import email_on_commit
-from khutwa.licensing.models import Application, Notice
+from khutwa.licensing.models import Application
+from khutwa.notifications.services import notify_contact, notify_user, page
 
 
-def notify_applicant(application: Application, *, message_ar: str, message_en: str) -> None:
+def notify_applicant(
+    application: Application,
+    *,
+    message_ar: str,
+    message_en: str,
+    event: str = "application_updated",
+    context: dict[str, Any] | None = None,
+) -> None:
+    """`message_ar`/`message_en` are the in-portal notice; `event` names the templates of the
+    e-mail and SMS (the generic `application_updated` shows the notice's text)."""
+    ctx = {
+        "ref": application.reference,
+        "message_ar": message_ar,
+        "message_en": message_en,
+        "link": page("portal:application", pk=application.pk),
+        **(context or {}),
+    }
     user = application.applicant
     if user is not None:
-        Notice.objects.create(
+        notify_user(
             user=user,
+            event=event,
+            context=ctx,
+            email=application.email,
+            notice=(message_ar, message_en),
             application=application,
-            message_ar=message_ar,
-            message_en=message_en,
-            created_at=timezone.now(),
         )
-    email = application.email or (user.email if user is not None else "")
-    if email:
-        subject = f"Khutwa · خطوة — {application.reference}"
-        body = f"{message_ar}\n\n{message_en}\n\n{settings.KHUTWA_SITE_URL}"
-        email_on_commit(subject=subject, body=body, recipients=[email])
+    elif application.email:
+        # A walk-in application (entered by the registrar) without an account: e-mail only,
+        # in both languages, with the public tracking page.
+        ctx["link"] = page("portal:track")
+        notify_contact(email=application.email, phone="", event=event, context=ctx)

@@ -184,9 +184,28 @@ def transition(
             locked,
             message_ar=ar % {"ref": locked.reference, "note": note},
             message_en=en % {"ref": locked.reference, "note": note},
+            **_event_of(name, locked, note),
         )
     application.refresh_from_db()
     return application
+
+
+def _event_of(name: str, application: Application, note: str) -> dict[str, Any]:
+    """Which notification a transition is (the others tell the notice's text as it is)."""
+    if name == "submit":
+        return {"event": "application_received"}
+    if name == "return":
+        return {"event": "information_requested", "context": {"note": note}}
+    if name in ("approve", "reject"):
+        return {"event": "application_decided", "context": {"approved": name == "approve", "note": note}}
+    if name == "issue_licence":
+        from khutwa.notifications.services import page
+
+        return {
+            "event": "licence_issued",
+            "context": {"number": note, "link": page("portal:licence", number=note)},
+        }
+    return {}
 
 
 def _plain(changes: dict[str, Any] | None) -> dict[str, Any]:

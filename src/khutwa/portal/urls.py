@@ -7,6 +7,7 @@ from khutwa.portal import (
     views_applicant,
     views_auth,
     views_documents,
+    views_notifications,
     views_public,
     views_staff,
     views_support,
@@ -43,6 +44,7 @@ urlpatterns = [
     # Applicants and holders
     path("my/", views_applicant.my_applications, name="my"),
     path("notices/", views_applicant.notices, name="notices"),
+    path("account/notifications/", views_notifications.notification_preferences, name="notifications"),
     path("applications/new/", views_applicant.application_new, name="application_new"),
     path("applications/<id:pk>/", views_applicant.application_detail, name="application"),
     path("applications/<id:pk>/edit/", views_applicant.application_edit, name="application_edit"),

@@ -23,6 +23,7 @@ from khutwa.documents.models import Document
 from khutwa.documents.selectors import addressed_to
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.numbering import counter_next
+from khutwa.notifications.services import notify_user, page
 from khutwa.support import checks as claim_checks
 from khutwa.support.eligibility import applies_as_holder, eligible_amount, evaluate, relevant_licence
 from khutwa.support.entitlement import entitlement
@@ -375,6 +376,20 @@ def application_decide(
             after={"status": locked.status, "entitlement": f"{locked.entitlement:.3f}", "reason": reason},
         )
         events_emit(webhook_payloads.support_decided(locked, decision))
+        notify_user(
+            user=locked.beneficiary,
+            event="support_decided",
+            context={
+                "ref": locked.reference,
+                "programme_ar": programme.name_ar,
+                "programme_en": programme.name_en,
+                "decision": decision,
+                "reason": locked.reason,
+                "entitlement": f"{locked.entitlement:.3f}",
+                "expires_on": locked.expires_on.isoformat() if locked.expires_on else "",
+                "link": page("portal:support_application", pk=locked.pk),
+            },
+        )
     application.refresh_from_db()
     return application
 
@@ -701,6 +716,27 @@ def _creditor_name(claim: Claim) -> str:
     return person.get_full_name() or person.name_ar or person.username
 
 
+def _claim_paid_notify(claim: Claim, *, batch: PayoutBatch) -> None:
+    """Whoever was paid (the supplier with split invoicing, else the beneficiary) hears of it."""
+    application = claim.application
+    person = claim.payee or application.beneficiary
+    is_beneficiary = person.pk == application.beneficiary_id
+    notify_user(
+        user=person,
+        event="claim_paid",
+        context={
+            "ref": application.reference,
+            "programme_ar": application.programme.name_ar,
+            "programme_en": application.programme.name_en,
+            "amount": f"{claim.payout.amount:.3f}",
+            "batch": batch.reference,
+            "link": page("portal:support_application", pk=application.pk)
+            if is_beneficiary
+            else page("portal:home"),
+        },
+    )
+
+
 def batch_mark_paid(*, actor: User, batch: PayoutBatch, now: dt.datetime | None = None) -> PayoutBatch:
     """The bank confirmed: entitlements are consumed (what was not paid is given back). Once."""
     _require(actor, Role.TAMKEEN_FINANCE)
@@ -723,7 +759,13 @@ def batch_mark_paid(*, actor: User, batch: PayoutBatch, now: dt.datetime | None 
         locked.paid_at = now
         locked.save(update_fields=["status", "paid_at"])
         audit_record(actor=actor, action="support.batch.paid", obj=locked)
-        paid_claims = Claim.objects.filter(payout__batch=locked).select_related("application").order_by("pk")
+        paid_claims = (
+            Claim.objects.filter(payout__batch=locked)
+            .select_related("application__programme", "application__beneficiary", "payee", "payout")
+            .order_by("pk")
+        )
+        for paid in paid_claims:
+            _claim_paid_notify(paid, batch=locked)
         events_emit(
             [e for c in paid_claims for e in webhook_payloads.claim_changed(c, "paid")]
             + webhook_payloads.batch_paid(locked)
