@@ -4,20 +4,22 @@
   "use strict";
 
   // <select data-autosubmit>: choosing an option submits its form (the document type switch).
-  // A button named by data-autosubmit (in the same form) is the one that submits, so that the
-  // server knows what was asked (the type change keeps every value typed, and issues nothing).
+  // data-autosubmit="retype" sends retype=1 with it, so that the server keeps every value typed
+  // and issues nothing (a <noscript> button does the same without JavaScript).
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (!(field instanceof HTMLElement) || !field.hasAttribute("data-autosubmit") || !field.form) {
       return;
     }
     var name = field.getAttribute("data-autosubmit");
-    var button = name ? field.form.querySelector("button[name='" + name + "']") : null;
-    if (button && field.form.requestSubmit) {
-      field.form.requestSubmit(button);
-    } else {
-      field.form.submit();
+    if (name) {
+      var flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = name;
+      flag.value = "1";
+      field.form.appendChild(flag);
     }
+    field.form.submit();
   });
 
   // The error summary (GOV.UK): focused when the page (or an HTMX swap) shows it, so that a
