@@ -109,3 +109,26 @@ def test_an_empty_upload_gets_the_error_summary(client):
     page = response.content.decode()
     assert response.status_code == 400
     assert 'href="#id_file"' in page and 'aria-describedby="id_file-error"' in page
+
+
+def test_the_customer_form_names_each_bad_field_in_the_summary_and_beside_it(client, holder):
+    client.force_login(holder)
+    response = client.post(
+        "/ar/customers/new/", {"kind": "individual", "cpr": "123", "name_ar": "", "name_en": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="error-summary"' in page and 'href="#id_cpr"' in page and 'href="#id_name_ar"' in page
+    assert 'aria-describedby="id_cpr-error"' in page and 'id="id_cpr-error"' in page
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert "الرقم الشخصي:" in summary and "cpr" not in summary.replace("#id_cpr", "")
+    assert holder.customers.count() == 0
+
+
+def test_the_statement_form_links_its_errors_to_the_fields(client, holder, customer):
+    client.force_login(holder)
+    response = client.post("/en/documents/statement/", {"customer": "", "from": "2026-13-01", "to": ""})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'href="#id_from"' in page and 'aria-describedby="id_from-error"' in page
+    assert not Document.objects.exists()

@@ -49,8 +49,39 @@ LINE_FIELDS: dict[str, tuple[str, Promise]] = {
 _LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 
+#: A customer of the holder's book: the service's key → the element and the field's name.
+CUSTOMER_FIELDS: dict[str, tuple[str, Promise]] = {
+    "kind": ("id_kind", gettext_lazy("Kind")),
+    "cpr": ("id_cpr", gettext_lazy("CPR number")),
+    "cr_number": ("id_cr", gettext_lazy("Commercial registration number")),
+    "name_ar": ("id_name_ar", gettext_lazy("Name in Arabic")),
+    "name_en": ("id_name_en", gettext_lazy("Name in English")),
+    "address": ("id_address", gettext_lazy("Address")),
+    "phone": ("id_phone", gettext_lazy("Phone")),
+    "email": ("id_email", gettext_lazy("E-mail")),
+    "vat_number": ("id_vat_number", gettext_lazy("VAT account number")),
+}
+
+#: A statement of account.
+STATEMENT_FIELDS: dict[str, tuple[str, Promise]] = {
+    "customer": ("id_customer", gettext_lazy("Customer")),
+    "from": ("id_from", gettext_lazy("From")),
+    "to": ("id_to", gettext_lazy("To")),
+}
+
+
+def field_problems(
+    errors: Mapping[str, Sequence[str]], fields: Mapping[str, tuple[str, Promise]]
+) -> tuple[list[Problem], dict[str, list[str]]]:
+    """A service's errors by key as the error summary and the errors beside each element."""
+    return document_problems(errors, [], fields=fields)
+
+
 def document_problems(
-    errors: Mapping[str, Sequence[str]], rows: Sequence[int]
+    errors: Mapping[str, Sequence[str]],
+    rows: Sequence[int],
+    *,
+    fields: Mapping[str, tuple[str, Promise]] = DOCUMENT_FIELDS,
 ) -> tuple[list[Problem], dict[str, list[str]]]:
     """The error summary and the errors shown beside each element (by its id).
 
@@ -75,8 +106,8 @@ def document_problems(
                 summary.append(Problem(target, text))
                 inline.setdefault(target, []).append(str(message))
             continue
-        if key in DOCUMENT_FIELDS:
-            target, label = DOCUMENT_FIELDS[key]
+        if key in fields:
+            target, label = fields[key]
             for message in messages:
                 summary.append(
                     Problem(target, _("%(field)s: %(message)s") % {"field": label, "message": message})

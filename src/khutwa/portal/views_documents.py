@@ -32,7 +32,8 @@ from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
 from khutwa.portal.fields import Problem
 from khutwa.portal.limits import refused
-from khutwa.portal.problems import document_problems, verification_reasons
+from khutwa.portal.problems import CUSTOMER_FIELDS as CUSTOMER_PROBLEM_FIELDS
+from khutwa.portal.problems import STATEMENT_FIELDS, document_problems, field_problems, verification_reasons
 from khutwa.support import services as support_services
 from khutwa.trust import sandbox
 
@@ -311,10 +312,11 @@ def customer_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Customer added."))
             return redirect(request.GET.get("next") or reverse("portal:document_new"))
+    problems, inline = field_problems(errors, CUSTOMER_PROBLEM_FIELDS)
     return render(
         request,
         "portal/customer_form.html",
-        {"errors": errors, "values": values},
+        {"errors": errors, "values": values, "problems": problems, "inline": inline},
         status=400 if errors else 200,
     )
 
@@ -346,10 +348,11 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Customer updated."))
             return redirect("portal:customers")
+    problems, inline = field_problems(errors, CUSTOMER_PROBLEM_FIELDS)
     return render(
         request,
         "portal/customer_form.html",
-        {"errors": errors, "values": values, "customer": customer},
+        {"errors": errors, "values": values, "customer": customer, "problems": problems, "inline": inline},
         status=400 if errors else 200,
     )
 
@@ -594,17 +597,20 @@ def statement_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.message_dict
         except Refused as exc:
-            errors = {"__all__": [str(exc.message)]}
+            errors = {exc.field or "__all__": [str(exc.message)]}
         else:
             messages.success(request, _("%(number)s issued.") % {"number": issued.document.number})
             return redirect("portal:document", public_id=issued.document.public_id)
     today = timezone.localdate()
+    problems, inline = field_problems(errors, STATEMENT_FIELDS)
     return render(
         request,
         "portal/statement_form.html",
         {
             "customers": selectors.customers_of(user),
             "errors": errors,
+            "problems": problems,
+            "inline": inline,
             "post": post,
             "default_from": today.replace(day=1).isoformat(),
             "default_to": today.isoformat(),
