@@ -115,3 +115,14 @@ def test_a_programme_the_person_can_never_join_says_why(client, programme, claim
     client.force_login(claimant)
     page = client.get("/en/support/apply/?programme=bdsupport").content.decode()
     assert 'id="never"' in page and "The programme is for licence holders only." in page
+
+
+def test_the_catalogue_tells_a_signed_in_person_why_they_cannot_join(client, programme, claimant):
+    client.force_login(claimant)
+    page = client.get("/en/programmes/").content.decode()
+    assert "data-why-not" not in page and "Check eligibility and apply" in page
+    programme.beneficiaries = "holders"
+    programme.save()
+    page = client.get("/en/programmes/").content.decode()
+    assert "data-why-not" in page and "The programme is for licence holders only." in page
+    assert "Check eligibility and apply" not in page

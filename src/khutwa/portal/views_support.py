@@ -14,6 +14,7 @@ from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -27,7 +28,7 @@ from khutwa.inputs import parse_ids
 from khutwa.portal.access import attempt, found, me, role_required, run
 from khutwa.portal.fields import Problem
 from khutwa.support import selectors, services
-from khutwa.support.eligibility import applies_as_holder, depends_on_quotation
+from khutwa.support.eligibility import applies_as_holder, depends_on_quotation, never_eligible
 from khutwa.support.models import (
     ApplicationStatus,
     Beneficiary,
@@ -40,7 +41,19 @@ from khutwa.support.models import (
 
 
 def programme_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/support_programmes.html", {"programmes": selectors.programmes()})
+    """The catalogue; to a signed-in person, each programme they cannot join says why."""
+    programmes = list(selectors.programmes())
+    if request.user.is_authenticated and not me(request).has_role(
+        Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE, Role.REGISTRAR
+    ):
+        english = (get_language() or "ar").startswith("en")
+        today = timezone.localdate()
+        for p in programmes:
+            p.why_not = [  # type: ignore[attr-defined]
+                r.explanation_en if english else r.explanation_ar
+                for r in never_eligible(programme=p, user=me(request), today=today)
+            ]
+    return render(request, "portal/support_programmes.html", {"programmes": programmes})
 
 
 @login_required
