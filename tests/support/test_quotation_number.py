@@ -126,3 +126,15 @@ def test_the_catalogue_tells_a_signed_in_person_why_they_cannot_join(client, pro
     page = client.get("/en/programmes/").content.decode()
     assert "data-why-not" in page and "The programme is for licence holders only." in page
     assert "Check eligibility and apply" not in page
+
+
+def test_live_the_error_shows_above_the_rules_and_a_full_page_has_it_once_in_the_summary(
+    client, programme, claimant
+):
+    client.force_login(claimant)
+    data = {"programme": "bdsupport", "quotation": "QUO-2026-000777"}
+    live = client.post("/en/support/apply/", data, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="rules-error" role="alert"' in live and "QUO-2026-000777" in live
+    page = client.post("/en/support/apply/", {**data, "submit": "1"}).content.decode()
+    assert 'id="error-summary"' in page and 'id="rules-error"' not in page
+    assert page.count("None of your quotations has the number") == 1

@@ -142,7 +142,8 @@ def support_apply(request: HttpRequest) -> HttpResponse:
         "quotations": documents_for(user, type_=DocumentType.QUOTATION).order_by("-issued_at")[:50],
     }
     if request.headers.get("HX-Request"):
-        return render(request, "portal/_support_rules.html", context)
+        # Live, the error shows above the rules; a full page has it in the error summary.
+        return render(request, "portal/_support_rules.html", {**context, "rules_error": error})
     return render(
         request,
         "portal/support_apply.html",
