@@ -51,7 +51,10 @@ def test_bad_lines_in_the_form_name_the_field_and_issue_nothing(client, holder, 
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert "lines[0].activity" in page and "lines[0].quantity" in page
+    # Named as the form names them, linked to their inputs; never the API's keys.
+    assert "Line 1, activity:" in page and "Line 1, quantity:" in page
+    assert 'href="#l0a"' in page and 'href="#l0q"' in page
+    assert "lines[0]" not in page
     assert not Document.objects.exists()
 
 

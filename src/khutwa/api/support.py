@@ -42,7 +42,14 @@ class EligibilityIn(Schema):
     beneficiary: str = Field(
         "", max_length=150, description="a username (officers only); default: the caller"
     )
-    quotation: str = Field("", max_length=600, description="public id or QR content")
+    quotation: str = Field(
+        "", max_length=600, description="public id or QR content (or the number, as quotation_number)"
+    )
+    quotation_number: str = Field(
+        "",
+        max_length=20,
+        description="the quotation's number as printed on it (QUO-2026-000002), instead of quotation",
+    )
 
 
 class RuleOut(Schema):
@@ -60,6 +67,11 @@ class EligibilityOut(Schema):
 class ApplicationIn(Schema):
     programme: str = Field(..., max_length=50)
     quotation: str = Field("", max_length=600, description="the quotation's public id or its QR content")
+    quotation_number: str = Field(
+        "",
+        max_length=20,
+        description="the quotation's number as printed on it (QUO-2026-000002), instead of quotation",
+    )
 
 
 class MessageOut(Schema):
@@ -239,7 +251,9 @@ def eligibility(request: HttpRequest, payload: EligibilityIn) -> EligibilityOut:
             raise Refused("Not found.", status=404)
         user = found
     rules, _q = services.eligibility_check(
-        user=user, programme=services.programme_get(payload.programme), quotation_ref=payload.quotation
+        user=user,
+        programme=services.programme_get(payload.programme),
+        quotation_ref=payload.quotation or payload.quotation_number,
     )
     return EligibilityOut(
         eligible=all(r.passed for r in rules), rules=[RuleOut(**r.as_dict()) for r in rules]
@@ -313,7 +327,9 @@ def enterprise_decide(request: HttpRequest, enterprise_id: int, payload: Decisio
 )
 def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[int, ApplicationOut]:
     application = services.application_create(
-        actor=_user(request), programme_code=payload.programme, quotation_ref=payload.quotation
+        actor=_user(request),
+        programme_code=payload.programme,
+        quotation_ref=payload.quotation or payload.quotation_number,
     )
     return 201, application_out(application)
 

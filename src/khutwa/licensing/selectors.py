@@ -15,7 +15,9 @@ from khutwa.catalogue.models import Activity, ApprovingBody
 from khutwa.errors import NotFound
 from khutwa.licensing.models import (
     CHECK_CODE_LENGTH,
+    OPEN_STATUSES,
     Application,
+    ApplicationKind,
     ApplicationStatus,
     Attachment,
     Licence,
@@ -57,6 +59,20 @@ def get_application_for(user: Any, *, pk: int | None = None, public_id: Any = No
 
 def applications_of(user: Any) -> QuerySet[Application]:
     return application_queryset().filter(applicant_id=user.pk).order_by("-created_at")
+
+
+def open_application_of(user: Any) -> Application | None:
+    """The user's open application for a new licence (theirs, or filed for their CPR), if any:
+    a person has one at a time, so the form says so before anything is filled."""
+    condition = Q(applicant_id=user.pk)
+    if getattr(user, "cpr", ""):
+        condition |= Q(cpr=user.cpr)
+    return (
+        Application.objects.filter(kind=ApplicationKind.NEW, status__in=OPEN_STATUSES)
+        .filter(condition)
+        .order_by("-created_at")
+        .first()
+    )
 
 
 REFERENCE_RE = re.compile(r"^[A-Za-z]{2,4}-[0-9]{4}-[0-9]{1,6}$")

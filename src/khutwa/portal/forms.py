@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from khutwa.accounts.models import User
 from khutwa.catalogue.models import Activity, ApprovingBody, Governorate, LicenceTier
@@ -26,7 +27,45 @@ class ServiceMultipleChoiceField(forms.MultipleChoiceField):
         return None
 
 
+class TierRadioSelect(forms.RadioSelect):
+    """The licence tiers, one under the other, each radio carrying how many activities it allows
+    (``data-max-activities``: khutwa.js limits the activities as the tier is picked)."""
+
+    stacked = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_activities: dict[str, int] = {}
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        limit = self.max_activities.get(str(option["value"]))
+        if limit is not None:
+            option["attrs"]["data-max-activities"] = str(limit)
+        return option
+
+
+def tier_explained(tier: LicenceTier) -> str:
+    """A tier as the applicant chooses it: its name, how many activities, the turnover ceiling."""
+    allows = ngettext("up to %(max)d activity", "up to %(max)d activities", tier.max_activities) % {
+        "max": tier.max_activities
+    }
+    return _("%(name)s: %(allows)s, annual turnover up to %(ceiling)s BHD, licence fee %(fee)s BHD") % {
+        "name": tier.name,
+        "allows": allows,
+        "ceiling": f"{tier.turnover_ceiling:,.3f}",
+        "fee": f"{tier.fee:,.3f}",
+    }
+
+
 class ApplicationForm(forms.Form):
+    #: What the licensing service requires (it names each missing value): marked on the page.
+    required_fields = frozenset(
+        {
+            "cpr", "name_ar", "name_en", "phone", "building", "road", "block", "area",
+            "governorate", "trade_name", "tier", "activities",
+        }
+    )  # fmt: skip
     cpr = forms.CharField(
         label=_("CPR number"),
         max_length=9,
@@ -56,7 +95,12 @@ class ApplicationForm(forms.Form):
     area = forms.CharField(label=_("Area"), max_length=100, required=False)
     governorate = ServiceChoiceField(label=_("Governorate"), required=False)
     trade_name = forms.CharField(label=_("Trade name"), max_length=200, required=False)
-    tier = ServiceChoiceField(label=_("Licence tier"), required=False, widget=forms.RadioSelect)
+    tier = ServiceChoiceField(
+        label=_("Licence tier"),
+        required=False,
+        widget=TierRadioSelect,
+        help_text=_("The tier sets how many activities you may choose and your annual turnover ceiling."),
+    )
     activities = ServiceMultipleChoiceField(
         label=_("Activities"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -66,9 +110,10 @@ class ApplicationForm(forms.Form):
         cast(forms.ChoiceField, self.fields["governorate"]).choices = [("", "—")] + [
             (g.code, g.name) for g in Governorate.objects.all()
         ]
-        cast(forms.ChoiceField, self.fields["tier"]).choices = [
-            (t.code, f"{t.name} — {t.max_activities}") for t in LicenceTier.objects.filter(is_active=True)
-        ]
+        tiers = list(LicenceTier.objects.filter(is_active=True))
+        cast(forms.ChoiceField, self.fields["tier"]).choices = [(t.code, tier_explained(t)) for t in tiers]
+        tier_widget = cast(TierRadioSelect, self.fields["tier"].widget)
+        tier_widget.max_activities = {t.code: t.max_activities for t in tiers}
         cast(forms.ChoiceField, self.fields["activities"]).choices = [
             (a.code, a.name) for a in Activity.objects.filter(is_active=True)
         ]

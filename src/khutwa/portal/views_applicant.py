@@ -61,6 +61,7 @@ def application_new(request: HttpRequest) -> HttpResponse:
         }
     )
     form = ApplicationForm(request.POST or None, initial=initial, cpr_editable=assisted)
+    open_application = None if assisted else selectors.open_application_of(user)
     if request.method == "POST" and form.is_valid():
         data = form.to_input()
         try:
@@ -76,7 +77,9 @@ def application_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("portal:application", pk=application.pk)
     return render(
-        request, "portal/application_form.html", {"form": form, "assisted": assisted, "editing": None}
+        request,
+        "portal/application_form.html",
+        {"form": form, "assisted": assisted, "editing": None, "open_application": open_application},
     )
 
 

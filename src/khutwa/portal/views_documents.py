@@ -30,7 +30,10 @@ from khutwa.http import download
 from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import attempt, found, me, run
+from khutwa.portal.fields import Problem
 from khutwa.portal.limits import refused
+from khutwa.portal.problems import CUSTOMER_FIELDS as CUSTOMER_PROBLEM_FIELDS
+from khutwa.portal.problems import STATEMENT_FIELDS, document_problems, field_problems, verification_reasons
 from khutwa.support import services as support_services
 from khutwa.trust import sandbox
 
@@ -63,6 +66,7 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "p": document.payload,
             "result": result,
             "qr_reasons": qr_reasons,
+            "reasons": verification_reasons([*result.reasons, *qr_reasons]),
             "valid": result.valid and not qr_reasons,
         },
     )
@@ -96,7 +100,15 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
                 except sandbox.Uncheckable as exc:
                     error = _uncheckable(exc)
     return render(
-        request, "portal/verify_upload.html", {"result": result, "error": error}, status=400 if error else 200
+        request,
+        "portal/verify_upload.html",
+        {
+            "result": result,
+            "error": error,
+            "error_problems": [Problem("id_file", error)] if error else [],
+            "reasons": verification_reasons(result.reasons) if result is not None else [],
+        },
+        status=400 if error else 200,
     )
 
 
@@ -300,10 +312,11 @@ def customer_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Customer added."))
             return redirect(request.GET.get("next") or reverse("portal:document_new"))
+    problems, inline = field_problems(errors, CUSTOMER_PROBLEM_FIELDS)
     return render(
         request,
         "portal/customer_form.html",
-        {"errors": errors, "values": values},
+        {"errors": errors, "values": values, "problems": problems, "inline": inline},
         status=400 if errors else 200,
     )
 
@@ -335,34 +348,88 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Customer updated."))
             return redirect("portal:customers")
+    problems, inline = field_problems(errors, CUSTOMER_PROBLEM_FIELDS)
     return render(
         request,
         "portal/customer_form.html",
-        {"errors": errors, "values": values, "customer": customer},
+        {"errors": errors, "values": values, "customer": customer, "problems": problems, "inline": inline},
         status=400 if errors else 200,
     )
 
 
 def _lines_from(post: Any) -> list[services.LineInput]:
-    lines = []
+    return [line for _row, line in _line_rows(post)]
+
+
+def _line_count(post: Any) -> int:
     # One row more than a document may hold is read, so that the service says what the limit is.
-    count = min(parse_count(post.get("line_count", "0") or "0", limit=10**9) or 0, services.MAX_LINES + 1)
-    for i in range(count):
+    return min(parse_count(post.get("line_count", "0") or "0", limit=10**9) or 0, services.MAX_LINES + 1)
+
+
+def _line_rows(post: Any) -> list[tuple[int, services.LineInput]]:
+    """The lines filled in, each with the row of the form it was typed in (empty rows are left
+    out, so the service's n-th line is not always the form's n-th row)."""
+    lines = []
+    for i in range(_line_count(post)):
         if not any(post.get(f"lines-{i}-{k}") for k in ("description", "quantity", "unit_price")):
             continue
         lines.append(
-            services.LineInput(
-                activity=post.get(f"lines-{i}-activity", ""),
-                description=post.get(f"lines-{i}-description", ""),
-                quantity=post.get(f"lines-{i}-quantity", ""),
-                unit=post.get(f"lines-{i}-unit", "piece"),
-                unit_price=post.get(f"lines-{i}-unit_price", ""),
-                discount=post.get(f"lines-{i}-discount", "") or "0",
-                item_code=post.get(f"lines-{i}-item_code", ""),
-                brand=post.get(f"lines-{i}-brand", ""),
+            (
+                i,
+                services.LineInput(
+                    activity=post.get(f"lines-{i}-activity", ""),
+                    description=post.get(f"lines-{i}-description", ""),
+                    quantity=post.get(f"lines-{i}-quantity", ""),
+                    unit=post.get(f"lines-{i}-unit", "piece"),
+                    unit_price=post.get(f"lines-{i}-unit_price", ""),
+                    discount=post.get(f"lines-{i}-discount", "") or "0",
+                    item_code=post.get(f"lines-{i}-item_code", ""),
+                    brand=post.get(f"lines-{i}-brand", ""),
+                ),
             )
         )
     return lines
+
+
+#: The fields each type's form shows (besides the customer, the Tamkeen number and the lines);
+#: what the form was given for another type is kept in hidden ``keep-`` fields, so that changing
+#: the type back and forth loses nothing typed, and the service never sees it.
+_TYPE_FIELDS = {
+    DocumentType.QUOTATION: {"valid_until"},
+    DocumentType.INVOICE: {"due_date", "quotation", "partial", "difference_reason"},
+    DocumentType.CREDIT_NOTE: {"invoice", "reason"},
+    DocumentType.RECEIPT: {"payment_method", "payment_reference", "payment_amount"},
+}
+_ALLOCATIONS = 4
+
+
+def _typed_values(post: Any) -> dict[str, str]:
+    """Everything typed into the form, the kept values of other types included."""
+    values: dict[str, str] = {}
+    for key in post:
+        if key in ("csrfmiddlewaretoken", "retype", "type") or key.startswith("keep-"):
+            continue
+        values[key] = post.get(key, "")
+    for key in post:
+        if key.startswith("keep-"):
+            values.setdefault(key[5:], post.get(key, ""))
+    return values
+
+
+def _shown(type_: str, key: str) -> bool:
+    if key in ("customer", "tamkeen_application_number"):
+        return True
+    if key == "line_count" or key.startswith("lines-"):
+        return type_ != DocumentType.RECEIPT
+    if key.startswith("alloc-"):
+        return type_ == DocumentType.RECEIPT
+    return key in _TYPE_FIELDS.get(DocumentType(type_), set())
+
+
+def _row(i: int, values: dict[str, str], inline: dict[str, list[str]]) -> dict[str, Any]:
+    fields = {name: values.get(f"lines-{i}-{name}", "") for name in services.LineInput.__dataclass_fields__}
+    errors = {suffix: inline.get(f"l{i}{suffix}", []) for suffix in "adqupxc"}
+    return {"i": i, "values": fields, "errors": errors}
 
 
 @login_required
@@ -378,8 +445,10 @@ def document_new(request: HttpRequest) -> HttpResponse:
     if type_ not in DocumentType.values or type_ == DocumentType.STATEMENT:
         type_ = DocumentType.INVOICE
     errors: dict[str, list[str]] = {}
-    lines = _lines_from(post) if request.method == "POST" else []
-    if request.method == "POST":
+    line_rows = _line_rows(post) if request.method == "POST" else []
+    lines = [line for _i, line in line_rows]
+    # "retype": the type was changed; the form comes back with what was typed, nothing issued.
+    if request.method == "POST" and "retype" not in post:
         data = services.DocumentInput(
             type=type_,
             customer=parse_id(post.get("customer", "")),
@@ -414,7 +483,9 @@ def document_new(request: HttpRequest) -> HttpResponse:
                 messages.warning(request, warning)
             messages.success(request, _("%(number)s issued.") % {"number": issued.document.number})
             return redirect("portal:document", public_id=issued.document.public_id)
-    rows = max(len(lines), 1)
+    values = _typed_values(post)
+    summary, inline = document_problems(errors, [i for i, _line in line_rows])
+    count = max(_line_count(values), 1) if "line_count" in values else 1
     return render(
         request,
         "portal/document_form.html",
@@ -425,8 +496,19 @@ def document_new(request: HttpRequest) -> HttpResponse:
             "activities": licence.activities.all(),
             "customers": selectors.customers_of(user),
             "errors": errors,
-            "post": post,
-            "rows": range(rows),
+            "problems": summary,
+            "inline": inline,
+            "post": values,
+            "kept": [(k, v) for k, v in values.items() if v and not _shown(type_, k)],
+            "rows": [_row(i, values, inline) for i in range(min(count, services.MAX_LINES))],
+            "allocations": [
+                {
+                    "n": n,
+                    "invoice": values.get(f"alloc-{n}-invoice", ""),
+                    "amount": values.get(f"alloc-{n}-amount", ""),
+                }
+                for n in range(_ALLOCATIONS)
+            ],
             "lines": lines,
             "units": services.UNITS,
             "methods": PaymentMethod.choices,
@@ -515,17 +597,20 @@ def statement_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.message_dict
         except Refused as exc:
-            errors = {"__all__": [str(exc.message)]}
+            errors = {exc.field or "__all__": [str(exc.message)]}
         else:
             messages.success(request, _("%(number)s issued.") % {"number": issued.document.number})
             return redirect("portal:document", public_id=issued.document.public_id)
     today = timezone.localdate()
+    problems, inline = field_problems(errors, STATEMENT_FIELDS)
     return render(
         request,
         "portal/statement_form.html",
         {
             "customers": selectors.customers_of(user),
             "errors": errors,
+            "problems": problems,
+            "inline": inline,
             "post": post,
             "default_from": today.replace(day=1).isoformat(),
             "default_to": today.isoformat(),

@@ -14,15 +14,21 @@ from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import Enterprise
 from khutwa.accounts.roles import Role
+from khutwa.documents.models import DocumentType
+from khutwa.documents.selectors import documents_for
 from khutwa.errors import Refused
 from khutwa.http import download, permissions_allow
 from khutwa.inputs import parse_ids
 from khutwa.portal.access import attempt, found, me, role_required, run
+from khutwa.portal.fields import Problem
 from khutwa.support import selectors, services
+from khutwa.support.eligibility import applies_as_holder, depends_on_quotation, never_eligible
 from khutwa.support.models import (
     ApplicationStatus,
     Beneficiary,
@@ -35,7 +41,19 @@ from khutwa.support.models import (
 
 
 def programme_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/support_programmes.html", {"programmes": selectors.programmes()})
+    """The catalogue; to a signed-in person, each programme they cannot join says why."""
+    programmes = list(selectors.programmes())
+    if request.user.is_authenticated and not me(request).has_role(
+        Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE, Role.REGISTRAR
+    ):
+        english = (get_language() or "ar").startswith("en")
+        today = timezone.localdate()
+        for p in programmes:
+            p.why_not = [  # type: ignore[attr-defined]
+                r.explanation_en if english else r.explanation_ar
+                for r in never_eligible(programme=p, user=me(request), today=today)
+            ]
+    return render(request, "portal/support_programmes.html", {"programmes": programmes})
 
 
 @login_required
@@ -59,6 +77,31 @@ def support_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: What a rule that needs the quotation checks, said before the quotation is given.
+_PENDING = {
+    "quotation": gettext_lazy("An official quotation addressed to you, still valid."),
+    "not_self_dealing": gettext_lazy("The supplier is not you, your business or your household."),
+    "licence_active": gettext_lazy("The supplier's licence is active."),
+    "tier_eligible": gettext_lazy("The supplier's licence tier is eligible for this programme."),
+    "activity_eligible": gettext_lazy("The quotation's activities are eligible for this programme."),
+}
+_ERROR_TARGETS = {"quotation": "id_quotation", "programme": "id_programme"}
+
+
+def _rule_rows(rules: list[Any], *, quotation_given: bool, as_holder: bool) -> list[dict[str, Any]]:
+    """Each rule as the page shows it: passed, failed, or (before the quotation is given, for a
+    rule that reads it) what it will check: the rules, not a column of red crosses."""
+    english = (get_language() or "ar").startswith("en")
+    rows = []
+    for r in rules:
+        text = r.explanation_en if english else r.explanation_ar
+        state = "passed" if r.passed else "failed"
+        if not r.passed and not quotation_given and depends_on_quotation(r.rule, as_holder=as_holder):
+            state, text = "pending", str(_PENDING.get(r.rule, text))
+        rows.append({"rule": r.rule, "state": state, "text": text})
+    return rows
+
+
 @login_required
 @permissions_allow("camera")  # the quotation's QR code, scanned with the camera
 def support_apply(request: HttpRequest) -> HttpResponse:
@@ -67,32 +110,40 @@ def support_apply(request: HttpRequest) -> HttpResponse:
     quotation = request.POST.get("quotation") or request.GET.get("quotation", "")
     rules: list[Any] = []
     error = ""
+    error_field = ""
     programme = Programme.objects.filter(code=code).first()
     if programme is not None:
         try:
             rules, _q = services.eligibility_check(user=user, programme=programme, quotation_ref=quotation)
         except Refused as exc:
-            error = str(exc.message)
-    if request.method == "POST" and request.POST.get("submit"):
+            error, error_field = str(exc.message), exc.field or ""
+    if request.method == "POST" and request.POST.get("submit") and programme is None:
+        error, error_field = _("Choose a programme."), "programme"
+    elif request.method == "POST" and request.POST.get("submit"):
         try:
             application = services.application_create(
                 actor=user, programme_code=code, quotation_ref=quotation
             )
         except Refused as exc:
-            error = str(exc.message)
+            error, error_field = str(exc.message), exc.field or ""
         else:
             messages.success(request, _("Application %(ref)s submitted.") % {"ref": application.reference})
             return redirect("portal:support_application", pk=application.pk)
+    rows = _rule_rows(rules, quotation_given=bool(quotation.strip()), as_holder=applies_as_holder(user))
     context = {
         "programmes": Programme.objects.all(),
         "programme": programme,
         "quotation": quotation,
-        "rules": rules,
+        "rules": rows,
         "error": error,
+        "problems": [Problem(_ERROR_TARGETS.get(error_field, ""), error)] if error else [],
         "eligible": bool(rules) and all(r.passed for r in rules),
+        "never": [r for r in rows if r["state"] == "failed"] if not quotation.strip() else [],
+        "quotations": documents_for(user, type_=DocumentType.QUOTATION).order_by("-issued_at")[:50],
     }
     if request.headers.get("HX-Request"):
-        return render(request, "portal/_support_rules.html", context)
+        # Live, the error shows above the rules; a full page has it in the error summary.
+        return render(request, "portal/_support_rules.html", {**context, "rules_error": error})
     return render(
         request,
         "portal/support_apply.html",

@@ -346,3 +346,21 @@ def evaluate(
 
 def eligible_amount(quotation: Document | None) -> Decimal:
     return quotation.total if quotation is not None else Decimal("0.000")
+
+
+#: The rules that read the quotation: for a Tamkeen customer the supplier's licence (its tier
+#: and activities) comes from the quotation too; a holder's own licence does not.
+QUOTATION_RULES = frozenset({"quotation", "not_self_dealing"})
+SUPPLIER_RULES = frozenset({"licence_active", "tier_eligible", "activity_eligible"})
+
+
+def depends_on_quotation(rule: str, *, as_holder: bool) -> bool:
+    """Whether a rule can be judged only once the quotation is known."""
+    return rule in QUOTATION_RULES or (not as_holder and rule in SUPPLIER_RULES)
+
+
+def never_eligible(*, programme: Programme, user: Any, today: dt.date) -> list[RuleResult]:
+    """The rules the user fails whatever the quotation: why a programme is closed to them now."""
+    as_holder = applies_as_holder(user)
+    results = evaluate(programme=programme, user=user, quotation=None, today=today)
+    return [r for r in results if not r.passed and not depends_on_quotation(r.rule, as_holder=as_holder)]

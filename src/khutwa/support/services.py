@@ -4,6 +4,7 @@ under the programme's lock), claims verified against the official documents, pay
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -19,8 +20,8 @@ from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
 from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
-from khutwa.documents.models import Document
-from khutwa.documents.selectors import addressed_to
+from khutwa.documents.models import Document, DocumentType
+from khutwa.documents.selectors import addressed_to, visible_to
 from khutwa.errors import NotFound, Refused
 from khutwa.licensing.numbering import counter_next
 from khutwa.notifications.services import notify_user, page
@@ -51,6 +52,10 @@ ZERO = Decimal("0.000")
 BATCH_MAX_CLAIMS = 500
 
 
+#: Arabic-Indic (and Persian) digits as the ASCII digits a number is stored with.
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
 def resolve_document(reference: str) -> Document | None:
     """A document by its public id, or by the content of its QR code."""
     reference = (reference or "").strip()
@@ -77,10 +82,51 @@ def programme_get(code: str) -> Programme:
     return programme
 
 
+#: A quotation's number as the customer sees it on the paper: QUO-2026-000002 (the zeros may be
+#: left out, and Arabic-Indic digits are read too).
+QUOTATION_NUMBER_RE = re.compile(r"^QUO-([0-9]{4})-([0-9]{1,6})$", re.IGNORECASE)
+
+
+def quotation_by_number(user: User, number: str) -> Document | None:
+    """A quotation by the number on it, among those the user may see (addressed to them, or
+    issued by them). Numbers restart per licence, so two holders may both have issued
+    QUO-2026-000002: then the number alone does not say which, and the QR code (or the id) must."""
+    text = number.strip().translate(ARABIC_DIGITS)
+    match = QUOTATION_NUMBER_RE.match(text)
+    if match is None:
+        return None
+    canonical = f"QUO-{match[1]}-{int(match[2]):06d}"
+    found = list(
+        Document.objects.filter(visible_to(user), type=DocumentType.QUOTATION, number=canonical)
+        .select_related("licence", "customer")
+        .order_by("-issued_at")[:2]
+    )
+    if len(found) > 1:
+        raise Refused(
+            _("More than one of your quotations has the number %(number)s: scan its QR code instead.")
+            % {"number": canonical},
+            field="quotation",
+            status=422,
+        )
+    return found[0] if found else None
+
+
 def eligibility_check(
     *, user: User, programme: Programme, quotation_ref: str = "", today: dt.date | None = None
 ) -> tuple[list[Any], Document | None]:
+    """Each rule's result for the user. The quotation is given by its number (QUO-2026-000002),
+    the content of its QR code, or its public id."""
     today = today or timezone.localdate()
+    quotation_ref = (quotation_ref or "").strip()
+    if QUOTATION_NUMBER_RE.match(quotation_ref.translate(ARABIC_DIGITS)):
+        quotation = quotation_by_number(user, quotation_ref)
+        if quotation is None:
+            raise Refused(
+                _("None of your quotations has the number %(number)s.") % {"number": quotation_ref},
+                field="quotation",
+                status=422,
+            )
+        return evaluate(programme=programme, user=user, quotation=quotation, today=today), quotation
     quotation = resolve_document(quotation_ref) if quotation_ref else None
     if quotation_ref and quotation is None:
         raise Refused(_("No official document matches this id or QR code."), field="quotation", status=422)

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from khutwa.portal.fields import field_context, form_problems
+
 register = template.Library()
 
 _CLASSES = {
@@ -36,7 +38,18 @@ def status_class(status: Any) -> str:
 
 @register.inclusion_tag("portal/_field.html")
 def field(bound_field: Any) -> dict[str, Any]:
-    return {"field": bound_field}
+    """One field in the portal's markup: Bootstrap's class on its widget, marked when required,
+    its help text and its errors tied to it (``aria-describedby``, ``aria-invalid``)."""
+    return field_context(bound_field)
+
+
+@register.inclusion_tag("portal/_error_summary.html")
+def error_summary(form: Any = None, problems: Any = None) -> dict[str, Any]:
+    """The GOV.UK error summary: a form's errors (or a view's problems) as links to their fields."""
+    items = list(problems or [])
+    if form is not None:
+        items = form_problems(form) + items
+    return {"problems": items}
 
 
 @register.simple_tag(takes_context=True)

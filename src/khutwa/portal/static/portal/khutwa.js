@@ -4,10 +4,81 @@
   "use strict";
 
   // <select data-autosubmit>: choosing an option submits its form (the document type switch).
+  // data-autosubmit="retype" sends retype=1 with it, so that the server keeps every value typed
+  // and issues nothing (a <noscript> button does the same without JavaScript).
   document.addEventListener("change", function (event) {
     var field = event.target;
-    if (field instanceof HTMLElement && field.hasAttribute("data-autosubmit") && field.form) {
-      field.form.submit();
+    if (!(field instanceof HTMLElement) || !field.hasAttribute("data-autosubmit") || !field.form) {
+      return;
     }
+    var name = field.getAttribute("data-autosubmit");
+    if (name) {
+      var flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = name;
+      flag.value = "1";
+      field.form.appendChild(flag);
+    }
+    field.form.submit();
+  });
+
+  // The error summary (GOV.UK): focused when the page (or an HTMX swap) shows it, so that a
+  // screen reader reads it and the keyboard starts from it; its links focus their field.
+  function focusSummary(root) {
+    var summary = root.querySelector ? root.querySelector("[data-error-summary]") : null;
+    if (!summary && root instanceof HTMLElement && root.hasAttribute("data-error-summary")) {
+      summary = root;
+    }
+    if (summary) {
+      summary.focus();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusSummary(document); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target instanceof HTMLElement) { focusSummary(event.target); }
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest("[data-error-summary] a[href^='#']") : null;
+    if (!link) { return; }
+    var input = document.getElementById(link.getAttribute("href").slice(1));
+    if (!input) { return; }
+    event.preventDefault();
+    var fieldset = input.closest("fieldset");
+    var label = (fieldset && fieldset.querySelector("legend")) || document.querySelector("label[for='" + input.id + "']");
+    (label || input).scrollIntoView();
+    input.focus({ preventScroll: true });
+  });
+
+  // The licence tier limits how many activities may be chosen: with a tier picked, the
+  // activities beyond its limit cannot be ticked, and a line says how many remain. Without
+  // JavaScript the service says the same after submit.
+  function tierLimit(form) {
+    var tier = form.querySelector("input[data-max-activities]:checked");
+    var boxes = form.querySelectorAll("input[name='activities']");
+    var status = form.querySelector("[data-activity-count]");
+    if (!boxes.length) { return; }
+    var max = tier ? parseInt(tier.getAttribute("data-max-activities"), 10) : 0;
+    var chosen = 0;
+    boxes.forEach(function (box) { if (box.checked) { chosen += 1; } });
+    boxes.forEach(function (box) {
+      var full = max > 0 && chosen >= max && !box.checked;
+      box.disabled = full;
+      var option = box.closest(".form-check");
+      if (option) { option.classList.toggle("text-body-secondary", full); }
+    });
+    if (status) {
+      var text = max > 0 ? status.getAttribute("data-template").replace("%(chosen)s", chosen).replace("%(max)s", max) : "";
+      status.textContent = text;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field instanceof HTMLInputElement && field.form && field.form.hasAttribute("data-tier-limit") &&
+        (field.name === "activities" || field.hasAttribute("data-max-activities"))) {
+      tierLimit(field.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-tier-limit]").forEach(tierLimit);
   });
 })();
