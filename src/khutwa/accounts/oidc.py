@@ -31,7 +31,8 @@ from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils import translation
+from django.utils.translation import get_language, get_language_from_path
 from django.utils.translation import gettext as _
 from django.views.generic import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -52,6 +53,8 @@ _ENDPOINTS = {
 }
 #: Set on the request when the national identity was recognised but the login is refused.
 REFUSAL_ATTRIBUTE = "khutwa_oidc_refusal"
+#: The session's note of the language the login began in.
+LANGUAGE_KEY = "khutwa_oidc_language"
 
 
 class ProviderUnavailable(Exception):
@@ -285,6 +288,10 @@ class AuthenticateView(OIDCAuthenticationRequestView):
             messages.error(request, _("The national identity service is not answering. Try again later."))
             return HttpResponseRedirect(reverse("portal:login"))
         self.OIDC_RP_CLIENT_ID = settings.KHUTWA_OIDC_CLIENT_ID
+        # The callback has no language in its address: it answers in the one the login began in.
+        request.session[LANGUAGE_KEY] = (
+            get_language_from_path(request.GET.get("next") or "") or get_language()
+        )
         return super().get(request)
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, Any]:
@@ -300,6 +307,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     @property
     def failure_url(self) -> str:
         return reverse("portal:login")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = request.session.get(LANGUAGE_KEY)
+        if language not in dict(settings.LANGUAGES):
+            language = get_language()
+        with translation.override(language):
+            return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():

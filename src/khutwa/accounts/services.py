@@ -421,6 +421,7 @@ def user_from_national_identity(*, identity: NationalIdentity) -> User:
     from khutwa.accounts.selectors import is_citizen_only
 
     now = timezone.now()
+    refused: User | None = None
     with transaction.atomic():
         user = User.objects.select_for_update().filter(cpr=identity.cpr).first()
         created = user is None
@@ -433,45 +434,50 @@ def user_from_national_identity(*, identity: NationalIdentity) -> User:
             user = User(username=username, cpr=identity.cpr)
             user.set_unusable_password()
         elif not user.is_active or not is_citizen_only(user):
+            refused = user
+        if refused is None:
+            _identity_apply(user=user, identity=identity, now=now)
+            audit_record(
+                actor=user,
+                action="accounts.user.national_identity",
+                obj=user,
+                after={"subject": identity.subject, "created": created},
+            )
+    if refused is not None:  # recorded on its own: the refusal itself changes nothing
+        with transaction.atomic():
             audit_record(
                 actor=None,
                 action="accounts.user.national_identity_refused",
-                obj=user,
+                obj=refused,
                 after={"subject": identity.subject},
             )
-            raise Refused(
-                _(
-                    "This account is a staff account: log in with your password and the code from "
-                    "your authenticator app."
-                ),
-                status=403,
-            )
-        for field in ("name_ar", "first_name", "last_name"):
-            if getattr(identity, field):
-                setattr(user, field, getattr(identity, field))
-        if (
-            identity.email
-            and not user.email
-            and not User.objects.filter(email__iexact=identity.email).exists()
-        ):
-            user.email = identity.email
-        if (
-            identity.email_verified
-            and user.email.lower() == identity.email.lower()
-            and not user.email_confirmed_at
-        ):
-            user.email_confirmed_at = now
-        if identity.phone and not user.phone:
-            user.phone = identity.phone
-        if identity.phone_verified and user.phone == identity.phone:
-            user.phone_confirmed_at = user.phone_confirmed_at or now
-        user.save()
-        if not user.role_names():
-            user_set_roles(user=user, roles=[Role.APPLICANT], actor=None)
-        audit_record(
-            actor=user,
-            action="accounts.user.national_identity",
-            obj=user,
-            after={"subject": identity.subject, "created": created},
+        raise Refused(
+            _(
+                "This account is a staff account: log in with your password and the code from "
+                "your authenticator app."
+            ),
+            status=403,
         )
     return user
+
+
+def _identity_apply(*, user: User, identity: NationalIdentity, now: dt.datetime) -> None:
+    for field in ("name_ar", "first_name", "last_name"):
+        if getattr(identity, field):
+            setattr(user, field, getattr(identity, field))
+    if identity.email and not user.email and not User.objects.filter(email__iexact=identity.email).exists():
+        user.email = identity.email
+    if (
+        identity.email_verified
+        and identity.email
+        and user.email.lower() == identity.email.lower()
+        and not user.email_confirmed_at
+    ):
+        user.email_confirmed_at = now
+    if identity.phone and not user.phone:
+        user.phone = identity.phone
+    if identity.phone_verified and user.phone == identity.phone:
+        user.phone_confirmed_at = user.phone_confirmed_at or now
+    user.save()
+    if not user.role_names():
+        user_set_roles(user=user, roles=[Role.APPLICANT], actor=None)

@@ -54,6 +54,7 @@ def account_confirm(request: HttpRequest) -> HttpResponse:
     user = me(request)
     form = PhoneCodeForm(request.POST if request.POST.get("action") == "code" else None)
     status = 200
+    error = ""
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -70,11 +71,14 @@ def account_confirm(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("We have sent a new link to your e-mail address."))
                 return redirect("portal:account_confirm")
         except Refused as exc:
-            form.add_error("code", str(exc.message))
+            if form.is_bound:
+                form.add_error("code", str(exc.message))
+            else:
+                error = str(exc.message)
             status = exc.status
         else:
             status = 400
-    context = {"form": form, "confirmed": contact_confirmed(user), "account": user}
+    context = {"form": form, "error": error, "confirmed": contact_confirmed(user), "account": user}
     return render(request, "registration/account_confirm.html", context, status=status)
 
 
