@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable
@@ -154,6 +155,8 @@ def make_user(db) -> Callable[..., User]:  # type: ignore[no-untyped-def]
         device (`totp_device(user)` reads it)."""
         counter["n"] += 1
         n = counter["n"]
+        # Confirmed e-mail, as the demo's accounts: applying needs it (accounts.selectors).
+        extra.setdefault("email_confirmed_at", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         user = User.objects.create_user(
             username=extra.pop("username", f"user{n}"),
             password=PASSWORD,

@@ -43,6 +43,8 @@ PURPOSES = {
     "track-reference": "KHUTWA_TRACK_REFERENCE_RATE",  # failed tracking attempts per reference
     "pdf-check": "KHUTWA_PDF_CHECK_RATE",  # uploaded PDFs checked per client
     "tsa": "KHUTWA_PUBLIC_RATE",  # time-stamp requests to the platform's TSA (POST /tsa)
+    "phone-code": "KHUTWA_PHONE_CODE_RATE",  # mobile confirmation codes sent per account
+    "signup": "KHUTWA_SIGNUP_RATE",  # sign-ups per client
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _clock = time.time  # the windows' clock (tests move it; the cache's expiry keeps real time)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.utils import timezone
+
 from khutwa.accounts.models import User
 from khutwa.accounts.roles import Role
 from khutwa.accounts.services import user_set_roles
@@ -47,6 +49,7 @@ def applicant(cpr: str | None = None, username: str | None = None) -> User:
         password="x-pass-123",
         cpr=cpr or f"8{n:08d}",
         email=f"app{n}@example.bh",
+        email_confirmed_at=timezone.now(),  # applying needs a confirmed e-mail or mobile
     )
     user_set_roles(user=user, roles=[Role.APPLICANT], actor=None)
     return user

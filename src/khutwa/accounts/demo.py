@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from khutwa.accounts.models import User
 from khutwa.accounts.roles import OFFICIAL_ROLES, Role
@@ -74,8 +75,13 @@ def demo_accounts(*, password: str) -> list[User]:
                     "cpr": spec.cpr,
                     "body": body,
                     "email": f"{spec.username}@demo.khutwa.bh",
+                    # The demo's people have confirmed their e-mail (applying needs it).
+                    "email_confirmed_at": timezone.now(),
                 },
             )
+            if user.email_confirmed_at is None:  # a demo made before confirmations existed
+                user.email_confirmed_at = timezone.now()
+                user.save(update_fields=["email_confirmed_at"])
             if created or not user.check_password(password):
                 user.set_password(password)
                 user.save(update_fields=["password"])

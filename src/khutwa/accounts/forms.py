@@ -3,19 +3,29 @@ with the minutes to wait, in the user's language."""
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 
 from khutwa.accounts.lockout import lockout_message, request_lockout_wait
 from khutwa.accounts.security import confirmed_device, second_factor_required
+from khutwa.accounts.validators import (
+    digits_ascii,
+    normalise_bahraini_mobile,
+    validate_cpr,
+    validate_cpr_check_digit,
+)
 
 
 class LockoutMessageMixin:
@@ -107,3 +117,159 @@ class AdminPasswordChangeForm(ServicePasswordMixin, auth_forms.AdminPasswordChan
 
     def password_actor(self, user: Any) -> Any:
         return password_admin.get()
+
+
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064a]")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
+
+
+class SignupForm(forms.Form):
+    """A citizen's or resident's own account: one page, every field explained, each error next
+    to its field (portal/templates/registration/signup.html also lists them at the top)."""
+
+    cpr = forms.CharField(
+        label=_("CPR number"),
+        max_length=30,
+        help_text=_("The nine digits on your smart card. It will also be your username."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "dir": "ltr"}),
+    )
+    name_ar = forms.CharField(
+        label=_("Full name in Arabic"),
+        max_length=200,
+        help_text=_("As on your smart card, in Arabic letters."),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "dir": "rtl", "lang": "ar"}),
+    )
+    first_name = forms.CharField(
+        label=_("Given name in English"),
+        max_length=150,
+        help_text=_("In English letters, as in your passport."),
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "dir": "ltr", "lang": "en"}),
+    )
+    last_name = forms.CharField(
+        label=_("Family name in English"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "dir": "ltr", "lang": "en"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=30,
+        help_text=_("A Bahraini mobile, for example 3600 1234. We send a code to confirm it."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "dir": "ltr"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=254,
+        help_text=_("We send a link to confirm it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "dir": "ltr"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        help_text=password_validation.password_validators_help_text_html,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        help_text=_("Type the same password, to be sure of it."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "dir": "ltr"}),
+    )
+
+    def clean_cpr(self) -> str:
+        from khutwa.accounts.models import User
+        from khutwa.accounts.services import cpr_taken_message
+
+        cpr = digits_ascii(self.cleaned_data["cpr"])
+        if settings.KHUTWA_CPR_CHECK_DIGIT:
+            validate_cpr_check_digit(cpr)
+        else:
+            validate_cpr(cpr)
+        if User.objects.filter(Q(cpr=cpr) | Q(username=cpr)).exists():
+            raise ValidationError(cpr_taken_message(), code="cpr_taken")
+        return cpr
+
+    def clean_name_ar(self) -> str:
+        name = " ".join(self.cleaned_data["name_ar"].split())
+        if not _ARABIC_LETTER.search(name) or re.search(r"[A-Za-z0-9]", name):
+            raise ValidationError(_("Write your name in Arabic letters."), code="name_ar")
+        return name
+
+    def _latin_name(self, field: str) -> str:
+        name = " ".join(self.cleaned_data[field].split())
+        if not _LATIN_NAME.match(name):
+            raise ValidationError(_("Write your name in English letters."), code="name_en")
+        return name
+
+    def clean_first_name(self) -> str:
+        return self._latin_name("first_name")
+
+    def clean_last_name(self) -> str:
+        return self._latin_name("last_name")
+
+    def clean_phone(self) -> str:
+        return normalise_bahraini_mobile(self.cleaned_data["phone"])
+
+    def clean_email(self) -> str:
+        from khutwa.accounts.models import User
+
+        email = self.cleaned_data["email"].strip()
+        local, _sep, domain = email.rpartition("@")
+        email = f"{local}@{domain.lower()}"
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError(
+                _(
+                    "An account already uses this e-mail address. Log in, or reset your password "
+                    "if you have forgotten it."
+                ),
+                code="email_taken",
+            )
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        from khutwa.accounts.models import User
+
+        data = super().clean() or {}
+        password1, password2 = data.get("password1"), data.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", ValidationError(_("The two passwords differ."), code="mismatch"))
+        elif password1:
+            candidate = User(
+                username=data.get("cpr") or "",
+                cpr=data.get("cpr"),
+                first_name=data.get("first_name") or "",
+                last_name=data.get("last_name") or "",
+                email=data.get("email") or "",
+                name_ar=data.get("name_ar") or "",
+            )
+            try:
+                password_validation.validate_password(password1, candidate)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+    def to_kwargs(self) -> dict[str, str]:
+        data = self.cleaned_data
+        return {
+            "cpr": data["cpr"],
+            "name_ar": data["name_ar"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "phone": data["phone"],
+            "email": data["email"],
+            "password": data["password1"],
+        }
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the text message"),
+        max_length=20,
+        help_text=_("Six digits."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "dir": "ltr"}),
+    )
+
+    def clean_code(self) -> str:
+        code = digits_ascii(self.cleaned_data["code"])
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise ValidationError(_("Enter the six digits of the code."), code="code")
+        return code

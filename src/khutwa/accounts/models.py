@@ -36,6 +36,11 @@ class User(AbstractUser):
         related_name="staff",
         help_text=_("For reviewers and inspectors: the body whose queue they work."),
     )
+    # When the user proved they receive mail at `email` (the signed link) and text messages at
+    # `phone` (the six-digit code); cleared when the address or number changes. Applying for a
+    # licence needs one of the two (accounts.selectors.contact_confirmed).
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
+    phone_confirmed_at = models.DateTimeField(_("mobile confirmed"), null=True, blank=True)
     otp_exempt = models.BooleanField(
         _("second factor waived"),
         default=False,
@@ -81,6 +86,27 @@ class User(AbstractUser):
         except Enterprise.DoesNotExist:
             return ""
         return enterprise.cr_number if enterprise.verified_at else ""
+
+
+class PhoneCode(models.Model):
+    """A six-digit code sent by SMS to confirm a mobile number. Only a keyed hash of the code is
+    kept; it expires, and it allows a few wrong tries (KHUTWA_PHONE_CODE_ATTEMPTS) before it is
+    spent. A new code replaces the user's earlier ones."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_codes")
+    phone = models.CharField(_("phone"), max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mobile confirmation code")
+        verbose_name_plural = _("mobile confirmation codes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.phone} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Enterprise(models.Model):

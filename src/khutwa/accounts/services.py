@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import transaction
-from django.utils import timezone
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from khutwa.accounts.models import ApiToken, User
-from khutwa.accounts.roles import ROLE_PERMISSIONS, STAFF_ROLES
+from khutwa import ratelimit
+from khutwa.accounts.models import ApiToken, PhoneCode, User
+from khutwa.accounts.roles import ROLE_PERMISSIONS, STAFF_ROLES, Role
 from khutwa.accounts.security import confirmed_device
 from khutwa.audit.services import audit_record
 from khutwa.errors import Refused
+from khutwa.jobs.mail import email_on_commit
+from khutwa.sms.tasks import sms_on_commit
+
+if TYPE_CHECKING:
+    from khutwa.accounts.oidc import NationalIdentity
 
 
 def user_set_roles(*, user: User, roles: Iterable[str], actor: User | None) -> User:
@@ -187,3 +200,284 @@ def otp_check(*, user: User, code: str) -> TOTPDevice | None:
                 status=429,
             )
         return locked if locked.verify_token(code) else None
+
+
+# --- Sign-up and confirming the e-mail address and the mobile number (docs/accounts.md) ---
+
+EMAIL_CONFIRM_SALT = "khutwa.accounts.email-confirm"
+PHONE_CODE_SALT = "khutwa.accounts.phone-code"
+
+
+def _both_languages(message: Callable[[], str]) -> str:
+    """A message in Arabic, then in English (whatever the page's language: mail and text messages
+    are read later, maybe by someone who prefers the other)."""
+    parts = []
+    for language in ("ar", "en"):
+        with translation.override(language):
+            parts.append(message())
+    return "\n\n".join(parts)
+
+
+def user_sign_up(
+    *,
+    cpr: str,
+    name_ar: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    email: str,
+    password: str,
+) -> User:
+    """A citizen's or resident's own account (already validated by the sign-up form): the CPR
+    number is also the username; the applicant role; a link to confirm the e-mail address and a
+    code to confirm the mobile number are sent once the account is stored."""
+    with transaction.atomic():
+        if User.objects.filter(Q(cpr=cpr) | Q(username=cpr)).exists():
+            raise Refused(cpr_taken_message(), field="cpr", status=409)
+        user = User(
+            username=cpr,
+            cpr=cpr,
+            name_ar=name_ar,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            email=email,
+        )
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # the same CPR signed up at the same moment
+            raise Refused(cpr_taken_message(), field="cpr", status=409) from None
+        user_set_roles(user=user, roles=[Role.APPLICANT], actor=user)
+        audit_record(
+            actor=user,
+            action="accounts.user.sign_up",
+            obj=user,
+            after={"username": user.username, "channel": "sign-up"},
+        )
+        email_confirmation_send(user=user)
+        phone_code_send(user=user)
+    return user
+
+
+def cpr_taken_message() -> str:
+    return _(
+        "An account with this CPR number already exists. Log in, or reset your password if you "
+        "have forgotten it."
+    )
+
+
+def email_confirmation_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email.lower()}, salt=EMAIL_CONFIRM_SALT, compress=True)
+
+
+def email_confirmation_send(*, user: User) -> None:
+    """E-mail a signed link that confirms the user's address (valid KHUTWA_EMAIL_CONFIRM_HOURS)."""
+    if not user.email:
+        return
+    link = settings.KHUTWA_SITE_URL + reverse(
+        "portal:email_confirm", kwargs={"token": email_confirmation_token(user)}
+    )
+    hours = settings.KHUTWA_EMAIL_CONFIRM_HOURS
+    subject = _both_languages(lambda: _("Confirm your e-mail address for Khutwa")).replace("\n\n", " | ")
+    body = _both_languages(
+        lambda: (
+            _(
+                "Hello %(name)s,\n\nTo confirm that this is your e-mail address for Khutwa, open this "
+                "link within %(hours)s hours:\n%(link)s\n\nIf you did not create an account, ignore "
+                "this message."
+            )
+            % {"name": user.display_name, "hours": hours, "link": link}
+        )
+    )
+    email_on_commit(subject=subject, body=body, recipients=[user.email])
+
+
+def _link_not_valid() -> str:
+    return _("This confirmation link is not valid. Check that you copied all of it.")
+
+
+def email_confirm(*, token: str) -> User:
+    """Confirm the address a link was sent to. Refused when the link is altered, has expired,
+    or was sent to an address the account no longer has."""
+    max_age = dt.timedelta(hours=settings.KHUTWA_EMAIL_CONFIRM_HOURS)
+    try:
+        data = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise Refused(
+            _("This confirmation link has expired. Log in and ask for a new one."), status=410
+        ) from None
+    except signing.BadSignature:
+        raise Refused(
+            _("This confirmation link is not valid. Check that you copied all of it."), status=400
+        ) from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data.get("u"), is_active=True).first()
+        if user is None or user.email.lower() != data.get("e"):
+            raise Refused(
+                _("This confirmation link is not valid. Check that you copied all of it."), status=400
+            )
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = timezone.now()
+            user.save(update_fields=["email_confirmed_at"])
+            audit_record(
+                actor=user, action="accounts.user.email_confirm", obj=user, after={"email": user.email}
+            )
+    return user
+
+
+def _phone_code_hash(user: User, phone: str, code: str) -> str:
+    return salted_hmac(PHONE_CODE_SALT, f"{user.pk}:{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def phone_code_send(*, user: User) -> PhoneCode | None:
+    """Text a new six-digit code to the user's mobile (earlier codes stop working). At most
+    KHUTWA_PHONE_CODE_RATE codes per account; None when the account has no mobile number."""
+    if not user.phone:
+        return None
+    if not ratelimit.allow("phone-code", f"user:{user.pk}"):
+        raise Refused(
+            _("We have sent several codes already. Wait a few minutes before asking for another."),
+            field="code",
+            status=429,
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = timezone.now()
+    minutes = settings.KHUTWA_PHONE_CODE_MINUTES
+    with transaction.atomic():
+        PhoneCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        phone_code = PhoneCode.objects.create(
+            user=user,
+            phone=user.phone,
+            code_hash=_phone_code_hash(user, user.phone, code),
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+        audit_record(actor=user, action="accounts.user.phone_code", obj=user, after={"phone": user.phone})
+        text = _both_languages(
+            lambda: (
+                _("Khutwa: your confirmation code is %(code)s. It expires in %(minutes)s minutes.")
+                % {"code": code, "minutes": minutes}
+            )
+        ).replace("\n\n", "\n")
+        sms_on_commit(to=user.phone, text=text)
+    return phone_code
+
+
+def phone_confirm(*, user: User, code: str) -> User:
+    """Confirm the user's mobile with the code texted to it. A wrong code counts against the
+    code's tries (KHUTWA_PHONE_CODE_ATTEMPTS), and the count stays even though this refuses."""
+    code = code.strip()
+    wrong: Refused | None = None
+    with transaction.atomic():
+        current = (
+            PhoneCode.objects.select_for_update()
+            .filter(user=user, used_at__isnull=True, phone=user.phone)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if current is None or current.expires_at <= timezone.now():
+            raise Refused(_("This code has expired. Ask for a new one."), field="code", status=410)
+        if current.attempts >= settings.KHUTWA_PHONE_CODE_ATTEMPTS:
+            raise Refused(_("Too many wrong codes. Ask for a new one."), field="code", status=429)
+        if not constant_time_compare(current.code_hash, _phone_code_hash(user, current.phone, code)):
+            current.attempts += 1
+            current.save(update_fields=["attempts"])
+            left = settings.KHUTWA_PHONE_CODE_ATTEMPTS - current.attempts
+            if left <= 0:
+                wrong = Refused(_("Too many wrong codes. Ask for a new one."), field="code", status=429)
+            else:
+                wrong = Refused(
+                    ngettext(
+                        "The code is wrong. You can try %(count)s more time.",
+                        "The code is wrong. You can try %(count)s more times.",
+                        left,
+                    )
+                    % {"count": left},
+                    field="code",
+                    status=422,
+                )
+        else:
+            now = timezone.now()
+            current.used_at = now
+            current.save(update_fields=["used_at"])
+            user.phone_confirmed_at = now
+            user.save(update_fields=["phone_confirmed_at"])
+            audit_record(
+                actor=user, action="accounts.user.phone_confirm", obj=user, after={"phone": user.phone}
+            )
+    if wrong is not None:  # raised after the commit, so that the wrong try is counted
+        raise wrong
+    return user
+
+
+def user_from_national_identity(*, identity: NationalIdentity) -> User:
+    """The account of the person the national identity vouches for, found by CPR only (never by
+    e-mail): linked when it exists, made (applicant role, no password) when not. The names are
+    the authority's; an e-mail or mobile the provider says it verified counts as confirmed.
+    Refused for an account that acts for an authority: it logs in with a password and a second
+    factor, and must not be reachable through another door."""
+    from khutwa.accounts.selectors import is_citizen_only
+
+    now = timezone.now()
+    refused: User | None = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(cpr=identity.cpr).first()
+        created = user is None
+        if user is None:
+            username = (
+                identity.cpr
+                if not User.objects.filter(username=identity.cpr).exists()
+                else f"nid-{identity.cpr}"
+            )
+            user = User(username=username, cpr=identity.cpr)
+            user.set_unusable_password()
+        elif not user.is_active or not is_citizen_only(user):
+            refused = user
+        if refused is None:
+            _identity_apply(user=user, identity=identity, now=now)
+            audit_record(
+                actor=user,
+                action="accounts.user.national_identity",
+                obj=user,
+                after={"subject": identity.subject, "created": created},
+            )
+    if refused is not None:  # recorded on its own: the refusal itself changes nothing
+        with transaction.atomic():
+            audit_record(
+                actor=None,
+                action="accounts.user.national_identity_refused",
+                obj=refused,
+                after={"subject": identity.subject},
+            )
+        raise Refused(
+            _(
+                "This account is a staff account: log in with your password and the code from "
+                "your authenticator app."
+            ),
+            status=403,
+        )
+    return user
+
+
+def _identity_apply(*, user: User, identity: NationalIdentity, now: dt.datetime) -> None:
+    for field in ("name_ar", "first_name", "last_name"):
+        if getattr(identity, field):
+            setattr(user, field, getattr(identity, field))
+    if identity.email and not user.email and not User.objects.filter(email__iexact=identity.email).exists():
+        user.email = identity.email
+    if (
+        identity.email_verified
+        and identity.email
+        and user.email.lower() == identity.email.lower()
+        and not user.email_confirmed_at
+    ):
+        user.email_confirmed_at = now
+    if identity.phone and not user.phone:
+        user.phone = identity.phone
+    if identity.phone_verified and user.phone == identity.phone:
+        user.phone_confirmed_at = user.phone_confirmed_at or now
+    user.save()
+    if not user.role_names():
+        user_set_roles(user=user, roles=[Role.APPLICANT], actor=None)

@@ -253,6 +253,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The national identity (OpenID Connect): answers only on its callback (accounts/oidc.py).
+    "khutwa.accounts.oidc.NationalIdentityBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -372,6 +374,53 @@ if IS_PRODUCTION and KHUTWA_SMS_BACKEND in {"console", "locmem"}:
         f"KHUTWA_SMS_BACKEND {KHUTWA_SMS_BACKEND!r} does not deliver: production sends through the "
         "HTTP gateway (KHUTWA_SMS_BACKEND=http) or not at all (dummy)."
     )
+
+# Sign-up and confirming an account's e-mail and mobile (accounts/signup.py, docs/accounts.md).
+# Check the ninth digit of a CPR number typed at sign-up (accounts/validators.py):
+KHUTWA_CPR_CHECK_DIGIT = env_bool("KHUTWA_CPR_CHECK_DIGIT", default=True)
+# Hours an e-mail confirmation link stays valid:
+KHUTWA_EMAIL_CONFIRM_HOURS = env_int("KHUTWA_EMAIL_CONFIRM_HOURS", 48, minimum=1)
+# Minutes a mobile confirmation code (SMS) stays valid, and the wrong tries it allows:
+KHUTWA_PHONE_CODE_MINUTES = env_int("KHUTWA_PHONE_CODE_MINUTES", 10, minimum=1)
+KHUTWA_PHONE_CODE_ATTEMPTS = env_int("KHUTWA_PHONE_CODE_ATTEMPTS", 5, minimum=1)
+# Codes sent per account (khutwa/ratelimit.py's count/period), and sign-ups per client address:
+KHUTWA_PHONE_CODE_RATE = env_str("KHUTWA_PHONE_CODE_RATE", "3/10m") or "3/10m"
+KHUTWA_SIGNUP_RATE = env_str("KHUTWA_SIGNUP_RATE", "10/h") or "10/h"
+
+# Logging in with the national identity over OpenID Connect (Bahrain's eKey model;
+# accounts/oidc.py). Shown on the login page only when the issuer and the client are set. The
+# endpoints and keys come from <issuer>/.well-known/openid-configuration (fetched, cached).
+KHUTWA_OIDC_ISSUER = (env_str("KHUTWA_OIDC_ISSUER", "") or "").rstrip("/")
+KHUTWA_OIDC_CLIENT_ID = env_str("KHUTWA_OIDC_CLIENT_ID", "") or ""
+KHUTWA_OIDC_CLIENT_SECRET = env_str("KHUTWA_OIDC_CLIENT_SECRET", "") or ""
+# The ID token's claim that carries the CPR number, and the scopes asked for:
+KHUTWA_OIDC_CPR_CLAIM = env_str("KHUTWA_OIDC_CPR_CLAIM", "cpr") or "cpr"
+KHUTWA_OIDC_SCOPES = env_str("KHUTWA_OIDC_SCOPES", "openid profile email phone") or "openid profile"
+# Seconds the provider's discovery document and keys are cached:
+KHUTWA_OIDC_DISCOVERY_SECONDS = env_int("KHUTWA_OIDC_DISCOVERY_SECONDS", 3600, minimum=1)
+if KHUTWA_OIDC_ISSUER:
+    if urlsplit(KHUTWA_OIDC_ISSUER).scheme not in ("https", "http"):
+        raise ImproperlyConfigured(f"KHUTWA_OIDC_ISSUER must be an http(s) URL, got {KHUTWA_OIDC_ISSUER!r}.")
+    if IS_PRODUCTION and urlsplit(KHUTWA_OIDC_ISSUER).scheme != "https":
+        raise ImproperlyConfigured("KHUTWA_OIDC_ISSUER must use https when KHUTWA_ENV=production.")
+    if not (KHUTWA_OIDC_CLIENT_ID and KHUTWA_OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "KHUTWA_OIDC_CLIENT_ID and KHUTWA_OIDC_CLIENT_SECRET are required with KHUTWA_OIDC_ISSUER."
+        )
+# mozilla-django-oidc's own settings; the endpoints are read from discovery (accounts/oidc.py).
+OIDC_RP_CLIENT_ID = KHUTWA_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = KHUTWA_OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = KHUTWA_OIDC_SCOPES
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True  # the hint for the provider's logout
+OIDC_CREATE_USER = True
+OIDC_REDIRECT_REQUIRE_HTTPS = IS_PRODUCTION
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = 10
+LOGIN_REDIRECT_URL_FAILURE = "portal:login"
+
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if IS_PRODUCTION:
     if EMAIL_BACKEND in _UNDELIVERED_BACKENDS:
@@ -417,7 +466,8 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "frame-src": [NONE],
         "frame-ancestors": [NONE],
-        "form-action": [SELF],
+        # The national identity's logout is a redirect after the logout form (accounts/oidc.py).
+        "form-action": [SELF, *([KHUTWA_OIDC_ISSUER] if KHUTWA_OIDC_ISSUER else [])],
         "base-uri": [SELF],
         "upgrade-insecure-requests": IS_PRODUCTION,
     }
@@ -473,6 +523,8 @@ for _rate_name in (
     "KHUTWA_TRACK_RATE",
     "KHUTWA_TRACK_REFERENCE_RATE",
     "KHUTWA_PDF_CHECK_RATE",
+    "KHUTWA_PHONE_CODE_RATE",
+    "KHUTWA_SIGNUP_RATE",
 ):
     if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", globals()[_rate_name]):
         raise ImproperlyConfigured(f"{_rate_name} must be count/period such as 120/m or 10/10m.")

@@ -2,6 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from khutwa.accounts import oidc
 from khutwa.api.api import api
 from khutwa.ops import health, metrics
 from khutwa.portal import views_documents, views_trust
@@ -16,6 +17,9 @@ urlpatterns = [
     path("tsa", views_trust.tsa, name="tsa"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The national identity's code flow (accounts/oidc.py); the names are mozilla-django-oidc's.
+    path("oidc/authenticate/", oidc.AuthenticateView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_authentication_callback"),
 ]
 
 urlpatterns += i18n_patterns(

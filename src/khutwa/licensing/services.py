@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from khutwa.accounts.models import User
 from khutwa.accounts.roles import Role
+from khutwa.accounts.selectors import contact_confirmed
 from khutwa.accounts.validators import validate_cpr, validate_vat_number
 from khutwa.approvals import services as approvals
 from khutwa.approvals.models import ReviewStatus
@@ -225,6 +226,12 @@ def application_create(
     if not assisted:
         if not actor.cpr:
             raise Refused(_("Add your CPR number to your account before applying."), field="cpr", status=422)
+        if kind == ApplicationKind.NEW and not contact_confirmed(actor):
+            raise Refused(
+                _("Confirm your e-mail address or your mobile number before applying."),
+                field="email",
+                status=403,
+            )
         if data.cpr.strip() and data.cpr.strip() != actor.cpr:
             raise Refused(
                 _("You can apply only for yourself: use your own CPR number."),

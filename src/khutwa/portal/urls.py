@@ -1,9 +1,9 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
 from khutwa.inputs import IdConverter
 from khutwa.portal import (
     views,
+    views_accounts,
     views_applicant,
     views_auth,
     views_documents,
@@ -23,7 +23,10 @@ urlpatterns = [
     path("login/", views_auth.LoginView.as_view(), name="login"),
     path("login/code/", views_auth.otp_verify, name="otp_verify"),
     path("login/authenticator/", views_auth.otp_setup, name="otp_setup"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views_auth.LogoutView.as_view(), name="logout"),
+    path("signup/", views_accounts.signup, name="signup"),
+    path("account/confirm/", views_accounts.account_confirm, name="account_confirm"),
+    path("account/confirm/email/<str:token>/", views_accounts.email_confirm, name="email_confirm"),
     path("password/", views_auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", views_auth.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", views_auth.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from khutwa.accounts.roles import Role
+from khutwa.accounts.selectors import contact_confirmed
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest
 from khutwa.audit.services import audit_record
@@ -49,6 +50,9 @@ def my_applications(request: HttpRequest) -> HttpResponse:
 def application_new(request: HttpRequest) -> HttpResponse:
     user = me(request)
     assisted = user.has_role(Role.REGISTRAR)
+    if not assisted and not contact_confirmed(user):
+        messages.info(request, _("Confirm your e-mail address or your mobile number before applying."))
+        return redirect("portal:account_confirm")
     initial = (
         {}
         if assisted

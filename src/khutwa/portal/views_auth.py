@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 
 from khutwa.accounts.forms import LoginForm, PasswordChangeForm, SetPasswordForm
+from khutwa.accounts.oidc import logout_url, oidc_enabled
 from khutwa.accounts.security import confirmed_device, second_factor_required, second_factor_satisfied
 from khutwa.accounts.services import otp_check, otp_device_confirm, otp_device_prepare
 from khutwa.errors import Refused
@@ -32,6 +33,25 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # "Log in with the national identity", when configured (accounts/oidc.py).
+        context["national_identity"] = oidc_enabled()
+        context["identity_next"] = context.get("next") or reverse("portal:home")
+        return context
+
+
+class LogoutView(auth_views.LogoutView):
+    """Ends the local session; a session that came from the national identity then goes to the
+    provider's logout (RP-initiated logout), which sends the browser back to the home page."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        provider_logout = logout_url(request)  # read before the session is flushed
+        response = super().post(request, *args, **kwargs)
+        if provider_logout:
+            return redirect(provider_logout)
+        return response
 
 
 def _next(request: HttpRequest) -> str:
