@@ -3,14 +3,6 @@
 (function () {
   "use strict";
 
-  // The account pages' error summary takes the focus, so that a screen reader reads it first.
-  document.addEventListener("DOMContentLoaded", function () {
-    var summary = document.getElementById("error-summary");
-    if (summary) {
-      summary.focus();
-    }
-  });
-
   // <select data-autosubmit>: choosing an option submits its form (the document type switch).
   // data-autosubmit="retype" sends retype=1 with it, so that the server keeps every value typed
   // and issues nothing (a <noscript> button does the same without JavaScript).
