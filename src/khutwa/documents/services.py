@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from khutwa.accounts.models import User
 from khutwa.accounts.validators import validate_cr
@@ -120,6 +121,15 @@ class Issued:
 
 
 UNITS = ("piece", "kg", "hour", "day", "service", "other")
+# What pages show for each unit (the payload keeps the code).
+UNIT_LABELS = {
+    "piece": gettext_lazy("piece"),
+    "kg": gettext_lazy("kg"),
+    "hour": gettext_lazy("hour"),
+    "day": gettext_lazy("day"),
+    "service": gettext_lazy("service"),
+    "other": gettext_lazy("other"),
+}
 
 
 def _limit(model: type[models.Model], name: str) -> Decimal:

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from khutwa import display
+from khutwa.documents.services import UNIT_LABELS
 
 register = template.Library()
 
@@ -72,6 +73,12 @@ def status_class(status: Any) -> str:
 def amount(value: Any) -> str:
     """BHD amounts on every page: grouped, three decimals (49,675.000)."""
     return display.amount(value)
+
+
+@register.filter
+def unit_label(code: Any) -> str:
+    """A document line's unit in the page's language ("piece" → "قطعة")."""
+    return str(UNIT_LABELS.get(str(code), code))
 
 
 @register.filter
