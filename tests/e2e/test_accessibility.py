@@ -416,19 +416,23 @@ def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, s
 
 
 def test_axe_finds_a_violation_when_there_is_one(browser, live_server):
-    """The check is live: a page with an unlabelled field and a white-on-white text fails it."""
+    """The check is live: an unlabelled field, grey text under 4.5:1 and a box wider than the
+    phone fail it."""
     context = logged_in_context(browser, live_server.url, None)
     page = context.new_page()
     page.goto(f"{live_server.url}/en/privacy/")
     page.evaluate(
         """() => { const i = document.createElement("input"); document.querySelector("main").append(i);
-                   const s = document.createElement("div"); s.className = "bg-white text-white";
-                   s.textContent = "invisible"; document.querySelector("main").append(s);
+                   const s = document.createElement("p"); s.className = "text-black-50";
+                   s.textContent = "Grey on white: 3.9 to 1"; document.querySelector("main").append(s);
                    document.querySelector("main").append(Object.assign(document.createElement("div"),
-                     {className: "d-inline-block", textContent: "x".repeat(400)})); }"""
+                     {className: "d-block", textContent: "KH-2026-000001 ".repeat(40)}));
+                   document.querySelector("main").append(Object.assign(document.createElement("bdi"),
+                     {textContent: "KH-2026-000001-".repeat(40)})); }"""
     )
     problems: list[str] = []
     check(page, "broken", problems)
     assert any("label" in p for p in problems), problems
     assert any("color-contrast" in p for p in problems), problems
+    assert any("px wide at 390 px" in p for p in problems), problems
     context.close()
