@@ -316,3 +316,19 @@ def test_the_header_greets_the_user_in_the_pages_language(client, lang, shown):
     user.save()
     html = page(client, f"/{lang}/", user)
     assert f'id="current-user">{shown}<' in html
+
+
+def test_every_unit_has_a_label_for_pages_and_the_document_line_shows_it(client):
+    from khutwa.documents.services import UNIT_LABELS, UNITS
+    from khutwa.portal.templatetags.khutwa import unit_label
+
+    assert set(UNIT_LABELS) == set(UNITS)
+    with translation.override("en"):
+        assert [unit_label(u) for u in UNITS] == [str(UNIT_LABELS[u]) for u in UNITS]
+    assert unit_label("furlong") == "furlong"
+    from django.template.loader import render_to_string
+
+    with translation.override("en"):
+        html = render_to_string("portal/_document_line.html", {"i": 0, "units": UNITS, "activities": []})
+    assert '<option value="kg">kg</option>' in html
+    assert "unit_label" not in html

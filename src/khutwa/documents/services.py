@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from khutwa.accounts.models import User
 from khutwa.accounts.validators import validate_cr
@@ -123,12 +123,12 @@ class Issued:
 UNITS = ("piece", "kg", "hour", "day", "service", "other")
 # What pages show for each unit (the payload keeps the code).
 UNIT_LABELS = {
-    "piece": gettext_lazy("piece"),
-    "kg": gettext_lazy("kg"),
-    "hour": gettext_lazy("hour"),
-    "day": gettext_lazy("day"),
-    "service": gettext_lazy("service"),
-    "other": gettext_lazy("other"),
+    "piece": pgettext_lazy("unit", "piece"),
+    "kg": pgettext_lazy("unit", "kg"),
+    "hour": pgettext_lazy("unit", "hour"),
+    "day": pgettext_lazy("unit", "day"),
+    "service": pgettext_lazy("unit", "service"),
+    "other": pgettext_lazy("unit", "other"),
 }
 
 

@@ -34,7 +34,7 @@ _NAV: list[tuple[str, Any, str, frozenset[str] | None]] = [
     ("verify", _("Verify"), "portal:verify_upload", _PUBLIC),
     ("programmes", _("Tamkeen support"), "portal:programmes", _PUBLIC),
     ("pipeline", _("Pipeline"), "portal:pipeline", frozenset({Role.REGISTRAR})),
-    ("screening", _("Screening"), "portal:screening", frozenset({Role.REGISTRAR})),
+    ("screening", _("Screening queue"), "portal:screening", frozenset({Role.REGISTRAR})),
     ("overdue", _("Overdue reviews"), "portal:overdue", frozenset({Role.REGISTRAR})),
     ("licences", _("Licences"), "portal:licences", frozenset({Role.REGISTRAR})),
     ("reviews", _("Review queue"), "portal:reviews", frozenset({Role.REVIEWER, Role.INSPECTOR})),
