@@ -378,7 +378,7 @@ FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
     (
         "customer",
         "/support/apply/",
-        lambda d: {"programme": "bdsupport", "quotation": "QUO-0", "submit": "1"},
+        lambda d: {"programme": "bdsupport", "quotation": "QUO-0"},
     ),
 ]
 
