@@ -69,7 +69,7 @@ def test_home_is_role_aware(client, make_user):
 def test_activities_page_lists_the_catalogue_with_numbers_isolated(client):
     html = client.get("/ar/activities/").content.decode()
     assert "الخياطة والعبايات" in html
-    assert re.search(r"<bdi class=\"kh-num\">10000.000</bdi>", html)
+    assert re.search(r"<bdi class=\"kh-num\">10,000.000</bdi>", html)  # grouped, Western digits
 
 
 def test_static_assets_are_served_locally(client, live_server):
@@ -79,6 +79,7 @@ def test_static_assets_are_served_locally(client, live_server):
         "/static/vendor/bootstrap/css/bootstrap.rtl.min.css",
         "/static/vendor/htmx/htmx.min.js",
         "/static/fonts/amiri/Amiri-Regular.ttf",
+        "/static/fonts/ibm-plex-sans-arabic/ibm-plex-sans-arabic-arabic-400-normal.woff2",
     ):
         with urllib.request.urlopen(live_server.url + path) as response:  # noqa: S310
             assert response.status == 200

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 from khutwa.accounts.forms import AdminLoginForm
@@ -18,6 +19,10 @@ from khutwa.accounts.security import second_factor_satisfied
 class KhutwaAdminSite(OTPAdminSite):
     login_form = AdminLoginForm
     login_template = "admin/khutwa_login.html"
+    # Khutwa's name in the admin, in the page's language.
+    site_header = _("Khutwa administration")
+    site_title = _("Khutwa")
+    index_title = _("Khutwa: registry, documents and support")
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from khutwa.accounts.validators import validate_cpr, validate_cr
+from khutwa.display import display_name
 
 
 class User(AbstractUser):
@@ -76,7 +77,8 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.name_ar or self.username
+        """The name in the page's language (Arabic on /ar/), else the other, else the user name."""
+        return display_name(self)
 
     @property
     def verified_cr(self) -> str:

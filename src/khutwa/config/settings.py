@@ -313,6 +313,8 @@ STATICFILES_DIRS = [
     ("vendor/htmx", _node / "htmx.org" / "dist"),
     ("vendor/jsqr", _node / "jsqr" / "dist"),
     ("fonts/amiri", Path(fontpkg_amiri.__file__).parent / "files"),
+    # The interface's Arabic font (khutwa.css names the weights it uses: 400 and 700).
+    ("fonts/ibm-plex-sans-arabic", _node / "@fontsource" / "ibm-plex-sans-arabic" / "files"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -447,6 +449,8 @@ SECURE_HSTS_PRELOAD = env_bool("KHUTWA_HSTS_PRELOAD", default=IS_PRODUCTION)
 # says whether the client used https; without one, that header is a client's word and ignored.
 if env_int("KHUTWA_NUM_PROXIES", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A refused form (missing or stale token) gets the site's page in the user's language.
+CSRF_FAILURE_VIEW = "khutwa.portal.views_errors.csrf_failure"
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 # Response headers (docs/configuration.md, "Security headers").

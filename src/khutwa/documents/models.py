@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from khutwa.accounts.validators import validate_cpr, validate_vat_number
+from khutwa.display import name_in_language
 
 
 class CustomerKind(models.TextChoices):
@@ -67,7 +68,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name_en or self.name_ar
+        # The name in the page's language, else the other (khutwa.display).
+        return name_in_language(self.name_ar, self.name_en)
 
     @property
     def identifier(self) -> str:

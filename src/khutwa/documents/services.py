@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from khutwa.accounts.models import User
 from khutwa.accounts.validators import validate_cr
@@ -121,6 +122,15 @@ class Issued:
 
 
 UNITS = ("piece", "kg", "hour", "day", "service", "other")
+# What pages show for each unit (the payload keeps the code).
+UNIT_LABELS = {
+    "piece": pgettext_lazy("unit", "piece"),
+    "kg": pgettext_lazy("unit", "kg"),
+    "hour": pgettext_lazy("unit", "hour"),
+    "day": pgettext_lazy("unit", "day"),
+    "service": pgettext_lazy("unit", "service"),
+    "other": pgettext_lazy("unit", "other"),
+}
 
 
 def _limit(model: type[models.Model], name: str) -> Decimal:

@@ -44,6 +44,8 @@ urlpatterns = [
     path("how-to-apply/", views_public.how_to_apply, name="how_to_apply"),
     path("track/", views_public.track, name="track"),
     path("licences/<str:number>", views_public.licence_check, name="licence_check"),
+    path("privacy/", views_public.privacy, name="privacy"),
+    path("accessibility/", views_public.accessibility, name="accessibility"),
     # Applicants and holders
     path("my/", views_applicant.my_applications, name="my"),
     path("notices/", views_applicant.notices, name="notices"),

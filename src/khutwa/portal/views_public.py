@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from khutwa import ratelimit
@@ -63,3 +64,17 @@ def licence_check(request: HttpRequest, number: str) -> HttpResponse:
         return limited
     licence = found(lambda: selectors.licence_public(number))
     return render(request, "portal/licence_check.html", {"licence": licence})
+
+
+def _statement(request: HttpRequest, name: str) -> HttpResponse:
+    """A statement page: its text is written per language (portal/statements/<name>.<lang>.html)."""
+    language = "en" if (get_language() or "ar").startswith("en") else "ar"
+    return render(request, f"portal/{name}.html", {"statement": f"portal/statements/{name}.{language}.html"})
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    return _statement(request, "privacy")
+
+
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return _statement(request, "accessibility")

@@ -4,36 +4,88 @@ from typing import Any
 
 from django import template
 
+from khutwa import display
+from khutwa.documents.services import UNIT_LABELS
 from khutwa.portal.fields import field_context, form_problems
 
 register = template.Library()
 
-_CLASSES = {
-    "draft": "secondary",
-    "submitted": "info",
-    "screening": "info",
-    "in_review": "primary",
+# Every status of applications, reviews, inspections, licences and their events, documents'
+# answers, support applications, claims and payout batches, by what it means to the reader
+# (a Bootstrap colour whose text contrast is at least 4.5:1 in khutwa.css):
+# waiting on someone → info (blue), needs attention → warning, done well → success,
+# refused or failed → danger, ended or not started → secondary. "In review" is never red.
+MEANINGS = {
+    "progress": "info",
+    "attention": "warning",
+    "success": "success",
+    "error": "danger",
+    "neutral": "secondary",
+}
+STATUS_MEANING = {
+    # licence applications
+    "draft": "neutral",
+    "submitted": "progress",
+    "screening": "progress",
+    "in_review": "progress",
     "approved": "success",
     "licence_issued": "success",
-    "rejected": "danger",
-    "withdrawn": "secondary",
-    "pending": "warning",
-    "info_requested": "info",
+    "rejected": "error",
+    "withdrawn": "neutral",
+    # reviews
+    "pending": "progress",
+    "info_requested": "attention",
     "approved_with_conditions": "success",
-    "closed": "secondary",
-    "active": "success",
-    "suspended": "warning",
-    "cancelled": "danger",
-    "expired": "secondary",
-    "scheduled": "info",
+    "closed": "neutral",
+    # inspections
+    "scheduled": "progress",
     "passed": "success",
-    "failed": "danger",
+    "failed": "error",
+    # licences and their events
+    "active": "success",
+    "suspended": "attention",
+    "cancelled": "error",
+    "expired": "neutral",
+    "issued": "success",
+    "renewed": "success",
+    "amended": "progress",
+    "reinstated": "success",
+    # quotations' answers
+    "accepted": "success",
+    "declined": "neutral",
+    # support applications and claims
+    "claimed": "progress",
+    "verified": "success",
+    "paid": "success",
+    # payout batches; enterprises
+    "open": "progress",
+    "refused": "error",
 }
+_CLASSES = {status: MEANINGS[meaning] for status, meaning in STATUS_MEANING.items()}
 
 
 @register.filter
 def status_class(status: Any) -> str:
+    """The Bootstrap colour of a status badge (text-bg-<this>), by the status's meaning."""
     return _CLASSES.get(str(status), "secondary")
+
+
+@register.filter
+def amount(value: Any) -> str:
+    """BHD amounts on every page: grouped, three decimals (49,675.000)."""
+    return display.amount(value)
+
+
+@register.filter
+def unit_label(code: Any) -> str:
+    """A document line's unit in the page's language ("piece" → "قطعة")."""
+    return str(UNIT_LABELS.get(str(code), code))
+
+
+@register.filter
+def display_name(obj: Any) -> str:
+    """A person's or customer's name in the page's language, falling back to the other."""
+    return display.display_name(obj)
 
 
 @register.inclusion_tag("portal/_field.html")
