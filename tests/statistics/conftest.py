@@ -84,6 +84,11 @@ def review(
 
 @pytest.fixture
 def frozen():
+    # The URLs (and the API's schemas, which pydantic builds from the datetime class) are loaded
+    # before the clock is frozen: freezegun's datetime class has no pydantic schema.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - loads them
     with freeze_time(at(TODAY, 12)):
         yield
 
