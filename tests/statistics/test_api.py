@@ -65,3 +65,25 @@ def test_statistics_api_is_in_the_openapi_document(client, db):
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/statistics" in spec["paths"]
     assert spec["paths"]["/api/v1/statistics"]["get"].get("security") in (None, [])
+
+
+def test_public_statistics_read_from_the_replica(client, db, monkeypatch):
+    """The page and the API run inside replica_read (config/routers.py): with a replica up,
+    their reads go to it."""
+    from khutwa.config import routers
+    from khutwa.statistics import selectors
+
+    monkeypatch.setattr(routers, "replica_configured", lambda: True)
+    monkeypatch.setattr(routers, "_replica_down_until", 0.0)
+    figures = selectors.figures_publishable(selectors.figures_compute())
+    where: list[bool] = []
+
+    def public() -> selectors.Figures:
+        where.append(routers.reads_from_replica())
+        return figures
+
+    monkeypatch.setattr(selectors, "statistics_public", public)
+
+    assert client.get("/en/statistics/").status_code == 200
+    assert client.get("/api/v1/statistics").status_code == 200
+    assert where == [True, True]
