@@ -144,7 +144,8 @@ def main(argv: list[str]) -> int:
             ("registrar dashboard", "/ar/registrar/statistics/", registrar),
             ("Tamkeen dashboard", "/ar/support/statistics/", officer),
         ]
-        with server() as port:
+        # A cold page at 100,000 applications on a loaded machine may outlast gunicorn's 30 s.
+        with server(timeout=180) as port:
             floor = measure(port, "trivial page /healthz", "/healthz", requests=args.requests)
             timings = []
             for name, path, cookie in pages:
