@@ -54,7 +54,15 @@ def show(value: Number, kind: str = "count") -> str:
     return str(number_format(int(value), 0, force_grouping=True))
 
 
+def _short(label: str, length: int = 26) -> str:
+    """A label that fits beside the bars (the table below has it whole)."""
+    return label if len(label) <= length else label[: length - 1] + "…"
+
+
 class _Canvas:
+    """Positions: anchors are computed for left-to-right (the SVG sets direction="ltr"), and
+    mirrored here for right-to-left pages."""
+
     def __init__(self, rtl: bool) -> None:
         self.rtl = rtl
 
@@ -69,7 +77,7 @@ def _frame(table: Table, title: str, description: str, height: int, body: SafeSt
     ident = f"chart-{table.key}"
     return format_html(
         '<svg class="kh-chart w-100 h-auto" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        'aria-labelledby="{i}-title {i}-desc" xmlns="http://www.w3.org/2000/svg">'
+        'direction="ltr" aria-labelledby="{i}-title {i}-desc" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{i}-title">{t}</title><desc id="{i}-desc">{d}</desc>{b}</svg>',
         w=WIDTH,
         h=height,
@@ -99,7 +107,7 @@ def bars(table: Table, column: str, title: str, description: str) -> SafeString:
                 lx=canvas.x(LABEL_WIDTH - 8),
                 ty=y + 14,
                 la=canvas.anchor(False),
-                label=row.label[:34],
+                label=_short(row.label),
                 bx=round(canvas.x(LABEL_WIDTH, length), 1),
                 y=y,
                 bw=round(length, 1),
@@ -155,7 +163,7 @@ def stacked(table: Table, title: str, description: str) -> SafeString:
                 lx=canvas.x(LABEL_WIDTH - 8),
                 ty=y + 14,
                 la=canvas.anchor(False),
-                label=row.label,
+                label=_short(row.label),
                 segments=mark_safe("".join(segments)),  # noqa: S308 - built by format_html
                 vx=round(canvas.x(LABEL_WIDTH + offset + 6), 1),
                 va=canvas.anchor(True),
