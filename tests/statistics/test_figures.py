@@ -139,3 +139,18 @@ def dataset_time():
     from tests.statistics.conftest import TODAY, at
 
     return at(TODAY - dt.timedelta(days=3))
+
+
+def test_months_are_bahrain_months(dataset):
+    import datetime as dt
+
+    from tests.statistics.conftest import BAHRAIN, application
+
+    # 01:00 on 1 May in Bahrain is still 30 April in UTC: it counts in May.
+    for _ in range(5):
+        application(dataset.user, status="rejected", submitted=dt.datetime(2026, 5, 1, 1, tzinfo=BAHRAIN))
+
+    table = selectors.figures_compute().table("applications_by_month")
+
+    assert cells(table, "2026-05")[column(table, "rejected")] == 5
+    assert cells(table, "2026-04")[column(table, "rejected")] == 7

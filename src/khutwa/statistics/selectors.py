@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -149,17 +149,30 @@ def _month_table(
 # --- the published figures -------------------------------------------------------------------
 
 
+def _month_of(field: str, months: list[dt.date]) -> Case:
+    """The index of the (Bahrain) month a timestamp falls in, by comparisons with the months'
+    boundaries: no per-row time-zone conversion (which SQLite does in Python, row by row)."""
+    after = months[-1].replace(day=28) + dt.timedelta(days=4)
+    ends = [*months[1:], after.replace(day=1)]
+    return Case(
+        *[When(**{f"{field}__lt": _start(end)}, then=Value(i)) for i, end in enumerate(ends)],
+        default=Value(len(months)),
+        output_field=IntegerField(),
+    )
+
+
 def applications_by_month(first: dt.date) -> Table:
+    months = _months(first)
     grouped = (
         Application.objects.filter(submitted_at__gte=_start(first))
         .exclude(status=ApplicationStatus.DRAFT)
-        .values("status", month=TruncMonth("submitted_at"))
+        .values("status", month=_month_of("submitted_at", months))
         .annotate(n=Count("id"))
         .order_by()
     )
-    counts = {(_as_date(g["month"]), g["status"]): g["n"] for g in grouped}
+    counts = {(months[g["month"]], g["status"]): g["n"] for g in grouped if g["month"] < len(months)}
     columns = [_column(s.value, s.label) for s in RECEIVED_STATUSES]
-    return _month_table("applications_by_month", columns, counts, _months(first))
+    return _month_table("applications_by_month", columns, counts, months)
 
 
 def _named_counts(
