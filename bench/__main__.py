@@ -2,12 +2,13 @@
 and writes its numbers under bench/results/.
 
     python -m bench [options]                  every benchmark, each in its own process
-    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades
+    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades, statistics
     python -m bench NAME --help                a benchmark's own options
 
 Options go to the benchmarks that take them: --applications to licensing; --invoices, --threads,
---renders, --variants to documents; --documents to pades; --requests and --database-url to
-licensing and documents.
+--renders, --variants to documents; --documents to pades; --cold to statistics; --applications,
+--requests and --database-url to licensing and statistics, --requests and --database-url to
+documents too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from bench import documents, licensing_pages, pades
+from bench import documents, licensing_pages, pades, statistics_pages
 
 # The options of licensing_pages.main (its parser lives inside main).
 LICENSING_OPTIONS = ("--applications", "--requests", "--database-url")
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bo
     "licensing": (licensing_pages.main, lambda group: group[0].split("=")[0] in LICENSING_OPTIONS),
     "documents": (documents.main, _documents_takes),
     "pades": (pades.main, lambda group: group[0].split("=")[0] == "--documents"),
+    "statistics": (statistics_pages.main, lambda group: group[0].split("=")[0] in statistics_pages.OPTIONS),
 }
 
 

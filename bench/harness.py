@@ -55,7 +55,7 @@ def khutwa(*args: str) -> None:
 
 
 @contextmanager
-def server(workers: int = 2) -> Iterator[int]:
+def server(workers: int = 2, timeout: int = 30) -> Iterator[int]:
     port = free_port()
     os.environ["KHUTWA_SITE_URL"] = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -68,6 +68,8 @@ def server(workers: int = 2) -> Iterator[int]:
             str(workers),
             "--log-level",
             "warning",
+            "--timeout",
+            str(timeout),
         ],
         stdout=subprocess.DEVNULL,
     )

@@ -2,7 +2,8 @@
 
 Only what is marked ``replica_read`` reads from the replica: public document verification
 (the page and ``GET /api/v1/verify/<id>``) and the public licence check (the page and
-``GET /api/v1/licences/<number>``), and the public statistics when they come. Everything else,
+``GET /api/v1/licences/<number>``), and the public statistics (the page and
+``GET /api/v1/statistics``). Everything else,
 every write, and every read by a client that has just written (the ``khutwa_primary`` cookie,
 set for a few seconds on any request that is not GET, HEAD or OPTIONS, ``PrimaryPinMiddleware``)
 goes to the primary. When the replica cannot be reached, the marked read is answered from the

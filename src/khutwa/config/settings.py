@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "khutwa.webhooks",
     "khutwa.jobs",
     "khutwa.notifications",
+    "khutwa.statistics",
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",
@@ -566,6 +567,9 @@ else:
 # through to the database (a cache restart logs nobody out); over the database cache that
 # would be two writes of the same thing, so the database alone.
 SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if KHUTWA_REDIS_URL else "db")
+# How long the statistics pages' figures are kept in the cache above (seconds): the figures are
+# that many seconds old at most (docs/statistics.md).
+KHUTWA_STATISTICS_CACHE_SECONDS = env_int("KHUTWA_STATISTICS_CACHE_SECONDS", 300, minimum=1)
 
 # Background work through Django's tasks interface (the django-tasks backport): the database
 # backend everywhere (SQLite embedded, PostgreSQL in a cluster, where workers claim tasks with

@@ -27,6 +27,7 @@ _NAV: list[tuple[str, Any, str, frozenset[str] | None]] = [
     ("activities", _("Activities"), "portal:activities", _PUBLIC),
     ("how_to_apply", _("How to apply"), "portal:how_to_apply", _PUBLIC),
     ("track", _("Track"), "portal:track", _PUBLIC),
+    ("statistics", _("Statistics"), "portal:statistics", _PUBLIC),
     ("my", _("My applications"), "portal:my", frozenset({Role.APPLICANT, Role.HOLDER})),
     ("documents", _("Documents"), "portal:documents", frozenset({Role.HOLDER, Role.TAMKEEN_CUSTOMER})),
     ("customers", _("Customers"), "portal:customers", frozenset({Role.HOLDER})),
@@ -44,6 +45,13 @@ _NAV: list[tuple[str, Any, str, frozenset[str] | None]] = [
         "support_reports",
         _("Support reports"),
         "portal:support_reports",
+        frozenset({Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE}),
+    ),
+    ("statistics_registrar", _("Dashboard"), "portal:statistics_registrar", frozenset({Role.REGISTRAR})),
+    (
+        "statistics_tamkeen",
+        _("Dashboard"),
+        "portal:statistics_tamkeen",
         frozenset({Role.TAMKEEN_OFFICER, Role.TAMKEEN_FINANCE}),
     ),
 ]

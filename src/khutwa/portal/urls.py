@@ -10,6 +10,7 @@ from khutwa.portal import (
     views_notifications,
     views_public,
     views_staff,
+    views_statistics,
     views_support,
 )
 
@@ -46,6 +47,7 @@ urlpatterns = [
     path("licences/<str:number>", views_public.licence_check, name="licence_check"),
     path("privacy/", views_public.privacy, name="privacy"),
     path("accessibility/", views_public.accessibility, name="accessibility"),
+    path("statistics/", views_statistics.statistics, name="statistics"),
     # Applicants and holders
     path("my/", views_applicant.my_applications, name="my"),
     path("notices/", views_applicant.notices, name="notices"),
@@ -108,11 +110,13 @@ urlpatterns = [
         name="support_batch_export",
     ),
     path("support/reports/", views_support.support_reports, name="support_reports"),
+    path("support/statistics/", views_statistics.statistics_tamkeen, name="statistics_tamkeen"),
     # Registrar
     path("registrar/", views_staff.pipeline, name="pipeline"),
     path("registrar/screening/", views_staff.screening, name="screening"),
     path("registrar/overdue/", views_staff.overdue, name="overdue"),
     path("registrar/licences/", views_staff.licences, name="licences"),
+    path("registrar/statistics/", views_statistics.statistics_registrar, name="statistics_registrar"),
     # Reviewers
     path("reviews/", views_staff.review_queue, name="reviews"),
     path("reviews/<id:pk>/", views_staff.review_detail, name="review"),
