@@ -1,17 +1,16 @@
-"""A real SMTP server (aiosmtpd) and an SMS gateway stub on loopback; the support world."""
+"""A real SMTP server (aiosmtpd) on loopback (the SMS gateway stub is tests/sms/gateway.py); the
+support world."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import json
-import threading
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from tests.sms.gateway import sms_gateway  # noqa: F401 - fixture
 from tests.support.conftest import (  # noqa: F401 - fixtures
     _keys,
     book,
@@ -56,31 +55,3 @@ def smtp_server(settings):  # type: ignore[no-untyped-def]
     settings.DEFAULT_FROM_EMAIL = "Khutwa <khutwa@example.bh>"
     yield inbox
     controller.stop()
-
-
-class _Gateway(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).received.append({**body, "authorization": self.headers.get("Authorization", "")})
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return None
-
-
-@pytest.fixture
-def sms_gateway(settings):  # type: ignore[no-untyped-def]
-    """The HTTP gateway backend against a stub server on loopback."""
-    _Gateway.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.KHUTWA_SMS_BACKEND = "http"
-    settings.KHUTWA_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_address[1]}/send"
-    settings.KHUTWA_SMS_GATEWAY_TOKEN = "gateway-token"
-    yield _Gateway
-    server.shutdown()
-    server.server_close()

@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from khutwa import sms
 from khutwa.sms.tasks import sms_on_commit
 
 
-class _Gateway(BaseHTTPRequestHandler):
-    received: list[tuple[dict, str]] = []
-    status = 202
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).received.append((body, self.headers.get("Authorization", "")))
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return None
-
-
-@pytest.fixture
-def gateway(settings):  # type: ignore[no-untyped-def]
-    _Gateway.received = []
-    _Gateway.status = 202
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.KHUTWA_SMS_BACKEND = "http"
-    settings.KHUTWA_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_address[1]}/send"
-    settings.KHUTWA_SMS_GATEWAY_TOKEN = "gateway-token"
-    settings.KHUTWA_SMS_SENDER = "Khutwa"
-    yield _Gateway
-    server.shutdown()
-    server.server_close()
-
-
-def test_http_gateway_receives_the_message_with_the_token(gateway):  # type: ignore[no-untyped-def]
+def test_http_gateway_receives_the_message_with_the_token(sms_gateway):  # type: ignore[no-untyped-def]
     sms.send_sms("+97333123456", "رمز التأكيد 123456")
-    assert gateway.received == [
-        ({"to": "+97333123456", "from": "Khutwa", "text": "رمز التأكيد 123456"}, "Bearer gateway-token")
+    assert sms_gateway.received == [
+        {
+            "to": "+97333123456",
+            "from": "Khutwa",
+            "text": "رمز التأكيد 123456",
+            "authorization": "Bearer gateway-token",
+        }
     ]
 
 
-def test_http_gateway_refusal_raises_so_the_task_retries(gateway):  # type: ignore[no-untyped-def]
-    gateway.status = 503
+def test_http_gateway_refusal_raises_so_the_task_retries(sms_gateway):  # type: ignore[no-untyped-def]
+    sms_gateway.status = 503
     with pytest.raises(sms.SmsError, match="503"):
         sms.send_sms("+97333123456", "hello")
 

@@ -7,12 +7,9 @@ from khutwa.audit.models import AuditEvent
 from khutwa.audit.services import audit_record, snapshot
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "occurred_at", "actor_username", "action", "object_type", "object_repr")
-    list_filter = ("action", "object_type")
-    search_fields = ("actor_username", "object_id", "object_repr", "request_id")
-    date_hierarchy = "occurred_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the services (the audit log, dead letters, what was sent): nobody
+    adds, changes or deletes them in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -22,6 +19,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "occurred_at", "actor_username", "action", "object_type", "object_repr")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_username", "object_id", "object_repr", "request_id")
+    date_hierarchy = "occurred_at"
 
 
 class AuditedModelAdmin(admin.ModelAdmin):

@@ -3,28 +3,16 @@ letter's task (once)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy, ngettext
 
+from khutwa.audit.admin import ReadOnlyAdmin
 from khutwa.errors import Refused
 from khutwa.jobs.models import DeadLetter, ScheduledRun
 from khutwa.jobs.services import dead_letter_replay
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(DeadLetter)

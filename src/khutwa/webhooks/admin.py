@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from khutwa.audit.admin import ReadOnlyAdmin
 from khutwa.webhooks import events, services
 from khutwa.webhooks.models import Delivery, Event, Subscription
 
@@ -108,20 +109,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "type", "object_type", "object_id", "created_at")
     list_filter = ("type",)
     search_fields = ("event_id", "object_id")
     readonly_fields = ("event_id", "type", "object_type", "object_id", "payload", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Delivery)
