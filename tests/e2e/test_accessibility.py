@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from khutwa.documents import services as docs
 from khutwa.support import services as support
@@ -391,11 +391,18 @@ def test_every_page_of_every_role_passes_axe_in_both_languages_at_phone_and_desk
 
 FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
     ("newcomer", "/applications/new/", lambda d: {}),
+    ("newcomer", "/applications/new/", lambda d: {"phone": "12"}),
     ("holder", "/documents/new/", lambda d: {}),
+    (
+        "holder",
+        "/documents/new/?type=invoice",
+        lambda d: {"lines-0-description": "Abaya", "lines-0-quantity": "1.2345"},
+    ),
     ("holder", "/customers/new/", lambda d: {"kind": "individual", "cpr": "12"}),
     ("holder", "/documents/statement/", lambda d: {"from": "2026-13-01"}),
     ("public", "/track/", lambda d: {"reference": "nonsense", "cpr_last4": "x"}),
     ("public", "/signup/", lambda d: {"cpr": "12", "email": "not-an-address", "password1": "short"}),
+    ("customer", "/support/apply/", lambda d: {}),
     (
         "customer",
         "/support/apply/",
@@ -406,7 +413,7 @@ FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
 
 def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, settings):
     """Each form sent empty or wrong by its own submit button, then checked with its errors on
-    the page, in both languages, at phone and desktop width."""
+    the page (the error summary has the focus), in both languages, at phone and desktop width."""
     settings.KHUTWA_SITE_URL = live_server.url
     d = Data()
     people = users(d)
@@ -429,6 +436,7 @@ def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, s
             form.evaluate("f => { f.noValidate = true; }")  # the server's errors, not the browser's
             with page.expect_navigation():
                 form.locator("[type=submit]").last.click()
+            expect(page.locator("#error-summary")).to_be_focused()
             check(page, f"{where} @390", problems)
             page.set_viewport_size(DESKTOP)
             check(page, f"{where} @1280", problems)
