@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py [--base-url URL] [--out DIR] PAGE...
 
 A PAGE is a path ("/ar/"), or "user:path" to log in first as that demo account
-("applicant:/ar/applications/new/"; password from KHUTWA_DEMO_PASSWORD, default khutwa-demo).
+("newcomer:/ar/applications/new/"; password from KHUTWA_DEMO_PASSWORD, default khutwa-demo).
 It runs against a server with the demo data (`make run`) and writes
 <out>/<name>-phone.png and <name>-desktop.png, the name made from the path ("ar-home",
 "ar-applications-new"). A page that does not answer 200 — a 404, an error, a redirect to the
@@ -22,7 +22,13 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
-DEFAULT_PAGES = ["/ar/", "applicant:/ar/applications/new/", "/en/", "applicant:/en/applications/new/"]
+# The README's: home, the application form (the demo's newcomer, who has nothing applied for yet:
+# the demo applicant's open application would show instead of the form) and the statistics.
+DEFAULT_PAGES = [
+    f"{who}/{lang}/{path}"
+    for lang in ("ar", "en")
+    for who, path in (("", ""), ("newcomer:", "applications/new/"), ("", "statistics/"))
+]
 
 
 def name_of(path: str) -> str:

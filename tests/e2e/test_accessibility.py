@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from khutwa.documents import services as docs
 from khutwa.support import services as support
@@ -117,6 +117,11 @@ class Data(Scene):
         self.batch = support.batch_create(actor=self.finance, claim_ids=[self.claim.pk])
 
 
+BAD_TOKEN = "not-a-confirmation-link"
+# Pages that answer an error status on purpose (the page is still one people see).
+EXPECTED = {f"/account/confirm/email/{BAD_TOKEN}/": 400}
+
+
 def pages(d: Data) -> dict[str, list[tuple[str, str]]]:
     """URL name → [(who, path without the language prefix)]."""
     uid = urlsafe_base64_encode(force_bytes(d.holder.pk))
@@ -137,6 +142,14 @@ def pages(d: Data) -> dict[str, list[tuple[str, str]]]:
         "licence_check": [("public", f"/licences/{d.licence.public_ref}")],
         "privacy": [("public", "/privacy/")],
         "accessibility": [("public", "/accessibility/")],
+        "signup": [("public", "/signup/")],
+        "account_confirm": [("newcomer", "/account/confirm/"), ("holder", "/account/confirm/")],
+        # a link that does not verify: the page the person sees (answered 400, see EXPECTED)
+        "email_confirm": [("public", f"/account/confirm/email/{BAD_TOKEN}/")],
+        "notifications": [("holder", "/account/notifications/"), ("customer", "/account/notifications/")],
+        "statistics": [("public", "/statistics/"), ("registrar", "/statistics/")],
+        "statistics_registrar": [("registrar", "/registrar/statistics/")],
+        "statistics_tamkeen": [("officer", "/support/statistics/"), ("finance", "/support/statistics/")],
         "my": [("holder", "/my/"), ("applicant", "/my/")],
         "notices": [("holder", "/notices/")],
         "application_new": [("newcomer", "/applications/new/")],
@@ -255,6 +268,13 @@ PAGE_NAMES = [
     "licence_check",
     "privacy",
     "accessibility",
+    "signup",
+    "account_confirm",
+    "email_confirm",
+    "notifications",
+    "statistics",
+    "statistics_registrar",
+    "statistics_tamkeen",
     "my",
     "notices",
     "application_new",
@@ -328,9 +348,9 @@ def check(page: Page, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: {violation}")
 
 
-def visit(page: Page, url: str, where: str, problems: list[str]) -> bool:
+def visit(page: Page, url: str, where: str, problems: list[str], expected: int = 200) -> bool:
     response = page.goto(url)
-    if response is None or response.status >= 400:
+    if response is None or response.status != expected:
         problems.append(f"{where}: answered {response.status if response else 'nothing'}")
         return False
     return True
@@ -358,7 +378,7 @@ def test_every_page_of_every_role_passes_axe_in_both_languages_at_phone_and_desk
                     url = f"{live_server.url}/{lang}{path}"
                     where = f"{role} {name} /{lang}{path}"
                     page.set_viewport_size(PHONE)
-                    if not visit(page, url, where, problems):
+                    if not visit(page, url, where, problems, EXPECTED.get(path, 200)):
                         continue
                     check(page, f"{where} @390", problems)
                     page.set_viewport_size(DESKTOP)
@@ -371,10 +391,18 @@ def test_every_page_of_every_role_passes_axe_in_both_languages_at_phone_and_desk
 
 FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
     ("newcomer", "/applications/new/", lambda d: {}),
+    ("newcomer", "/applications/new/", lambda d: {"phone": "12"}),
     ("holder", "/documents/new/", lambda d: {}),
+    (
+        "holder",
+        "/documents/new/?type=invoice",
+        lambda d: {"lines-0-description": "Abaya", "lines-0-quantity": "1.2345"},
+    ),
     ("holder", "/customers/new/", lambda d: {"kind": "individual", "cpr": "12"}),
     ("holder", "/documents/statement/", lambda d: {"from": "2026-13-01"}),
     ("public", "/track/", lambda d: {"reference": "nonsense", "cpr_last4": "x"}),
+    ("public", "/signup/", lambda d: {"cpr": "12", "email": "not-an-address", "password1": "short"}),
+    ("customer", "/support/apply/", lambda d: {}),
     (
         "customer",
         "/support/apply/",
@@ -385,7 +413,7 @@ FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
 
 def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, settings):
     """Each form sent empty or wrong by its own submit button, then checked with its errors on
-    the page, in both languages, at phone and desktop width."""
+    the page (the error summary has the focus), in both languages, at phone and desktop width."""
     settings.KHUTWA_SITE_URL = live_server.url
     d = Data()
     people = users(d)
@@ -408,6 +436,7 @@ def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, s
             form.evaluate("f => { f.noValidate = true; }")  # the server's errors, not the browser's
             with page.expect_navigation():
                 form.locator("[type=submit]").last.click()
+            expect(page.locator("#error-summary")).to_be_focused()
             check(page, f"{where} @390", problems)
             page.set_viewport_size(DESKTOP)
             check(page, f"{where} @1280", problems)

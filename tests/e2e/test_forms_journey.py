@@ -3,8 +3,6 @@ its links lead to the fields; the tier limits the activities as it is picked; ch
 document type keeps what was typed; and two keyboard journeys (Tab, Shift+Tab, Enter, Space and
 the arrow keys only, no clicks) at desktop width: applying for a licence, issuing an invoice."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -224,61 +222,3 @@ def test_keyboard_only_issuing_an_invoice(browser, live_server, holder_with_cust
     tab_to(page, "#document-form button[type=submit]", within=6)
     page.keyboard.press("Enter")
     expect(page.locator("#total")).to_have_text("70.000")
-
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def axe_serious(page: Page) -> list[str]:
-    """axe-core's critical and serious violations (WCAG 2.2 A and AA) of the page as it is."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """() => axe.run(document, {runOnly: {type: "tag",
-             values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})"""
-    )
-    return [
-        f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("critical", "serious")
-    ]
-
-
-@pytest.mark.parametrize("lang", ["ar", "en"])
-def test_the_forms_with_their_errors_shown_pass_axe(browser, live_server, holder_with_customer, lang):
-    base = live_server.url
-    context = browser.new_context(locale="ar-BH", viewport=DESKTOP, bypass_csp=True)  # to inject axe
-    page = context.new_page()
-    page.goto(f"{base}/{lang}/login/")
-    page.fill("#id_username", holder_with_customer.username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("#login-form button[type=submit]").press("Enter")
-    page.wait_for_url(f"{base}/{lang}/")
-    page.goto(f"{base}/{lang}/documents/new/?type=invoice")
-    page.fill("#l0d", "Abaya")
-    page.fill("#l0q", "1.2345")
-    page.locator("#document-form button[type=submit]").press("Enter")
-    expect(page.locator("#error-summary")).to_be_focused()
-    assert axe_serious(page) == []
-    page.goto(f"{base}/{lang}/customers/new/")
-    page.fill("#id_cpr", "123")
-    page.locator("#customer-form button[type=submit]").press("Enter")
-    expect(page.locator("#error-summary")).to_be_focused()
-    assert axe_serious(page) == []
-    person = applicant(username=f"axe-{lang}")
-    people(person)
-    other = browser.new_context(locale="ar-BH", viewport=DESKTOP, bypass_csp=True).new_page()
-    other.goto(f"{base}/{lang}/login/")
-    other.fill("#id_username", person.username)
-    other.fill("#id_password", PASSWORD)
-    other.locator("#login-form button[type=submit]").press("Enter")
-    other.wait_for_url(f"{base}/{lang}/")
-    other.goto(f"{base}/{lang}/applications/new/")
-    other.fill("#id_phone", "12")
-    other.locator("#application-form button[type=submit]").press("Enter")
-    expect(other.locator("#error-summary")).to_be_focused()
-    assert axe_serious(other) == []
-    other.goto(f"{base}/{lang}/support/apply/")
-    other.locator("#support-form button[name=submit]").press("Enter")
-    expect(other.locator("#error-summary")).to_be_focused()
-    assert axe_serious(other) == []
-    context.close()

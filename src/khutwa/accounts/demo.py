@@ -57,6 +57,9 @@ DEMO_ACCOUNTS = [
     DemoAccount("applicant", (Role.APPLICANT,), "Zainab", "Abdulla", "زينب عبدالله", cpr="900101001"),
     DemoAccount("holder", (Role.APPLICANT, Role.HOLDER), "Aisha", "Jassim", "عائشة جاسم", cpr="880202002"),
     DemoAccount("customer", (Role.TAMKEEN_CUSTOMER,), "Yousif", "Ebrahim", "يوسف إبراهيم", cpr="870303003"),
+    # Just signed up, nothing applied for: the application form from its first step (the README's
+    # screenshot of it is this account's).
+    DemoAccount("newcomer", (Role.APPLICANT,), "Huda", "Salman", "هدى سلمان", cpr="950505005"),
 ]
 
 
