@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,7 @@ from khutwa.catalogue.models import Activity, ApprovingBody, Governorate, Licenc
 from khutwa.catalogue.selectors import work_calendar
 from khutwa.documents.models import Document, DocumentType
 from khutwa.licensing.models import Application, ApplicationKind, ApplicationStatus, Licence, LicenceStatus
+from khutwa.statistics.expressions import LocalDate
 from khutwa.statistics.suppression import suppress
 from khutwa.statistics.tables import Column, Number, Row, Table, money, with_totals
 from khutwa.support.models import ApplicationStatus as SupportStatus
@@ -242,17 +243,36 @@ def percentile(distribution: dict[int, int], share: float) -> int | None:
     return max(distribution)  # pragma: no cover - the loop always reaches rank
 
 
+def working_day_index(calendar: WorkCalendar, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    """{day: working days in (first, day]} for every day from first to last: the working days
+    between two days of the range are then the difference of their entries."""
+    index: dict[dt.date, int] = {}
+    count = 0
+    day = first
+    while day <= last:
+        if day > first and calendar.is_working_day(day):
+            count += 1
+        index[day] = count
+        day += dt.timedelta(days=1)
+    return index
+
+
 def _durations(
     grouped: Iterable[dict[str, Any]], calendar: WorkCalendar, group: str | None
 ) -> dict[Any, dict[int, int]]:
-    """{group: {working days: licences}} from rows of (group, submitted day, licence day, n)."""
+    """{group: {working days: licences}} from rows of (group, submitted day, licence day, n):
+    two look-ups per row in an index of working days built once for the days seen."""
+    rows = [
+        (g[group] if group else None, _as_date(g["submitted"]), _as_date(g["licensed"]), g["n"])
+        for g in grouped
+    ]
     out: dict[Any, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    memo: dict[tuple[dt.date, dt.date], int] = {}
-    for g in grouped:
-        pair = (_as_date(g["submitted"]), _as_date(g["licensed"]))
-        if pair not in memo:
-            memo[pair] = calendar.working_days_between(*pair)
-        out[g[group] if group else None][memo[pair]] += g["n"]
+    if not rows:
+        return out
+    days = [d for _key, submitted, licensed, _n in rows for d in (submitted, licensed)]
+    index = working_day_index(calendar, min(days), max(days))
+    for key, submitted, licensed, n in rows:
+        out[key][max(0, index[licensed] - index[submitted])] += n
     return out
 
 
@@ -267,7 +287,7 @@ def working_days_by_body(first: dt.date, calendar: WorkCalendar) -> Table:
     }
     every = _durations(
         Application.objects.filter(**licensed)
-        .values(submitted=TruncDate("submitted_at"), licensed=TruncDate("licence__issued_at"))
+        .values(submitted=LocalDate("submitted_at"), licensed=LocalDate("licence__issued_at"))
         .annotate(n=Count("id"))
         .order_by(),
         calendar,
@@ -277,8 +297,8 @@ def working_days_by_body(first: dt.date, calendar: WorkCalendar) -> Table:
         Review.objects.filter(**{f"application__{k}": v for k, v in licensed.items()})
         .values(
             "body_id",
-            submitted=TruncDate("application__submitted_at"),
-            licensed=TruncDate("application__licence__issued_at"),
+            submitted=LocalDate("application__submitted_at"),
+            licensed=LocalDate("application__licence__issued_at"),
         )
         .annotate(n=Count("application_id", distinct=True))
         .order_by(),
@@ -309,7 +329,7 @@ def reviews_within_sla(first: dt.date) -> Table:
     clock's target, with the days the clock was paused for information added)."""
     grouped = (
         Review.objects.filter(decided_at__gte=_start(first), status__in=DECIDED_REVIEW_STATUSES)
-        .annotate(decided_day=TruncDate("decided_at"))
+        .annotate(decided_day=LocalDate("decided_at"))
         .values("body_id")
         .annotate(
             decided=Count("id"),
