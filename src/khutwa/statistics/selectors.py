@@ -9,6 +9,10 @@ KHUTWA_REDIS_URL is set) for KHUTWA_STATISTICS_CACHE_SECONDS:
 - ``statistics:registrar:v1``: the registrar's operational figures;
 - ``statistics:tamkeen:v1``: Tamkeen's figures per programme.
 
+``khutwa scheduler`` refreshes them every few minutes (``statistics_refresh``), before they
+expire; each key also has ``<key>:previous`` (served while one request recomputes after a miss)
+and ``<key>:lock`` (taken with cache.add, so a miss is computed once).
+
 The period is the last twelve calendar months, this month included (Asia/Bahrain).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -525,9 +530,45 @@ def programme_budgets() -> Table:
 
 _T = TypeVar("_T")
 
+#: How long the last figures computed are kept as a stand-in while new ones are computed.
+PREVIOUS_SECONDS = 24 * 3600
+#: How long a computation may hold its key's lock (a crashed one frees it after this).
+LOCK_SECONDS = 120
+#: How long a request at a miss with no previous figures waits for the one computing them.
+WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.1
+
+
+def _store(key: str, value: Any) -> None:
+    cache.set(key, value, timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS)
+    cache.set(f"{key}:previous", value, timeout=PREVIOUS_SECONDS)
+
 
 def _cached(key: str, compute: Callable[[], _T]) -> _T:
-    return cache.get_or_set(key, compute, timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS)  # type: ignore[return-value]
+    """The cached value; at a miss, one request computes it (holding ``<key>:lock``, taken
+    with cache.add) while the others serve the previous value (``<key>:previous``, kept a
+    day), or, when there is none yet, wait for the computation (at most WAIT_SECONDS)."""
+    value = cache.get(key)
+    if value is not None:
+        return value
+    lock = f"{key}:lock"
+    if cache.add(lock, 1, timeout=LOCK_SECONDS):
+        try:
+            value = compute()
+            _store(key, value)
+        finally:
+            cache.delete(lock)
+        return value
+    previous = cache.get(f"{key}:previous")
+    if previous is not None:
+        return previous
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        value = cache.get(key)
+        if value is not None:
+            return value
+    return compute()  # the other computation is taking too long (or died): do it here
 
 
 def statistics_figures() -> Figures:
@@ -540,16 +581,37 @@ def statistics_public() -> Figures:
     return _cached(PUBLIC_KEY, lambda: figures_publishable(statistics_figures()))
 
 
+def _registrar_compute() -> tuple[Table, ...]:
+    return (backlog_by_body(timezone.localdate()), waiting_by_stage())
+
+
+def _tamkeen_compute() -> tuple[Table, ...]:
+    return (support_by_programme(), programme_budgets())
+
+
 def statistics_registrar() -> tuple[Table, ...]:
     """The registrar's operational figures (cached): backlog and waiting applications."""
-    return _cached(REGISTRAR_KEY, lambda: (backlog_by_body(timezone.localdate()), waiting_by_stage()))
+    return _cached(REGISTRAR_KEY, _registrar_compute)
 
 
 def statistics_tamkeen() -> tuple[Table, ...]:
     """Tamkeen's figures (cached): support by programme, and budgets."""
-    return _cached(TAMKEEN_KEY, lambda: (support_by_programme(), programme_budgets()))
+    return _cached(TAMKEEN_KEY, _tamkeen_compute)
+
+
+def statistics_refresh() -> int:
+    """Compute every figure afresh and store it (the scheduler's job, every few minutes, before
+    the cached figures expire): visitors read them from the cache and never compute them.
+    Returns the number of entries stored."""
+    figures = figures_compute()
+    _store(FIGURES_KEY, figures)
+    _store(PUBLIC_KEY, figures_publishable(figures))
+    _store(REGISTRAR_KEY, _registrar_compute())
+    _store(TAMKEEN_KEY, _tamkeen_compute())
+    return 4
 
 
 def statistics_forget() -> None:
-    """Empty the cache of the figures (the next read computes them again)."""
-    cache.delete_many([FIGURES_KEY, PUBLIC_KEY, REGISTRAR_KEY, TAMKEEN_KEY])
+    """Empty the cache of the figures (the next read computes them again), previous ones too."""
+    keys = [FIGURES_KEY, PUBLIC_KEY, REGISTRAR_KEY, TAMKEEN_KEY]
+    cache.delete_many([*keys, *(f"{k}:previous" for k in keys)])
