@@ -10,8 +10,9 @@ KHUTWA_REDIS_URL is set) for KHUTWA_STATISTICS_CACHE_SECONDS:
 - ``statistics:tamkeen:v1``: Tamkeen's figures per programme.
 
 ``khutwa scheduler`` refreshes them every few minutes (``statistics_refresh``), before they
-expire; each key also has ``<key>:previous`` (served while one request recomputes after a miss)
-and ``<key>:lock`` (taken with cache.add, so a miss is computed once).
+expire. Each entry holds (due time, figures) and is kept a day past its due time: when it is due,
+one request recomputes it (holding ``<key>:lock``, taken with cache.add) and the others serve
+the previous figures meanwhile.
 
 The period is the last twelve calendar months, this month included (Asia/Bahrain).
 """
@@ -530,26 +531,37 @@ def programme_budgets() -> Table:
 
 _T = TypeVar("_T")
 
-#: How long the last figures computed are kept as a stand-in while new ones are computed.
-PREVIOUS_SECONDS = 24 * 3600
+#: How long figures are kept after they are due for a refresh: served as a stand-in while
+#: one request computes new ones.
+STALE_SECONDS = 24 * 3600
 #: How long a computation may hold its key's lock (a crashed one frees it after this).
 LOCK_SECONDS = 120
-#: How long a request at a miss with no previous figures waits for the one computing them.
+#: How long a request at a miss with no figures at all waits for the one computing them.
 WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.1
 
 
 def _store(key: str, value: Any) -> None:
-    cache.set(key, value, timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS)
-    cache.set(f"{key}:previous", value, timeout=PREVIOUS_SECONDS)
+    """One cache entry per key: (the time it is due for a refresh, the value), kept a day."""
+    fresh_until = time.time() + settings.KHUTWA_STATISTICS_CACHE_SECONDS
+    cache.set(key, (fresh_until, value), timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS + STALE_SECONDS)
+
+
+def _read(key: str) -> tuple[bool, Any]:
+    """(fresh, value) of the entry; value None when there is none."""
+    entry = cache.get(key)
+    if entry is None:
+        return False, None
+    fresh_until, value = entry
+    return time.time() < fresh_until, value
 
 
 def _cached(key: str, compute: Callable[[], _T]) -> _T:
-    """The cached value; at a miss, one request computes it (holding ``<key>:lock``, taken
-    with cache.add) while the others serve the previous value (``<key>:previous``, kept a
-    day), or, when there is none yet, wait for the computation (at most WAIT_SECONDS)."""
-    value = cache.get(key)
-    if value is not None:
+    """The cached value; when it is due (or absent), one request computes it (holding
+    ``<key>:lock``, taken with cache.add) while the others serve the previous value, or, when
+    there is none yet, wait for the computation (at most WAIT_SECONDS)."""
+    fresh, value = _read(key)
+    if fresh:
         return value
     lock = f"{key}:lock"
     if cache.add(lock, 1, timeout=LOCK_SECONDS):
@@ -559,16 +571,24 @@ def _cached(key: str, compute: Callable[[], _T]) -> _T:
         finally:
             cache.delete(lock)
         return value
-    previous = cache.get(f"{key}:previous")
-    if previous is not None:
-        return previous
+    if value is not None:
+        return value
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
-        value = cache.get(key)
+        fresh, value = _read(key)
         if value is not None:
             return value
     return compute()  # the other computation is taking too long (or died): do it here
+
+
+def _figures_unlocked() -> Figures:
+    """The cached figures, or computed and stored (under the caller's lock)."""
+    fresh, figures = _read(FIGURES_KEY)
+    if not fresh:
+        figures = figures_compute()
+        _store(FIGURES_KEY, figures)
+    return figures
 
 
 def statistics_figures() -> Figures:
@@ -578,7 +598,7 @@ def statistics_figures() -> Figures:
 
 def statistics_public() -> Figures:
     """What the public page and the API show: the figures with small cells suppressed (cached)."""
-    return _cached(PUBLIC_KEY, lambda: figures_publishable(statistics_figures()))
+    return _cached(PUBLIC_KEY, lambda: figures_publishable(_figures_unlocked()))
 
 
 def _registrar_compute() -> tuple[Table, ...]:
@@ -612,6 +632,5 @@ def statistics_refresh() -> int:
 
 
 def statistics_forget() -> None:
-    """Empty the cache of the figures (the next read computes them again), previous ones too."""
-    keys = [FIGURES_KEY, PUBLIC_KEY, REGISTRAR_KEY, TAMKEEN_KEY]
-    cache.delete_many([*keys, *(f"{k}:previous" for k in keys)])
+    """Empty the cache of the figures (the next read computes them again)."""
+    cache.delete_many([FIGURES_KEY, PUBLIC_KEY, REGISTRAR_KEY, TAMKEEN_KEY])
