@@ -63,7 +63,8 @@ def test_each_slot_is_started_once():
     assert every_minute >= {"recover_stalled_tasks", "webhooks_deliver_due"}
     assert {r.job for r in later} == every_minute  # only the next minute's jobs
     next_day = {r.job for r in scheduler_tick(now=at("2026-12-03T00:11"))}
-    assert next_day == {"expire_licences", "expire_support"} | every_minute
+    # (and the statistics, refreshed every four minutes: 00:08 is a new slot)
+    assert next_day == {"expire_licences", "expire_support", "statistics_refresh"} | every_minute
     assert ScheduledRun.objects.filter(job="expire_licences").count() == 2
     assert DBTaskResult.objects.filter(task_path=DAILY["expire_licences"].task).count() == 2
 

@@ -35,4 +35,7 @@ JOBS: list[Job] = [
     Job("recover_stalled_tasks", "khutwa.jobs.tasks.tasks_recover", every_minutes=1, inline=True),
     # Webhook deliveries whose next attempt has come (their retries over 24 hours):
     Job("webhooks_deliver_due", "khutwa.webhooks.tasks.deliveries_due", every_minutes=1),
+    # The public statistics recomputed before their cache (KHUTWA_STATISTICS_CACHE_SECONDS,
+    # 300 by default) expires, so that no visitor computes them:
+    Job("statistics_refresh", "khutwa.statistics.tasks.statistics_refresh_periodic", every_minutes=4),
 ]

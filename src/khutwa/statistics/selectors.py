@@ -9,6 +9,11 @@ KHUTWA_REDIS_URL is set) for KHUTWA_STATISTICS_CACHE_SECONDS:
 - ``statistics:registrar:v1``: the registrar's operational figures;
 - ``statistics:tamkeen:v1``: Tamkeen's figures per programme.
 
+``khutwa scheduler`` refreshes them every few minutes (``statistics_refresh``), before they
+expire. Each entry holds (due time, figures) and is kept a day past its due time: when it is due,
+one request recomputes it (holding ``<key>:lock``, taken with cache.add) and the others serve
+the previous figures meanwhile.
+
 The period is the last twelve calendar months, this month included (Asia/Bahrain).
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,7 +31,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +42,7 @@ from khutwa.catalogue.models import Activity, ApprovingBody, Governorate, Licenc
 from khutwa.catalogue.selectors import work_calendar
 from khutwa.documents.models import Document, DocumentType
 from khutwa.licensing.models import Application, ApplicationKind, ApplicationStatus, Licence, LicenceStatus
+from khutwa.statistics.expressions import LocalDate
 from khutwa.statistics.suppression import suppress
 from khutwa.statistics.tables import Column, Number, Row, Table, money, with_totals
 from khutwa.support.models import ApplicationStatus as SupportStatus
@@ -242,17 +249,36 @@ def percentile(distribution: dict[int, int], share: float) -> int | None:
     return max(distribution)  # pragma: no cover - the loop always reaches rank
 
 
+def working_day_index(calendar: WorkCalendar, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    """{day: working days in (first, day]} for every day from first to last: the working days
+    between two days of the range are then the difference of their entries."""
+    index: dict[dt.date, int] = {}
+    count = 0
+    day = first
+    while day <= last:
+        if day > first and calendar.is_working_day(day):
+            count += 1
+        index[day] = count
+        day += dt.timedelta(days=1)
+    return index
+
+
 def _durations(
     grouped: Iterable[dict[str, Any]], calendar: WorkCalendar, group: str | None
 ) -> dict[Any, dict[int, int]]:
-    """{group: {working days: licences}} from rows of (group, submitted day, licence day, n)."""
+    """{group: {working days: licences}} from rows of (group, submitted day, licence day, n):
+    two look-ups per row in an index of working days built once for the days seen."""
+    rows = [
+        (g[group] if group else None, _as_date(g["submitted"]), _as_date(g["licensed"]), g["n"])
+        for g in grouped
+    ]
     out: dict[Any, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    memo: dict[tuple[dt.date, dt.date], int] = {}
-    for g in grouped:
-        pair = (_as_date(g["submitted"]), _as_date(g["licensed"]))
-        if pair not in memo:
-            memo[pair] = calendar.working_days_between(*pair)
-        out[g[group] if group else None][memo[pair]] += g["n"]
+    if not rows:
+        return out
+    days = [d for _key, submitted, licensed, _n in rows for d in (submitted, licensed)]
+    index = working_day_index(calendar, min(days), max(days))
+    for key, submitted, licensed, n in rows:
+        out[key][max(0, index[licensed] - index[submitted])] += n
     return out
 
 
@@ -267,7 +293,7 @@ def working_days_by_body(first: dt.date, calendar: WorkCalendar) -> Table:
     }
     every = _durations(
         Application.objects.filter(**licensed)
-        .values(submitted=TruncDate("submitted_at"), licensed=TruncDate("licence__issued_at"))
+        .values(submitted=LocalDate("submitted_at"), licensed=LocalDate("licence__issued_at"))
         .annotate(n=Count("id"))
         .order_by(),
         calendar,
@@ -277,8 +303,8 @@ def working_days_by_body(first: dt.date, calendar: WorkCalendar) -> Table:
         Review.objects.filter(**{f"application__{k}": v for k, v in licensed.items()})
         .values(
             "body_id",
-            submitted=TruncDate("application__submitted_at"),
-            licensed=TruncDate("application__licence__issued_at"),
+            submitted=LocalDate("application__submitted_at"),
+            licensed=LocalDate("application__licence__issued_at"),
         )
         .annotate(n=Count("application_id", distinct=True))
         .order_by(),
@@ -309,7 +335,7 @@ def reviews_within_sla(first: dt.date) -> Table:
     clock's target, with the days the clock was paused for information added)."""
     grouped = (
         Review.objects.filter(decided_at__gte=_start(first), status__in=DECIDED_REVIEW_STATUSES)
-        .annotate(decided_day=TruncDate("decided_at"))
+        .annotate(decided_day=LocalDate("decided_at"))
         .values("body_id")
         .annotate(
             decided=Count("id"),
@@ -505,9 +531,64 @@ def programme_budgets() -> Table:
 
 _T = TypeVar("_T")
 
+#: How long figures are kept after they are due for a refresh: served as a stand-in while
+#: one request computes new ones.
+STALE_SECONDS = 24 * 3600
+#: How long a computation may hold its key's lock (a crashed one frees it after this).
+LOCK_SECONDS = 120
+#: How long a request at a miss with no figures at all waits for the one computing them.
+WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.1
+
+
+def _store(key: str, value: Any) -> None:
+    """One cache entry per key: (the time it is due for a refresh, the value), kept a day."""
+    fresh_until = time.time() + settings.KHUTWA_STATISTICS_CACHE_SECONDS
+    cache.set(key, (fresh_until, value), timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS + STALE_SECONDS)
+
+
+def _read(key: str) -> tuple[bool, Any]:
+    """(fresh, value) of the entry; value None when there is none."""
+    entry = cache.get(key)
+    if entry is None:
+        return False, None
+    fresh_until, value = entry
+    return time.time() < fresh_until, value
+
 
 def _cached(key: str, compute: Callable[[], _T]) -> _T:
-    return cache.get_or_set(key, compute, timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS)  # type: ignore[return-value]
+    """The cached value; when it is due (or absent), one request computes it (holding
+    ``<key>:lock``, taken with cache.add) while the others serve the previous value, or, when
+    there is none yet, wait for the computation (at most WAIT_SECONDS)."""
+    fresh, value = _read(key)
+    if fresh:
+        return value
+    lock = f"{key}:lock"
+    if cache.add(lock, 1, timeout=LOCK_SECONDS):
+        try:
+            value = compute()
+            _store(key, value)
+        finally:
+            cache.delete(lock)
+        return value
+    if value is not None:
+        return value
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        fresh, value = _read(key)
+        if value is not None:
+            return value
+    return compute()  # the other computation is taking too long (or died): do it here
+
+
+def _figures_unlocked() -> Figures:
+    """The cached figures, or computed and stored (under the caller's lock)."""
+    fresh, figures = _read(FIGURES_KEY)
+    if not fresh:
+        figures = figures_compute()
+        _store(FIGURES_KEY, figures)
+    return figures
 
 
 def statistics_figures() -> Figures:
@@ -517,17 +598,37 @@ def statistics_figures() -> Figures:
 
 def statistics_public() -> Figures:
     """What the public page and the API show: the figures with small cells suppressed (cached)."""
-    return _cached(PUBLIC_KEY, lambda: figures_publishable(statistics_figures()))
+    return _cached(PUBLIC_KEY, lambda: figures_publishable(_figures_unlocked()))
+
+
+def _registrar_compute() -> tuple[Table, ...]:
+    return (backlog_by_body(timezone.localdate()), waiting_by_stage())
+
+
+def _tamkeen_compute() -> tuple[Table, ...]:
+    return (support_by_programme(), programme_budgets())
 
 
 def statistics_registrar() -> tuple[Table, ...]:
     """The registrar's operational figures (cached): backlog and waiting applications."""
-    return _cached(REGISTRAR_KEY, lambda: (backlog_by_body(timezone.localdate()), waiting_by_stage()))
+    return _cached(REGISTRAR_KEY, _registrar_compute)
 
 
 def statistics_tamkeen() -> tuple[Table, ...]:
     """Tamkeen's figures (cached): support by programme, and budgets."""
-    return _cached(TAMKEEN_KEY, lambda: (support_by_programme(), programme_budgets()))
+    return _cached(TAMKEEN_KEY, _tamkeen_compute)
+
+
+def statistics_refresh() -> int:
+    """Compute every figure afresh and store it (the scheduler's job, every few minutes, before
+    the cached figures expire): visitors read them from the cache and never compute them.
+    Returns the number of entries stored."""
+    figures = figures_compute()
+    _store(FIGURES_KEY, figures)
+    _store(PUBLIC_KEY, figures_publishable(figures))
+    _store(REGISTRAR_KEY, _registrar_compute())
+    _store(TAMKEEN_KEY, _tamkeen_compute())
+    return 4
 
 
 def statistics_forget() -> None:
