@@ -55,3 +55,10 @@ def test_sent_after_commit_only(settings):  # type: ignore[no-untyped-def]
         sms_on_commit(to="+97333123456", text="committed")
         assert sms.outbox == []
     assert [m.text for m in sms.outbox] == ["committed"]
+
+
+def test_console_writes_the_whole_message_for_the_developer(settings, capsys):  # type: ignore[no-untyped-def]
+    settings.KHUTWA_SMS_BACKEND = "console"
+    sms.send_sms("+97336001234", "Khutwa: your confirmation code is 123456.")
+    out = capsys.readouterr().out
+    assert "to +97336001234" in out and "123456" in out

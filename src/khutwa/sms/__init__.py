@@ -2,7 +2,7 @@
 
 ``send_sms(to, text)`` hands one message to the backend in ``KHUTWA_SMS_BACKEND``:
 
-- ``console`` (development): writes the message to the log;
+- ``console`` (development): writes the message to standard output;
 - ``locmem`` (tests): appends it to ``khutwa.sms.outbox``;
 - ``http`` (production): POSTs JSON ``{"to", "from", "text"}`` to ``KHUTWA_SMS_GATEWAY_URL``
   with ``Authorization: Bearer KHUTWA_SMS_GATEWAY_TOKEN``; any answer but 2xx raises, so the
@@ -15,13 +15,11 @@ never inside a request (``khutwa.sms.tasks.sms_send``).
 
 from __future__ import annotations
 
-import logging
+import sys
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,11 @@ class SmsError(Exception):
 
 
 def _console(message: Message) -> None:
-    log.info("sms", extra={"sms_to": message.to, "sms_text": message.text})
+    """Development only (refused in production): the whole message on standard output, as
+    Django's console e-mail backend does, so that a developer can read a confirmation code. The
+    logs never carry it (they drop personal data)."""
+    sys.stdout.write(f"SMS from {message.sender} to {message.to}\n{message.text}\n{'-' * 40}\n")
+    sys.stdout.flush()
 
 
 def _locmem(message: Message) -> None:
