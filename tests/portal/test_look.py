@@ -46,26 +46,29 @@ def page(client: Client, path: str, user=None) -> str:  # type: ignore[no-untype
 # Navigation by role ---------------------------------------------------------------------------
 
 
-PUBLIC = ["home", "activities", "how_to_apply", "track", "verify", "programmes"]
+PUBLIC = ["home", "activities", "how_to_apply", "track", "statistics", "verify", "programmes"]
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
         (None, PUBLIC),
-        (Role.APPLICANT, ["home", "activities", "how_to_apply", "track", "my", "verify", "programmes"]),
+        (Role.APPLICANT, [*PUBLIC[:5], "my", "verify", "programmes"]),
         (
             Role.HOLDER,
-            [*PUBLIC[:4], "my", "documents", "customers", "support", "verify", "programmes"],
+            [*PUBLIC[:5], "my", "documents", "customers", "support", "verify", "programmes"],
         ),
         (
             Role.TAMKEEN_CUSTOMER,
-            ["home", "activities", "how_to_apply", "track", "documents", "support", "verify", "programmes"],
+            [*PUBLIC[:5], "documents", "support", "verify", "programmes"],
         ),
-        (Role.REGISTRAR, ["home", "pipeline", "screening", "overdue", "licences", "admin"]),
+        (
+            Role.REGISTRAR,
+            ["home", "pipeline", "screening", "overdue", "licences", "statistics_registrar", "admin"],
+        ),
         (Role.REVIEWER, ["home", "reviews"]),
-        (Role.TAMKEEN_OFFICER, ["home", "support_queue", "support_reports", "admin"]),
-        (Role.TAMKEEN_FINANCE, ["home", "support_finance", "support_reports"]),
+        (Role.TAMKEEN_OFFICER, ["home", "support_queue", "support_reports", "statistics_tamkeen", "admin"]),
+        (Role.TAMKEEN_FINANCE, ["home", "support_finance", "support_reports", "statistics_tamkeen"]),
     ],
 )
 def test_the_navigation_shows_what_each_role_uses_and_nothing_else(client, role, expected):
