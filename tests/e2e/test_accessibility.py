@@ -144,6 +144,7 @@ def pages(d: Data) -> dict[str, list[tuple[str, str]]]:
         "accessibility": [("public", "/accessibility/")],
         "signup": [("public", "/signup/")],
         "account_confirm": [("newcomer", "/account/confirm/"), ("holder", "/account/confirm/")],
+        "account": [("holder", "/account/"), ("registrar", "/account/")],
         # a link that does not verify: the page the person sees (answered 400, see EXPECTED)
         "email_confirm": [("public", f"/account/confirm/email/{BAD_TOKEN}/")],
         "notifications": [("holder", "/account/notifications/"), ("customer", "/account/notifications/")],
@@ -270,6 +271,7 @@ PAGE_NAMES = [
     "accessibility",
     "signup",
     "account_confirm",
+    "account",
     "email_confirm",
     "notifications",
     "statistics",

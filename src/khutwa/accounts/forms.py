@@ -210,20 +210,7 @@ class SignupForm(forms.Form):
         return normalise_bahraini_mobile(self.cleaned_data["phone"])
 
     def clean_email(self) -> str:
-        from khutwa.accounts.models import User
-
-        email = self.cleaned_data["email"].strip()
-        local, _sep, domain = email.rpartition("@")
-        email = f"{local}@{domain.lower()}"
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError(
-                _(
-                    "An account already uses this e-mail address. Log in, or reset your password "
-                    "if you have forgotten it."
-                ),
-                code="email_taken",
-            )
-        return email
+        return clean_email_address(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
         from khutwa.accounts.models import User
@@ -258,6 +245,47 @@ class SignupForm(forms.Form):
             "email": data["email"],
             "password": data["password1"],
         }
+
+
+def clean_email_address(value: str, *, owner: Any = None) -> str:
+    """The address with its domain in lower case; refused when another account uses it."""
+    from khutwa.accounts.models import User
+    from khutwa.accounts.services import email_taken_message
+
+    email = value.strip()
+    local, _sep, domain = email.rpartition("@")
+    email = f"{local}@{domain.lower()}"
+    others = User.objects.filter(email__iexact=email)
+    if owner is not None:
+        others = others.exclude(pk=owner.pk)
+    if others.exists():
+        raise ValidationError(email_taken_message(), code="email_taken")
+    return email
+
+
+class ContactForm(forms.Form):
+    """Changing the e-mail address or the mobile number (accounts.services.contact_change): the
+    current password is asked, and what changes must be confirmed again."""
+
+    email = SignupForm.base_fields["email"]
+    phone = SignupForm.base_fields["phone"]
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        help_text=_("To be sure it is you."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "dir": "ltr"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"email": user.email, "phone": user.phone})
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        return clean_email_address(self.cleaned_data["email"], owner=self.user)
+
+    def clean_phone(self) -> str:
+        return normalise_bahraini_mobile(self.cleaned_data["phone"])
 
 
 class PhoneCodeForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import secrets
@@ -481,3 +482,71 @@ def _identity_apply(*, user: User, identity: NationalIdentity, now: dt.datetime)
     user.save()
     if not user.role_names():
         user_set_roles(user=user, roles=[Role.APPLICANT], actor=None)
+
+
+def contact_change(
+    *, user: User, password: str, email: str | None = None, phone: str | None = None
+) -> list[str]:
+    """Change the e-mail address and/or the mobile number (already normalised by the caller's
+    form or schema), after checking the current password; returns what changed. A changed
+    address or number is no longer confirmed: a link or a code goes to the new one, and the
+    former e-mail address hears of the change (so a stolen session cannot quietly take the
+    account over)."""
+    if not user.has_usable_password() or not user.check_password(password):
+        raise Refused(_("The password is not right."), field="password", status=403)
+    email = email.strip() if email is not None else None
+    changed: dict[str, str] = {}
+    if email is not None and email.lower() != user.email.lower():
+        if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            raise Refused(email_taken_message(), field="email", status=409)
+        changed["email"] = email
+    if phone is not None and phone != user.phone:
+        changed["phone"] = phone
+    if not changed:
+        return []
+    former_email = user.email
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        fields = []
+        if "email" in changed:
+            user.email, user.email_confirmed_at = changed["email"], None
+            fields += ["email", "email_confirmed_at"]
+        if "phone" in changed:
+            user.phone, user.phone_confirmed_at = changed["phone"], None
+            fields += ["phone", "phone_confirmed_at"]
+        user.save(update_fields=fields)
+        audit_record(
+            actor=user, action="accounts.user.contact_change", obj=user, after={"changed": sorted(changed)}
+        )
+        if "email" in changed:
+            email_confirmation_send(user=user)
+        if former_email:
+            _contact_change_notice(user=user, to=former_email, changed=sorted(changed))
+    if "phone" in changed:
+        with contextlib.suppress(Refused):  # codes asked too often: the confirm page offers another
+            phone_code_send(user=user)
+    return sorted(changed)
+
+
+def _contact_change_notice(*, user: User, to: str, changed: list[str]) -> None:
+    def body() -> str:
+        what = {
+            ("email",): _("your e-mail address"),
+            ("phone",): _("your mobile number"),
+            ("email", "phone"): _("your e-mail address and your mobile number"),
+        }[tuple(changed)]
+        return _(
+            "Hello %(name)s,\n\nThe contact details of your Khutwa account were changed: %(what)s. "
+            "If you made this change, there is nothing to do. If you did not, reset your password "
+            "at once and tell the information centre."
+        ) % {"name": user.display_name, "what": what}
+
+    subject = _both_languages(lambda: _("Your Khutwa contact details were changed")).replace("\n\n", " | ")
+    email_on_commit(subject=subject, body=_both_languages(body), recipients=[to])
+
+
+def email_taken_message() -> str:
+    return _(
+        "An account already uses this e-mail address. Log in, or reset your password if you have "
+        "forgotten it."
+    )

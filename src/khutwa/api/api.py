@@ -8,6 +8,7 @@ from ninja.throttling import AnonRateThrottle
 
 from khutwa.accounts.authentication import credentials_check
 from khutwa.accounts.services import api_token_issue, api_token_revoke
+from khutwa.api import contact as contact_api
 from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
@@ -80,6 +81,7 @@ def me(request: HttpRequest) -> MeOut:
 
 api.add_router("/auth", auth_router)
 api.add_router("/me/notifications", notifications_api.router)
+api.add_router("/me/contact", contact_api.router)
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/applications/track", licensing_api.track_router)
 api.add_router("/applications", licensing_api.router)

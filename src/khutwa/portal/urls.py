@@ -26,6 +26,7 @@ urlpatterns = [
     path("login/authenticator/", views_auth.otp_setup, name="otp_setup"),
     path("logout/", views_auth.LogoutView.as_view(), name="logout"),
     path("signup/", views_accounts.signup, name="signup"),
+    path("account/", views_accounts.account, name="account"),
     path("account/confirm/", views_accounts.account_confirm, name="account_confirm"),
     path("account/confirm/email/<str:token>/", views_accounts.email_confirm, name="email_confirm"),
     path("password/", views_auth.PasswordChangeView.as_view(), name="password_change"),

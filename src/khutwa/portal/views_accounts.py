@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from khutwa.accounts import services
-from khutwa.accounts.forms import PhoneCodeForm, SignupForm
+from khutwa.accounts.forms import ContactForm, PhoneCodeForm, SignupForm
 from khutwa.accounts.selectors import contact_confirmed
 from khutwa.errors import Refused
 from khutwa.portal.access import me
@@ -80,6 +80,29 @@ def account_confirm(request: HttpRequest) -> HttpResponse:
             status = 400
     context = {"form": form, "error": error, "confirmed": contact_confirmed(user), "account": user}
     return render(request, "registration/account_confirm.html", context, status=status)
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("password")
+def account(request: HttpRequest) -> HttpResponse:
+    """The person's own details, and changing the e-mail address or the mobile number (what
+    changes is confirmed again: on to the confirmation page)."""
+    user = me(request)
+    form = ContactForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.contact_change(user=user, **form.cleaned_data)
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            if not changed:
+                messages.info(request, _("Nothing was changed."))
+                return redirect("portal:account")
+            messages.success(request, _("Saved. Confirm what you changed."))
+            return redirect("portal:account_confirm")
+    status = 400 if form.errors else 200
+    return render(request, "registration/account.html", {"form": form, "account": user}, status=status)
 
 
 def _onwards(request: HttpRequest) -> HttpResponse:
