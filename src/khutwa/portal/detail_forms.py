@@ -13,6 +13,7 @@ A request sent by htmx gets the form's fragment alone (the element it swaps), an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,18 +26,26 @@ from django.shortcuts import redirect, render
 from khutwa.errors import NotFound, Refused
 
 
+def _field_of(form: forms.Form, key: str) -> str | None:
+    """The form's field a service's error key names (``documents[1]`` is the ``documents``
+    field's), or None when the form has no such field."""
+    name = re.split(r"[\[.]", key, maxsplit=1)[0]
+    return name if name and name in form.fields else None
+
+
 def add_service_error(form: forms.Form, exc: Refused | ValidationError) -> int:
     """Put a service's refusal (or its input errors) on the form: beside the field it names when
     the form has that field, else as the form's own message. Gives the status to answer with."""
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
-            for name, texts in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, texts)
+            for key, texts in exc.message_dict.items():
+                form.add_error(_field_of(form, key), texts)
         else:
             form.add_error(None, exc.messages)
         return 400
-    if exc.field and exc.field in form.fields:
-        form.add_error(exc.field, str(exc.message))
+    field = _field_of(form, exc.field)
+    if field is not None:
+        form.add_error(field, str(exc.message))
         return 400
     form.add_error(None, str(exc.message))
     return exc.status if exc.status in (403, 409) else 400
