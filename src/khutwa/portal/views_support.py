@@ -27,7 +27,7 @@ from khutwa.documents.selectors import documents_for
 from khutwa.errors import Refused
 from khutwa.http import download, permissions_allow
 from khutwa.inputs import parse_ids
-from khutwa.portal.access import found, me, role_required, run
+from khutwa.portal.access import found, me, role_required
 from khutwa.portal.detail_forms import submit
 from khutwa.portal.fields import Problem
 from khutwa.portal.forms import (
@@ -37,6 +37,7 @@ from khutwa.portal.forms import (
     ClaimForm,
     EnterpriseForm,
     IbanForm,
+    ReasonForm,
     SupportDecisionForm,
 )
 from khutwa.support import selectors, services
@@ -339,37 +340,54 @@ def support_enterprise_decide(request: HttpRequest, pk: int, decision: str) -> H
     enterprise = Enterprise.objects.filter(pk=pk).first()
     if enterprise is None:
         raise Http404
-    return run(
+    form = ReasonForm(request.POST, auto_id=f"ent{enterprise.pk}_%s")
+    return submit(
         request,
-        lambda: services.enterprise_decide(
-            actor=me(request), enterprise=enterprise, decision=decision, reason=request.POST.get("reason", "")
+        form,
+        lambda data: services.enterprise_decide(
+            actor=me(request), enterprise=enterprise, decision=decision, reason=data["reason"]
         ),
         success=_("Decision recorded."),
         back=reverse("portal:support_queue"),
+        template="portal/support_queue.html",
+        context=lambda f: _queue_context(request, deciding=(enterprise.pk, f)),
     )
 
 
 @role_required(Role.TAMKEEN_OFFICER)
 def support_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/support_queue.html", _queue_context(request))
+
+
+def _queue_context(request: HttpRequest, *, deciding: tuple[int, forms.Form] | None = None) -> dict[str, Any]:
+    """The officer's queue; ``deciding``: the business whose decision was refused, and its form."""
     status = request.GET.get("status", "")
     if status not in ApplicationStatus.values:
         status = ""
     programme = request.GET.get("programme", "")[:50]
-    return render(
-        request,
-        "portal/support_queue.html",
-        {
-            "applications": selectors.applications_for(me(request), status=status, programme=programme)[:200],
-            "claims": Claim.objects.filter(status=ClaimStatus.SUBMITTED).select_related("application")[:100],
-            "statuses": ApplicationStatus.choices,
-            "status": status,
-            "programmes": Programme.objects.all(),
-            "programme": programme,
-            "enterprises": Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
-            .select_related("user")
-            .order_by("submitted_at")[:100],
-        },
+    enterprises = list(
+        Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
+        .select_related("user")
+        .order_by("submitted_at")[:100]
     )
+    failed = deciding[1] if deciding else None
+    for enterprise in enterprises:
+        # One refusal form per business, each with its own element ids.
+        mine = deciding is not None and deciding[0] == enterprise.pk
+        enterprise.decide_form = failed if mine else ReasonForm(auto_id=f"ent{enterprise.pk}_%s")  # type: ignore[attr-defined]
+    return {
+        "applications": selectors.applications_for(me(request), status=status, programme=programme)[:200],
+        "claims": Claim.objects.filter(status=ClaimStatus.SUBMITTED).select_related("application")[:100],
+        "statuses": ApplicationStatus.choices,
+        "status": status,
+        "programme": programme,
+        "programmes": Programme.objects.all(),
+        "enterprises": enterprises,
+        # A business decided meanwhile is no longer listed: its refusal shows above the list.
+        "decided_form": failed
+        if failed and deciding and deciding[0] not in {e.pk for e in enterprises}
+        else None,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)
@@ -377,46 +395,63 @@ def support_finance(request: HttpRequest) -> HttpResponse:
     user = me(request)
     if request.method == "POST":
         ids = parse_ids(request.POST.getlist("claims"), limit=services.BATCH_MAX_CLAIMS)
-        try:
+
+        def create(data: dict[str, Any]) -> Any:
             if ids is None:
                 raise Refused(
                     _("Choose at most %(max)s claims listed on this page.")
                     % {"max": services.BATCH_MAX_CLAIMS}
                 )
-            batch = services.batch_create(actor=user, claim_ids=ids)
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, _("Batch %(ref)s created.") % {"ref": batch.reference})
-            return redirect("portal:support_batch", pk=batch.pk)
-    return render(
-        request,
-        "portal/support_finance.html",
-        {
-            "claims": Claim.objects.filter(status=ClaimStatus.VERIFIED, payout__isnull=True).select_related(
-                "application__beneficiary"
-            ),
-            "batches": PayoutBatch.objects.all()[:50],
-        },
-    )
+            return services.batch_create(actor=user, claim_ids=ids)
+
+        return submit(
+            request,
+            ActionForm(request.POST),
+            create,
+            success=lambda batch: _("Batch %(ref)s created.") % {"ref": batch.reference},
+            back=lambda batch: reverse("portal:support_batch", kwargs={"pk": batch.pk}),
+            template="portal/support_finance.html",
+            context=lambda f: _finance_context(batch_form=f),
+        )
+    return render(request, "portal/support_finance.html", _finance_context())
+
+
+def _finance_context(**failed: forms.Form) -> dict[str, Any]:
+    return {
+        "claims": Claim.objects.filter(status=ClaimStatus.VERIFIED, payout__isnull=True).select_related(
+            "application__beneficiary"
+        ),
+        "batches": PayoutBatch.objects.all()[:50],
+        "batch_form": ActionForm(),
+        **failed,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)
 def support_batch(request: HttpRequest, pk: int) -> HttpResponse:
     batch = found(lambda: selectors.get_batch_for(me(request), pk))
     if request.method == "POST":
-        return run(
+        return submit(
             request,
-            lambda: services.batch_mark_paid(actor=me(request), batch=batch),
+            ActionForm(request.POST),
+            lambda data: services.batch_mark_paid(actor=me(request), batch=batch),
             success=_("Batch marked paid."),
             back=reverse("portal:support_batch", kwargs={"pk": pk}),
+            template="portal/support_batch.html",
+            context=lambda f: _batch_context(batch, paid_form=f),
         )
+    return render(request, "portal/support_batch.html", _batch_context(batch))
+
+
+def _batch_context(batch: PayoutBatch, **failed: forms.Form) -> dict[str, Any]:
     payouts = batch.payouts.select_related("claim__application")
-    return render(
-        request,
-        "portal/support_batch.html",
-        {"batch": batch, "payouts": payouts, "total": sum((p.amount for p in payouts), Decimal("0"))},
-    )
+    return {
+        "batch": batch,
+        "payouts": payouts,
+        "total": sum((p.amount for p in payouts), Decimal("0")),
+        "paid_form": ActionForm(),
+        **failed,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)
