@@ -444,3 +444,60 @@ def test_an_htmx_submission_gets_the_form_alone_with_its_errors_and_on_success_a
         client, s.claimant, "/en/support/iban/", {"iban": "BH67BMAG00001299123456"}, HX_Request="true"
     )
     assert response.status_code == 204 and response["HX-Redirect"] == "/en/support/"
+
+
+# --- Other detail pages: a quotation's answer, the payout pages, the officer's business checks ----
+
+
+def test_answering_a_quotation_already_answered_is_a_sentence_on_top_of_its_actions(client, s):
+    from khutwa.documents import services as docs
+
+    docs.quotation_respond(actor=s.claimant, quotation=s.quotation, accept=True)
+    before = snapshot()
+    response = post(client, s.claimant, f"/en/documents/{s.quotation.public_id}/decline/", {})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "This quotation was already answered." in summary(html)
+    assert html.index('id="quotation-actions"') < html.index('id="error-summary"')
+    s.quotation.response.refresh_from_db()
+    assert s.quotation.response.answer == "accepted" and snapshot() == before
+
+
+def test_a_batch_without_claims_says_so_on_top_of_the_batch_form(client, s):
+    before = snapshot()
+    response = post(client, s.finance, "/en/support/finance/", {})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose the verified claims to pay." in summary(html)
+    assert html.index('id="batch-form"') < html.index('id="error-summary"')
+    assert snapshot() == before
+
+
+def test_refusing_a_business_without_a_reason_is_told_beside_that_rows_reason(client, s):
+    enterprise = support.enterprise_register(actor=s.claimant, cr_number="145678-1", name_en="Shop")
+    before = snapshot()
+    response = post(client, s.officer, f"/en/support/enterprises/{enterprise.pk}/refuse/", {"reason": ""})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Give the reason; the applicant will see it." in beside(html, f"ent{enterprise.pk}_reason")
+    assert f'href="#ent{enterprise.pk}_reason"' in summary(html)
+    enterprise.refresh_from_db()
+    assert enterprise.rejected_reason == "" and enterprise.verified_at is None and snapshot() == before
+    # Decided meanwhile: the business leaves the list, its refusal stays on the page.
+    support.enterprise_decide(actor=s.officer, enterprise=enterprise, decision="verify")
+    response = post(client, s.officer, f"/en/support/enterprises/{enterprise.pk}/refuse/", {"reason": "Fake"})
+    assert response.status_code == 409
+    assert "This link was already decided." in summary(response.content.decode())
+
+
+def test_marking_a_paid_batch_paid_again_is_a_sentence_on_top_of_the_page(client, db):
+    from tests.e2e.test_accessibility import Data
+
+    d = Data()  # a verified claim in an open payout batch
+    path = f"/en/support/batches/{d.batch.pk}/"
+    assert post(client, d.finance, path, {}).status_code == 302
+    before = snapshot()
+    response = post(client, d.finance, path, {})
+    assert response.status_code == 409
+    assert "This batch is already paid." in summary(response.content.decode())
+    assert snapshot() == before
