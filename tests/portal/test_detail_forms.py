@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from khutwa.accounts.models import Enterprise
 from khutwa.approvals.models import InfoRequest
@@ -55,14 +55,10 @@ def post(client: Any, user: Any, path: str, data: dict[str, str], **headers: str
 # --- The holder's / customer's support page: the IBAN and the business ---------------------------
 
 
-@pytest.mark.parametrize(
-    ("lang", "expected"),
-    [
-        ("en", "Enter a Bahraini IBAN: it starts with BH."),
-        ("ar", "Enter a Bahraini IBAN: it starts with BH."),  # the msgid until the lead adds its Arabic
-    ],
-)
-def test_a_wrong_iban_is_shown_beside_the_field_and_nothing_is_saved(client, s, lang, expected):
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_a_wrong_iban_is_shown_beside_the_field_and_nothing_is_saved(client, s, lang):
+    with translation.override(lang):  # the page's language (its Arabic comes with the catalogue)
+        expected = translation.gettext("Enter a Bahraini IBAN: it starts with BH.")
     before = snapshot()
     response = post(client, s.claimant, f"/{lang}/support/iban/", {"iban": "GB82WEST12345698765432"})
     html = response.content.decode()
