@@ -497,3 +497,11 @@ def test_marking_a_paid_batch_paid_again_is_a_sentence_on_top_of_the_page(client
     assert response.status_code == 409
     assert "This batch is already paid." in summary(response.content.decode())
     assert snapshot() == before
+
+
+def test_a_batch_of_claims_not_on_the_page_is_bad_input_not_a_conflict(client, s):
+    before = snapshot()
+    response = post(client, s.finance, "/en/support/finance/", {"claims": ["x"]})
+    assert response.status_code == 400
+    assert "claims listed on this page" in summary(response.content.decode())
+    assert snapshot() == before

@@ -400,7 +400,9 @@ def support_finance(request: HttpRequest) -> HttpResponse:
             if ids is None:
                 raise Refused(
                     _("Choose at most %(max)s claims listed on this page.")
-                    % {"max": services.BATCH_MAX_CLAIMS}
+                    % {"max": services.BATCH_MAX_CLAIMS},
+                    field="claims",
+                    status=422,
                 )
             return services.batch_create(actor=user, claim_ids=ids)
 
