@@ -410,6 +410,8 @@ FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
         "/support/apply/",
         lambda d: {"programme": "bdsupport", "quotation": "QUO-0"},
     ),
+    # A form on a detail page (the last form of "My support": the IBAN), sent back with its error.
+    ("customer", "/support/", lambda d: {"iban": "GB82WEST12345698765432"}),
 ]
 
 

@@ -155,21 +155,37 @@ class AttachmentForm(forms.Form):
     file = forms.FileField(label=_("File (PDF, PNG or JPEG)"))
 
 
+class ActionForm(forms.Form):
+    """A button alone (submit, withdraw, renew …): it has no field, only the refusal to show."""
+
+
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    required_fields = frozenset({"reason"})
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
 
 
 class ItemsForm(forms.Form):
+    required_fields = frozenset({"items"})
     items = forms.CharField(
-        label=_("Items missing"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+        label=_("Items missing"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
 
 
 class AddBodyForm(forms.Form):
-    body = forms.ModelChoiceField(
-        label=_("Approving body"), queryset=ApprovingBody.objects.filter(is_active=True), to_field_name="code"
+    required_fields = frozenset({"body", "reason"})
+    body = ServiceChoiceField(label=_("Approving body"), required=False)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "body_%s")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["body"]).choices = [("", "—")] + [
+            (b.code, b.name) for b in ApprovingBody.objects.filter(is_active=True)
+        ]
 
 
 class DecisionForm(forms.Form):
@@ -219,8 +235,102 @@ class InspectionOutcomeForm(forms.Form):
 
 
 class AnswerForm(forms.Form):
+    required_fields = frozenset({"answer"})
     answer = forms.CharField(
-        label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+        label=_("Your answer"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class VatNumberForm(forms.Form):
+    vat_number = forms.CharField(
+        label=_(
+            "VAT account number (from the National Bureau for Revenue's certificate; empty if not registered)"
+        ),
+        required=False,
+        max_length=15,
+        widget=forms.TextInput(attrs={"dir": "ltr", "inputmode": "numeric"}),
+    )
+
+
+class IbanForm(forms.Form):
+    required_fields = frozenset({"iban"})
+    iban = forms.CharField(
+        label=_("IBAN"),
+        required=False,
+        max_length=40,
+        help_text=_("A Bahraini account: BH, two check digits, the bank's four letters, 14 characters."),
+        widget=forms.TextInput(
+            attrs={"dir": "ltr", "placeholder": "BH67 BMAG 0000 1299 1234 56", "autocomplete": "off"}
+        ),
+    )
+
+
+class EnterpriseForm(forms.Form):
+    """The business a Tamkeen customer acts for (its commercial registration)."""
+
+    required_fields = frozenset({"cr_number"})
+    cr_number = forms.CharField(
+        label=_("Commercial registration number"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"dir": "ltr", "placeholder": "145678-1", "inputmode": "numeric"}),
+    )
+    name_ar = forms.CharField(
+        label=_("Arabic name"), required=False, max_length=200, widget=forms.TextInput(attrs={"dir": "rtl"})
+    )
+    name_en = forms.CharField(
+        label=_("English name"), required=False, max_length=200, widget=forms.TextInput(attrs={"dir": "ltr"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "ent_%s")
+        super().__init__(*args, **kwargs)
+
+
+class SupportDecisionForm(forms.Form):
+    """A Tamkeen officer's decision on a support application."""
+
+    required_fields = frozenset({"decision"})
+    decision = ServiceChoiceField(
+        label=_("Decision"),
+        required=False,
+        choices=[
+            ("approve", _("Approve (reserves the entitlement)")),
+            ("reject", _("Reject")),
+            ("request_info", _("Request information")),
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Reason or question"),
+        required=False,
+        help_text=_("Needed to reject or to ask for information; the applicant sees it."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+    )
+
+
+class ClaimForm(forms.Form):
+    required_fields = frozenset({"documents"})
+    documents = forms.CharField(
+        label=_("The invoice, receipt and other documents: one id or QR content per line"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "dir": "ltr"}),
+    )
+
+    def document_refs(self) -> list[str]:
+        text = self.cleaned_data.get("documents") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ClaimDecisionForm(forms.Form):
+    """A claim's decision: the button pressed says which; a rejection needs the reason."""
+
+    reason = forms.CharField(
+        label=_("Reason for rejecting"),
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(),
     )
 
 

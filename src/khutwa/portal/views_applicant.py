@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,15 +23,18 @@ from khutwa.audit.services import audit_record
 from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.licensing import selectors, services, workflow
-from khutwa.licensing.models import ApplicationStatus
-from khutwa.portal.access import found, me, run
+from khutwa.licensing.models import Application, ApplicationStatus, Licence
+from khutwa.portal.access import found, me
+from khutwa.portal.detail_forms import submit
 from khutwa.portal.forms import (
+    ActionForm,
     AddBodyForm,
     AnswerForm,
     ApplicationForm,
     AttachmentForm,
     ItemsForm,
     ReasonForm,
+    VatNumberForm,
     initial_from,
 )
 
@@ -117,6 +124,22 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = me(request)
     application = found(lambda: selectors.get_application_for(user, pk=pk))
+    if application.applicant_id != user.pk:
+        # Staff reading an applicant's personal data leave a trace.
+        audit_record(actor=user, action="licensing.application.view", obj=application)
+    return render(request, "portal/application_detail.html", _application_context(request, application))
+
+
+def _application_context(
+    request: HttpRequest,
+    application: Application,
+    failed: Mapping[str, forms.Form] | None = None,
+    *,
+    answering: tuple[int, AnswerForm] | None = None,
+) -> dict[str, Any]:
+    """An application's page; ``failed`` is the form sent back with its errors (``answering``:
+    the answer to which request for information), if any."""
+    user = me(request)
     is_registrar = user.has_role(Role.REGISTRAR)
     is_owner = application.applicant_id == user.pk
     actor_kinds = ([workflow.APPLICANT] if is_owner else []) + ([workflow.REGISTRAR] if is_registrar else [])
@@ -125,11 +148,14 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         actions |= {
             t.name for t in workflow.available(application, workflow.APPLICANT) if t.name in ("submit",)
         }
-    if not is_owner:
-        # Staff reading an applicant's personal data leave a trace.
-        audit_record(actor=user, action="licensing.application.view", obj=application)
-    requests = InfoRequest.objects.filter(review__application=application).select_related("review__body")
-    context = {
+    requests = list(
+        InfoRequest.objects.filter(review__application=application).select_related("review__body")
+    )
+    for info in requests:
+        # One answer form per request, each with its own element ids.
+        failed_answer = answering[1] if answering and answering[0] == info.pk else None
+        info.answer_form = failed_answer or AnswerForm(auto_id=f"id_answer{info.pk}_%s")  # type: ignore[attr-defined]
+    return {
         "application": application,
         "actions": actions,
         "is_registrar": is_registrar,
@@ -139,13 +165,13 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and (is_owner or is_registrar),
         "info_requests": requests,
         "attachment_form": AttachmentForm(),
-        "reason_form": ReasonForm(),
-        "items_form": ItemsForm(),
-        "body_form": AddBodyForm(),
-        "answer_form": AnswerForm(),
+        "appeal_form": ReasonForm(auto_id="appeal_%s"),
+        "return_form": ItemsForm(),
+        "add_body_form": AddBodyForm(),
+        "action_form": ActionForm(),
         "timeline": application.transitions.all(),
+        **(failed or {}),
     }
-    return render(request, "portal/application_detail.html", context)
 
 
 @login_required
@@ -154,52 +180,70 @@ def application_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         raise Http404
     user = me(request)
     application = found(lambda: selectors.get_application_for(user, pk=pk))
-    back = reverse("portal:application", kwargs={"pk": pk})
     post = request.POST
-    calls = {
-        "submit": (lambda: services.application_submit(actor=user, application=application), _("Submitted.")),
+    calls: dict[str, tuple[forms.Form, Callable[[dict[str, Any]], Any], str]] = {
+        "submit": (
+            ActionForm(post),
+            lambda data: services.application_submit(actor=user, application=application),
+            _("Submitted."),
+        ),
         "withdraw": (
-            lambda: services.application_withdraw(actor=user, application=application),
+            ActionForm(post),
+            lambda data: services.application_withdraw(actor=user, application=application),
             _("Withdrawn."),
         ),
         "start_screening": (
-            lambda: services.application_start_screening(actor=user, application=application),
+            ActionForm(post),
+            lambda data: services.application_start_screening(actor=user, application=application),
             _("Screening started."),
         ),
         "accept": (
-            lambda: services.application_accept(actor=user, application=application),
+            ActionForm(post),
+            lambda data: services.application_accept(actor=user, application=application),
             _("Accepted and sent to the approving bodies."),
         ),
         "return": (
-            lambda: services.application_return(
-                actor=user, application=application, items=post.get("items", "")
+            ItemsForm(post),
+            lambda data: services.application_return(
+                actor=user, application=application, items=data["items"]
             ),
             _("Returned to the applicant."),
         ),
         "appeal": (
-            lambda: services.application_appeal(
-                actor=user, application=application, reason=post.get("reason", "")
+            ReasonForm(post, auto_id="appeal_%s"),
+            lambda data: services.application_appeal(
+                actor=user, application=application, reason=data["reason"]
             ),
             _("Your appeal was received."),
         ),
         "add_body": (
-            lambda: services.review_body_add(
-                actor=user,
-                application=application,
-                body_code=post.get("body", ""),
-                reason=post.get("reason", ""),
+            AddBodyForm(post),
+            lambda data: services.review_body_add(
+                actor=user, application=application, body_code=data["body"], reason=data["reason"]
             ),
             _("Body added."),
         ),
         "issue_licence": (
-            lambda: services.licence_issue(actor=user, application=application),
+            ActionForm(post),
+            lambda data: services.licence_issue(actor=user, application=application),
             _("Licence issued."),
         ),
     }
     if action not in calls:
         raise Http404
-    call, success = calls[action]
-    return run(request, call, success=str(success), back=back)
+    form, call, success = calls[action]
+    # A button alone reports a refusal at the top of the actions; a form with fields, in itself.
+    name = f"{action}_form" if form.fields else "action_form"
+    return submit(
+        request,
+        form,
+        call,
+        success=str(success),
+        back=reverse("portal:application", kwargs={"pk": pk}),
+        template="portal/application_detail.html",
+        context=lambda f: _application_context(request, application, {name: f}),
+        fragment=f"portal/forms/_application_{action}.html" if form.fields else "",
+    )
 
 
 @login_required
@@ -207,26 +251,23 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         raise Http404
     application = found(lambda: selectors.get_application_for(me(request), pk=pk))
-    back = reverse("portal:application", kwargs={"pk": pk})
     form = AttachmentForm(request.POST, request.FILES)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return redirect(back)
-    upload = form.cleaned_data["file"]
-    content = upload.read(50 * 1024 * 1024 + 1)
-    return run(
+
+    def attach(data: dict[str, Any]) -> Any:
+        upload = data["file"]
+        content = upload.read(50 * 1024 * 1024 + 1)
+        return services.attachment_add(
+            actor=me(request), application=application, kind=data["kind"], name=upload.name, content=content
+        )
+
+    return submit(
         request,
-        lambda: services.attachment_add(
-            actor=me(request),
-            application=application,
-            kind=form.cleaned_data["kind"],
-            name=upload.name,
-            content=content,
-        ),
+        form,
+        attach,
         success=_("Document attached."),
-        back=back,
+        back=reverse("portal:application", kwargs={"pk": pk}),
+        template="portal/application_detail.html",
+        context=lambda f: _application_context(request, application, {"attachment_form": f}),
     )
 
 
@@ -264,34 +305,46 @@ def answer_info(request: HttpRequest, pk: int, request_id: int) -> HttpResponse:
     info = InfoRequest.objects.filter(pk=request_id, review__application=application).first()
     if info is None:
         raise Http404
-    return run(
+    return submit(
         request,
-        lambda: review_services.review_answer(
-            actor=me(request), info_request=info, answer=request.POST.get("answer", "")
+        AnswerForm(request.POST, auto_id=f"id_answer{info.pk}_%s"),
+        lambda data: review_services.review_answer(
+            actor=me(request), info_request=info, answer=data["answer"]
         ),
         success=_("Answer sent; the body's clock resumes."),
         back=reverse("portal:application", kwargs={"pk": pk}),
+        template="portal/application_detail.html",
+        context=lambda f: _application_context(
+            request, application, answering=(info.pk, cast(AnswerForm, f))
+        ),
     )
 
 
 @login_required
 def licence_detail(request: HttpRequest, number: str) -> HttpResponse:
     licence = found(lambda: selectors.get_licence_for(me(request), number))
-    return render(
-        request,
-        "portal/licence_detail.html",
-        {
-            "licence": licence,
-            "events": licence.events.select_related("actor", "application"),
-            "is_registrar": me(request).has_role(Role.REGISTRAR),
-            "is_holder": licence.holder_id == me(request).pk,
-            "reason_form": ReasonForm(),
-            "open_change": licence.applications.filter(
-                kind__in=["renewal", "amendment"],
-                status__in=["draft", "submitted", "screening", "in_review", "approved"],
-            ).first(),
-        },
-    )
+    return render(request, "portal/licence_detail.html", _licence_context(request, licence))
+
+
+def _licence_context(request: HttpRequest, licence: Licence, **failed: forms.Form) -> dict[str, Any]:
+    """A licence's page; ``failed`` is the form sent back with its errors, if any."""
+    return {
+        "licence": licence,
+        "events": licence.events.select_related("actor", "application"),
+        "is_registrar": me(request).has_role(Role.REGISTRAR),
+        "is_holder": licence.holder_id == me(request).pk,
+        # One form per change, each with its own element ids.
+        "suspend_form": ReasonForm(auto_id="suspend_%s"),
+        "reinstate_form": ReasonForm(auto_id="reinstate_%s"),
+        "cancel_form": ReasonForm(auto_id="cancel_%s"),
+        "renew_form": ActionForm(),
+        "vat_form": VatNumberForm(initial={"vat_number": licence.vat_number}),
+        "open_change": licence.applications.filter(
+            kind__in=["renewal", "amendment"],
+            status__in=["draft", "submitted", "screening", "in_review", "approved"],
+        ).first(),
+        **failed,
+    }
 
 
 @login_required
@@ -310,39 +363,68 @@ def licence_action(request: HttpRequest, number: str, action: str) -> HttpRespon
         raise Http404
     licence = found(lambda: selectors.get_licence_for(me(request), number))
     back = reverse("portal:licence", kwargs={"number": licence.number})
+    post = request.POST
+    form: forms.Form
     if action in ("suspend", "reinstate", "cancel"):
-        return run(
+        form = ReasonForm(post, auto_id=f"{action}_%s")
+        return _licence_submit(
             request,
-            lambda: services.licence_change_status(
-                actor=me(request),
-                licence=licence,
-                action=action,
-                reason=request.POST.get("reason", ""),
+            licence,
+            action,
+            form,
+            lambda data: services.licence_change_status(
+                actor=me(request), licence=licence, action=action, reason=data["reason"]
             ),
             success=_("Done."),
             back=back,
         )
     if action == "vat":
-        return run(
+        return _licence_submit(
             request,
-            lambda: services.licence_set_vat_number(
-                actor=me(request), licence=licence, vat_number=request.POST.get("vat_number", "")
+            licence,
+            action,
+            VatNumberForm(post),
+            lambda data: services.licence_set_vat_number(
+                actor=me(request), licence=licence, vat_number=data["vat_number"]
             ),
             success=_("The VAT account number was recorded."),
             back=back,
         )
     if action == "renew":
-        try:
-            application = services.renewal_open(actor=me(request), licence=licence)
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-            return redirect(back)
-        messages.success(
+        return _licence_submit(
             request,
-            _("Renewal %(ref)s opened as a draft; check it and submit.") % {"ref": application.reference},
+            licence,
+            action,
+            ActionForm(post),
+            lambda data: services.renewal_open(actor=me(request), licence=licence),
+            success=lambda application: (
+                _("Renewal %(ref)s opened as a draft; check it and submit.") % {"ref": application.reference}
+            ),
+            back=lambda application: reverse("portal:application", kwargs={"pk": application.pk}),
         )
-        return redirect("portal:application", pk=application.pk)
     raise Http404
+
+
+def _licence_submit(
+    request: HttpRequest,
+    licence: Licence,
+    action: str,
+    form: forms.Form,
+    call: Callable[[dict[str, Any]], Any],
+    *,
+    success: str | Callable[[Any], str],
+    back: str | Callable[[Any], str],
+) -> HttpResponse:
+    return submit(
+        request,
+        form,
+        call,
+        success=success,
+        back=back,
+        template="portal/licence_detail.html",
+        context=lambda f: _licence_context(request, licence, **{f"{action}_form": f}),
+        fragment=f"portal/forms/_licence_{action}.html",
+    )
 
 
 @login_required

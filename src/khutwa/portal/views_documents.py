@@ -4,9 +4,11 @@ public verification page and the platform's public keys."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -29,8 +31,10 @@ from khutwa.errors import Refused
 from khutwa.http import download
 from khutwa.inputs import parse_count, parse_date, parse_id
 from khutwa.licensing.selectors import active_licence_of
-from khutwa.portal.access import attempt, found, me, run
+from khutwa.portal.access import found, me
+from khutwa.portal.detail_forms import submit
 from khutwa.portal.fields import Problem
+from khutwa.portal.forms import ActionForm
 from khutwa.portal.limits import refused
 from khutwa.portal.problems import CUSTOMER_FIELDS as CUSTOMER_PROBLEM_FIELDS
 from khutwa.portal.problems import STATEMENT_FIELDS, document_problems, field_problems, verification_reasons
@@ -199,8 +203,13 @@ def _bad_dates(post: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
 
 @login_required
 def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    user = me(request)
     document = _document_or_404(request, public_id)
+    return render(request, "portal/document_detail.html", _document_context(request, document))
+
+
+def _document_context(request: HttpRequest, document: Document, **failed: forms.Form) -> dict[str, Any]:
+    """A document's page; ``failed`` is the action sent back with its refusal, if any."""
+    user = me(request)
     is_holder = document.licence.holder_id == user.pk
     response = getattr(document, "response", None)
     split = (
@@ -208,22 +217,20 @@ def document_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         if is_holder and document.type == DocumentType.QUOTATION
         else None
     )
-    return render(
-        request,
-        "portal/document_detail.html",
-        {
-            "document": document,
-            "p": document.payload,
-            "is_holder": is_holder,
-            "split_application": split,
-            "is_customer": selectors.addressed_to(user, document.customer),
-            "response": response,
-            "verify_url": verify_url(document),
-            "has_xml": document.type in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE),
-            "outstanding": services.outstanding(document) if document.type == DocumentType.INVOICE else None,
-            "today": timezone.localdate(),
-        },
-    )
+    return {
+        "document": document,
+        "p": document.payload,
+        "is_holder": is_holder,
+        "split_application": split,
+        "is_customer": selectors.addressed_to(user, document.customer),
+        "response": response,
+        "verify_url": verify_url(document),
+        "has_xml": document.type in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE),
+        "outstanding": services.outstanding(document) if document.type == DocumentType.INVOICE else None,
+        "today": timezone.localdate(),
+        "action_form": ActionForm(),
+        **failed,
+    }
 
 
 @login_required
@@ -247,38 +254,49 @@ def document_action(request: HttpRequest, public_id: str, action: str) -> HttpRe
         raise Http404
     user = me(request)
     document = _document_or_404(request, public_id)
-    back = reverse("portal:document", kwargs={"public_id": document.public_id})
-    if action in ("accept", "decline"):
-        return run(
-            request,
-            lambda: services.quotation_respond(actor=user, quotation=document, accept=action == "accept"),
-            success=_("Your answer was recorded."),
-            back=back,
-        )
-    if action == "invoice":
-        issued, refused = attempt(
-            request, lambda: services.quotation_to_invoice(actor=user, quotation=document), back=back
-        )
-        if refused is not None:
-            return refused
+
+    def to_invoice(data: dict[str, Any]) -> Any:
+        issued = services.quotation_to_invoice(actor=user, quotation=document)
         for warning in issued.warnings:
             messages.warning(request, warning)
-        messages.success(request, _("Invoice %(number)s issued.") % {"number": issued.document.number})
-        return redirect("portal:document", public_id=issued.document.public_id)
-    if action == "split":
-        pair, refused = attempt(
-            request, lambda: support_services.split_invoice(actor=user, quotation=document), back=back
-        )
-        if refused is not None:
-            return refused
-        first, second = pair
-        messages.success(
-            request,
-            _("Invoices %(tamkeen)s (to Tamkeen) and %(customer)s (to the customer) issued.")
-            % {"tamkeen": first.document.number, "customer": second.document.number},
-        )
-        return redirect("portal:document", public_id=second.document.public_id)
-    raise Http404
+        return issued.document
+
+    calls: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[[Any], str]]] = {
+        "accept": (
+            lambda data: services.quotation_respond(actor=user, quotation=document, accept=True),
+            lambda result: _("Your answer was recorded."),
+        ),
+        "decline": (
+            lambda data: services.quotation_respond(actor=user, quotation=document, accept=False),
+            lambda result: _("Your answer was recorded."),
+        ),
+        "invoice": (to_invoice, lambda invoice: _("Invoice %(number)s issued.") % {"number": invoice.number}),
+        "split": (
+            lambda data: support_services.split_invoice(actor=user, quotation=document),
+            lambda pair: (
+                _("Invoices %(tamkeen)s (to Tamkeen) and %(customer)s (to the customer) issued.")
+                % {"tamkeen": pair[0].document.number, "customer": pair[1].document.number}
+            ),
+        ),
+    }
+    if action not in calls:
+        raise Http404
+    call, success = calls[action]
+    back = reverse("portal:document", kwargs={"public_id": document.public_id})
+    # An invoice issued opens; the split pair opens at the customer's share.
+    destinations: dict[str, Callable[[Any], str]] = {
+        "invoice": lambda invoice: reverse("portal:document", kwargs={"public_id": invoice.public_id}),
+        "split": lambda pair: reverse("portal:document", kwargs={"public_id": pair[1].document.public_id}),
+    }
+    return submit(
+        request,
+        ActionForm(request.POST),
+        call,
+        success=success,
+        back=destinations.get(action, lambda result: back),
+        template="portal/document_detail.html",
+        context=lambda f: _document_context(request, document, action_form=f),
+    )
 
 
 CUSTOMER_FIELDS = ("name_ar", "name_en", "address", "phone", "email", "vat_number")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -14,12 +15,13 @@ from django.utils.translation import gettext as _
 from khutwa.accounts.roles import Role
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
-from khutwa.approvals.models import Inspection, ReviewStatus
+from khutwa.approvals.models import Inspection, Review, ReviewStatus
 from khutwa.catalogue.models import Governorate
 from khutwa.inputs import parse_id
 from khutwa.licensing import selectors
 from khutwa.licensing.models import ApplicationStatus, LicenceStatus
-from khutwa.portal.access import found, me, role_required, run
+from khutwa.portal.access import found, me, role_required
+from khutwa.portal.detail_forms import submit
 from khutwa.portal.forms import DecisionForm, InspectionForm, InspectionOutcomeForm
 
 PAGE_SIZE = 25
@@ -128,30 +130,46 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = me(request)
     review = found(lambda: review_selectors.get_review_for(user, pk))
-    application = selectors.get_application_for(user, pk=review.application_id)
     from khutwa.audit.services import audit_record
 
     audit_record(
-        actor=user, action="licensing.application.view", obj=application, after={"review": review.pk}
+        actor=user, action="licensing.application.view", obj=review.application, after={"review": review.pk}
     )
-    return render(
-        request,
-        "portal/review_detail.html",
-        {
-            "review": review,
-            "application": application,
-            "inspections": review.inspections.select_related("inspector"),
-            "info_requests": review.info_requests.all(),
-            "decision_form": DecisionForm(),
-            "inspection_form": InspectionForm(
-                body_id=review.body_id, initial={"scheduled_for": timezone.localdate(), "inspector": user.pk}
-            ),
-            "outcome_form": InspectionOutcomeForm(),
-            "today": timezone.localdate(),
-            "is_overdue": review_selectors.is_overdue(review),
-            "other_reviews": application.reviews.exclude(pk=review.pk),
-        },
-    )
+    return render(request, "portal/review_detail.html", _review_context(request, review))
+
+
+def _review_context(
+    request: HttpRequest,
+    review: Review,
+    *,
+    recording: tuple[int, InspectionOutcomeForm] | None = None,
+    **failed: forms.Form,
+) -> dict[str, Any]:
+    """A review's page; ``failed`` is the form sent back with its errors (``recording``: the
+    outcome of which inspection), if any."""
+    user = me(request)
+    application = selectors.get_application_for(user, pk=review.application_id)
+    inspections = list(review.inspections.select_related("inspector"))
+    for inspection in inspections:
+        # One outcome form per inspection, each with its own element ids.
+        failed_outcome = recording[1] if recording and recording[0] == inspection.pk else None
+        inspection.outcome_form = failed_outcome or InspectionOutcomeForm(  # type: ignore[attr-defined]
+            auto_id=f"id_outcome{inspection.pk}_%s"
+        )
+    return {
+        "review": review,
+        "application": application,
+        "inspections": inspections,
+        "info_requests": review.info_requests.all(),
+        "decide_form": DecisionForm(),
+        "inspection_form": InspectionForm(
+            body_id=review.body_id, initial={"scheduled_for": timezone.localdate(), "inspector": user.pk}
+        ),
+        "today": timezone.localdate(),
+        "is_overdue": review_selectors.is_overdue(review),
+        "other_reviews": application.reviews.exclude(pk=review.pk),
+        **failed,
+    }
 
 
 @role_required(Role.REVIEWER, Role.INSPECTOR)
@@ -160,56 +178,56 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404
     user = me(request)
     review = found(lambda: review_selectors.get_review_for(user, pk))
-    back = reverse("portal:review", kwargs={"pk": pk})
     post = request.POST
+    recording: tuple[int, InspectionOutcomeForm] | None = None
+    form: forms.Form
     if action == "decide":
-        return run(
-            request,
-            lambda: review_services.review_decide(
-                actor=user,
-                review=review,
-                decision=post.get("decision", ""),
-                reason=post.get("reason", ""),
-                conditions=post.get("conditions", ""),
-            ),
-            success=_("Decision recorded."),
-            back=back,
-        )
-    if action == "inspection":
-        form = InspectionForm(post, body_id=review.body_id)
-        if not form.is_valid():
-            from django.contrib import messages
-            from django.shortcuts import redirect
+        form = DecisionForm(post)
+        success = _("Decision recorded.")
 
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, str(error))
-            return redirect(back)
-        return run(
-            request,
-            lambda: review_services.inspection_schedule(
+        def call(data: dict[str, Any]) -> Any:
+            return review_services.review_decide(
                 actor=user,
                 review=review,
-                scheduled_for=form.cleaned_data["scheduled_for"],
-                inspector=form.cleaned_data["inspector"],
-            ),
-            success=_("Inspection scheduled."),
-            back=back,
-        )
-    if action == "outcome":
+                decision=data["decision"],
+                reason=data["reason"],
+                conditions=data["conditions"],
+            )
+
+    elif action == "inspection":
+        form = InspectionForm(post, body_id=review.body_id)
+        success = _("Inspection scheduled.")
+
+        def call(data: dict[str, Any]) -> Any:
+            return review_services.inspection_schedule(
+                actor=user, review=review, scheduled_for=data["scheduled_for"], inspector=data["inspector"]
+            )
+
+    elif action == "outcome":
         inspection_id = parse_id(post.get("inspection", ""))
         inspection = Inspection.objects.filter(pk=inspection_id or 0, review=review).first()
         if inspection is None:
             raise Http404
-        return run(
-            request,
-            lambda: review_services.inspection_record(
-                actor=user,
-                inspection=inspection,
-                outcome=post.get("outcome", ""),
-                notes=post.get("notes", ""),
-            ),
-            success=_("Inspection outcome recorded."),
-            back=back,
-        )
-    raise Http404
+        outcome_form = InspectionOutcomeForm(post, auto_id=f"id_outcome{inspection.pk}_%s")
+        form, recording = outcome_form, (inspection.pk, outcome_form)
+        success = _("Inspection outcome recorded.")
+
+        def call(data: dict[str, Any]) -> Any:
+            return review_services.inspection_record(
+                actor=user, inspection=inspection, outcome=data["outcome"], notes=data["notes"]
+            )
+
+    else:
+        raise Http404
+    return submit(
+        request,
+        form,
+        call,
+        success=success,
+        back=reverse("portal:review", kwargs={"pk": pk}),
+        template="portal/review_detail.html",
+        context=lambda f: _review_context(
+            request, review, recording=recording, **({} if recording else {f"{action}_form": f})
+        ),
+        fragment=f"portal/forms/_review_{action}.html" if action != "outcome" else "",
+    )

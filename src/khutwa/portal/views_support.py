@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, Sum
@@ -25,8 +27,19 @@ from khutwa.documents.selectors import documents_for
 from khutwa.errors import Refused
 from khutwa.http import download, permissions_allow
 from khutwa.inputs import parse_ids
-from khutwa.portal.access import attempt, found, me, role_required, run
+from khutwa.portal.access import found, me, role_required
+from khutwa.portal.detail_forms import submit
 from khutwa.portal.fields import Problem
+from khutwa.portal.forms import (
+    ActionForm,
+    AnswerForm,
+    ClaimDecisionForm,
+    ClaimForm,
+    EnterpriseForm,
+    IbanForm,
+    ReasonForm,
+    SupportDecisionForm,
+)
 from khutwa.support import selectors, services
 from khutwa.support.eligibility import applies_as_holder, depends_on_quotation, never_eligible
 from khutwa.support.models import (
@@ -63,18 +76,31 @@ def support_home(request: HttpRequest) -> HttpResponse:
         return redirect("portal:support_queue")
     if user.has_role(Role.TAMKEEN_FINANCE):
         return redirect("portal:support_finance")
+    return render(request, "portal/support_mine.html", _mine_context(request))
+
+
+def _mine_context(request: HttpRequest, **failed: forms.Form) -> dict[str, Any]:
+    """The "My support" page; ``failed`` is the form sent back with its errors, if any."""
+    user = me(request)
     beneficiary = Beneficiary.objects.filter(user=user).first()
-    return render(
-        request,
-        "portal/support_mine.html",
-        {
-            "applications": selectors.applications_for(user),
-            "claims": Claim.objects.filter(application__beneficiary=user).select_related("application"),
-            "programmes": Programme.objects.filter(is_paused=False),
-            "iban": beneficiary.iban if beneficiary else "",
-            "enterprise": Enterprise.objects.filter(user=user).first(),
-        },
-    )
+    enterprise = Enterprise.objects.filter(user=user).first()
+    return {
+        "applications": selectors.applications_for(user),
+        "claims": Claim.objects.filter(application__beneficiary=user).select_related("application"),
+        "programmes": Programme.objects.filter(is_paused=False),
+        "enterprise": enterprise,
+        "iban_form": IbanForm(initial={"iban": beneficiary.iban if beneficiary else ""}),
+        "enterprise_form": EnterpriseForm(
+            initial={
+                "cr_number": enterprise.cr_number,
+                "name_ar": enterprise.name_ar,
+                "name_en": enterprise.name_en,
+            }
+            if enterprise
+            else {}
+        ),
+        **failed,
+    }
 
 
 #: What a rule that needs the quotation checks, said before the quotation is given.
@@ -157,16 +183,25 @@ def support_apply(request: HttpRequest) -> HttpResponse:
 def support_application(request: HttpRequest, pk: int) -> HttpResponse:
     user = me(request)
     application = found(lambda: selectors.get_application_for(user, pk))
-    return render(
-        request,
-        "portal/support_application.html",
-        {
-            "application": application,
-            "claims": application.claims.all(),
-            "is_officer": user.has_role(Role.TAMKEEN_OFFICER),
-            "is_beneficiary": application.beneficiary_id == user.pk,
-        },
-    )
+    return render(request, "portal/support_application.html", _application_context(request, application))
+
+
+def _application_context(
+    request: HttpRequest, application: SupportApplication, **failed: forms.Form
+) -> dict[str, Any]:
+    """A support application's page; ``failed`` is the form sent back with its errors, if any."""
+    user = me(request)
+    return {
+        "application": application,
+        "claims": application.claims.all(),
+        "is_officer": user.has_role(Role.TAMKEEN_OFFICER),
+        "is_beneficiary": application.beneficiary_id == user.pk,
+        "decide_form": SupportDecisionForm(),
+        "claim_form": ClaimForm(),
+        "answer_form": AnswerForm(),
+        "cancel_form": ActionForm(),
+        **failed,
+    }
 
 
 @login_required
@@ -177,62 +212,72 @@ def support_application_action(request: HttpRequest, pk: int, action: str) -> Ht
     application = found(lambda: selectors.get_application_for(user, pk))
     back = reverse("portal:support_application", kwargs={"pk": pk})
     post = request.POST
-    if action == "decide":
-        return run(
-            request,
-            lambda: services.application_decide(
-                actor=user,
-                application=application,
-                decision=post.get("decision", ""),
-                reason=post.get("reason", ""),
-            ),
-            success=_("Decision recorded."),
-            back=back,
-        )
-    if action == "cancel":
-        return run(
-            request,
-            lambda: services.application_cancel(actor=user, application=application),
-            success=_("Cancelled."),
-            back=back,
-        )
-    if action == "answer":
-        return run(
-            request,
-            lambda: services.application_answer(
-                actor=user, application=application, answer=post.get("answer", "")
-            ),
-            success=_("Answer sent."),
-            back=back,
-        )
     if action == "claim":
-        refs = [line.strip() for line in post.get("documents", "").splitlines() if line.strip()]
-        claim, refused = attempt(
+        claim_form = ClaimForm(post)
+        return submit(
             request,
-            lambda: services.claim_submit(actor=user, application=application, document_refs=refs),
-            back=back,
+            claim_form,
+            lambda data: services.claim_submit(
+                actor=user, application=application, document_refs=claim_form.document_refs()
+            ),
+            success=_("Claim submitted; its checks are below."),
+            back=lambda claim: reverse("portal:support_claim", kwargs={"pk": claim.pk}),
+            template="portal/support_application.html",
+            context=lambda f: _application_context(request, application, claim_form=f),
+            fragment="portal/forms/_support_claim.html",
         )
-        if refused is not None:
-            return refused
-        messages.success(request, _("Claim submitted; its checks are below."))
-        return redirect("portal:support_claim", pk=claim.pk)
-    raise Http404
+    calls: dict[str, tuple[forms.Form, Callable[[dict[str, Any]], Any], str]] = {
+        "decide": (
+            SupportDecisionForm(post),
+            lambda data: services.application_decide(
+                actor=user, application=application, decision=data["decision"], reason=data["reason"]
+            ),
+            _("Decision recorded."),
+        ),
+        "cancel": (
+            ActionForm(post),
+            lambda data: services.application_cancel(actor=user, application=application),
+            _("Cancelled."),
+        ),
+        "answer": (
+            AnswerForm(post),
+            lambda data: services.application_answer(
+                actor=user, application=application, answer=data["answer"]
+            ),
+            _("Answer sent."),
+        ),
+    }
+    if action not in calls:
+        raise Http404
+    form, call, success = calls[action]
+    return submit(
+        request,
+        form,
+        call,
+        success=success,
+        back=back,
+        template="portal/support_application.html",
+        context=lambda f: _application_context(request, application, **{f"{action}_form": f}),
+        fragment=f"portal/forms/_support_{action}.html",
+    )
 
 
 @login_required
 def support_claim(request: HttpRequest, pk: int) -> HttpResponse:
     user = me(request)
     claim = found(lambda: selectors.get_claim_for(user, pk))
-    return render(
-        request,
-        "portal/support_claim.html",
-        {
-            "claim": claim,
-            "documents": claim.documents.select_related("document"),
-            "is_officer": user.has_role(Role.TAMKEEN_OFFICER),
-            "all_passed": all(c["passed"] for c in claim.checks),
-        },
-    )
+    return render(request, "portal/support_claim.html", _claim_context(request, claim))
+
+
+def _claim_context(request: HttpRequest, claim: Claim, **failed: forms.Form) -> dict[str, Any]:
+    return {
+        "claim": claim,
+        "documents": claim.documents.select_related("document"),
+        "is_officer": me(request).has_role(Role.TAMKEEN_OFFICER),
+        "all_passed": all(c["passed"] for c in claim.checks),
+        "claim_decision_form": ClaimDecisionForm(),
+        **failed,
+    }
 
 
 @login_required
@@ -241,16 +286,16 @@ def support_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     user = me(request)
     claim = found(lambda: selectors.get_claim_for(user, pk))
-    return run(
+    decision = request.POST.get("decision", "")
+    return submit(
         request,
-        lambda: services.claim_decide(
-            actor=user,
-            claim=claim,
-            decision=request.POST.get("decision", ""),
-            reason=request.POST.get("reason", ""),
-        ),
+        ClaimDecisionForm(request.POST),
+        lambda data: services.claim_decide(actor=user, claim=claim, decision=decision, reason=data["reason"]),
         success=_("Decision recorded."),
         back=reverse("portal:support_claim", kwargs={"pk": pk}),
+        template="portal/support_claim.html",
+        context=lambda f: _claim_context(request, claim, claim_decision_form=f),
+        fragment="portal/forms/_claim_decision.html",
     )
 
 
@@ -258,11 +303,15 @@ def support_claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def support_iban(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         raise Http404
-    return run(
+    return submit(
         request,
-        lambda: services.beneficiary_set_iban(actor=me(request), iban=request.POST.get("iban", "")),
+        IbanForm(request.POST),
+        lambda data: services.beneficiary_set_iban(actor=me(request), iban=data["iban"]),
         success=_("IBAN saved."),
         back=reverse("portal:support"),
+        template="portal/support_mine.html",
+        context=lambda f: _mine_context(request, iban_form=f),
+        fragment="portal/forms/_iban.html",
     )
 
 
@@ -270,17 +319,17 @@ def support_iban(request: HttpRequest) -> HttpResponse:
 def support_enterprise(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         raise Http404
-    post = request.POST
-    return run(
+    return submit(
         request,
-        lambda: services.enterprise_register(
-            actor=me(request),
-            cr_number=post.get("cr_number", ""),
-            name_ar=post.get("name_ar", ""),
-            name_en=post.get("name_en", ""),
+        EnterpriseForm(request.POST),
+        lambda data: services.enterprise_register(
+            actor=me(request), cr_number=data["cr_number"], name_ar=data["name_ar"], name_en=data["name_en"]
         ),
         success=_("Saved. A Tamkeen officer will check the commercial registration."),
         back=reverse("portal:support"),
+        template="portal/support_mine.html",
+        context=lambda f: _mine_context(request, enterprise_form=f),
+        fragment="portal/forms/_enterprise.html",
     )
 
 
@@ -291,37 +340,54 @@ def support_enterprise_decide(request: HttpRequest, pk: int, decision: str) -> H
     enterprise = Enterprise.objects.filter(pk=pk).first()
     if enterprise is None:
         raise Http404
-    return run(
+    form = ReasonForm(request.POST, auto_id=f"ent{enterprise.pk}_%s")
+    return submit(
         request,
-        lambda: services.enterprise_decide(
-            actor=me(request), enterprise=enterprise, decision=decision, reason=request.POST.get("reason", "")
+        form,
+        lambda data: services.enterprise_decide(
+            actor=me(request), enterprise=enterprise, decision=decision, reason=data["reason"]
         ),
         success=_("Decision recorded."),
         back=reverse("portal:support_queue"),
+        template="portal/support_queue.html",
+        context=lambda f: _queue_context(request, deciding=(enterprise.pk, f)),
     )
 
 
 @role_required(Role.TAMKEEN_OFFICER)
 def support_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/support_queue.html", _queue_context(request))
+
+
+def _queue_context(request: HttpRequest, *, deciding: tuple[int, forms.Form] | None = None) -> dict[str, Any]:
+    """The officer's queue; ``deciding``: the business whose decision was refused, and its form."""
     status = request.GET.get("status", "")
     if status not in ApplicationStatus.values:
         status = ""
     programme = request.GET.get("programme", "")[:50]
-    return render(
-        request,
-        "portal/support_queue.html",
-        {
-            "applications": selectors.applications_for(me(request), status=status, programme=programme)[:200],
-            "claims": Claim.objects.filter(status=ClaimStatus.SUBMITTED).select_related("application")[:100],
-            "statuses": ApplicationStatus.choices,
-            "status": status,
-            "programmes": Programme.objects.all(),
-            "programme": programme,
-            "enterprises": Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
-            .select_related("user")
-            .order_by("submitted_at")[:100],
-        },
+    enterprises = list(
+        Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
+        .select_related("user")
+        .order_by("submitted_at")[:100]
     )
+    failed = deciding[1] if deciding else None
+    for enterprise in enterprises:
+        # One refusal form per business, each with its own element ids.
+        mine = deciding is not None and deciding[0] == enterprise.pk
+        enterprise.decide_form = failed if mine else ReasonForm(auto_id=f"ent{enterprise.pk}_%s")  # type: ignore[attr-defined]
+    return {
+        "applications": selectors.applications_for(me(request), status=status, programme=programme)[:200],
+        "claims": Claim.objects.filter(status=ClaimStatus.SUBMITTED).select_related("application")[:100],
+        "statuses": ApplicationStatus.choices,
+        "status": status,
+        "programme": programme,
+        "programmes": Programme.objects.all(),
+        "enterprises": enterprises,
+        # A business decided meanwhile is no longer listed: its refusal shows above the list.
+        "decided_form": failed
+        if failed and deciding and deciding[0] not in {e.pk for e in enterprises}
+        else None,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)
@@ -329,46 +395,65 @@ def support_finance(request: HttpRequest) -> HttpResponse:
     user = me(request)
     if request.method == "POST":
         ids = parse_ids(request.POST.getlist("claims"), limit=services.BATCH_MAX_CLAIMS)
-        try:
+
+        def create(data: dict[str, Any]) -> Any:
             if ids is None:
                 raise Refused(
                     _("Choose at most %(max)s claims listed on this page.")
-                    % {"max": services.BATCH_MAX_CLAIMS}
+                    % {"max": services.BATCH_MAX_CLAIMS},
+                    field="claims",
+                    status=422,
                 )
-            batch = services.batch_create(actor=user, claim_ids=ids)
-        except Refused as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, _("Batch %(ref)s created.") % {"ref": batch.reference})
-            return redirect("portal:support_batch", pk=batch.pk)
-    return render(
-        request,
-        "portal/support_finance.html",
-        {
-            "claims": Claim.objects.filter(status=ClaimStatus.VERIFIED, payout__isnull=True).select_related(
-                "application__beneficiary"
-            ),
-            "batches": PayoutBatch.objects.all()[:50],
-        },
-    )
+            return services.batch_create(actor=user, claim_ids=ids)
+
+        return submit(
+            request,
+            ActionForm(request.POST),
+            create,
+            success=lambda batch: _("Batch %(ref)s created.") % {"ref": batch.reference},
+            back=lambda batch: reverse("portal:support_batch", kwargs={"pk": batch.pk}),
+            template="portal/support_finance.html",
+            context=lambda f: _finance_context(batch_form=f),
+        )
+    return render(request, "portal/support_finance.html", _finance_context())
+
+
+def _finance_context(**failed: forms.Form) -> dict[str, Any]:
+    return {
+        "claims": Claim.objects.filter(status=ClaimStatus.VERIFIED, payout__isnull=True).select_related(
+            "application__beneficiary"
+        ),
+        "batches": PayoutBatch.objects.all()[:50],
+        "batch_form": ActionForm(),
+        **failed,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)
 def support_batch(request: HttpRequest, pk: int) -> HttpResponse:
     batch = found(lambda: selectors.get_batch_for(me(request), pk))
     if request.method == "POST":
-        return run(
+        return submit(
             request,
-            lambda: services.batch_mark_paid(actor=me(request), batch=batch),
+            ActionForm(request.POST),
+            lambda data: services.batch_mark_paid(actor=me(request), batch=batch),
             success=_("Batch marked paid."),
             back=reverse("portal:support_batch", kwargs={"pk": pk}),
+            template="portal/support_batch.html",
+            context=lambda f: _batch_context(batch, paid_form=f),
         )
+    return render(request, "portal/support_batch.html", _batch_context(batch))
+
+
+def _batch_context(batch: PayoutBatch, **failed: forms.Form) -> dict[str, Any]:
     payouts = batch.payouts.select_related("claim__application")
-    return render(
-        request,
-        "portal/support_batch.html",
-        {"batch": batch, "payouts": payouts, "total": sum((p.amount for p in payouts), Decimal("0"))},
-    )
+    return {
+        "batch": batch,
+        "payouts": payouts,
+        "total": sum((p.amount for p in payouts), Decimal("0")),
+        "paid_form": ActionForm(),
+        **failed,
+    }
 
 
 @role_required(Role.TAMKEEN_FINANCE)

@@ -138,13 +138,35 @@ def _require(actor: User, *roles: str) -> None:
         raise Refused(_("You may not do this."), status=403)
 
 
+def _iban_problem(rule: str) -> str:
+    """What is wrong with an IBAN, in the reader's language (the checker's own reasons are
+    technical English)."""
+    problems = {
+        "country": _("Enter a Bahraini IBAN: it starts with BH."),
+        "length": _(
+            "A Bahraini IBAN has 22 characters: BH, two check digits, the bank's four letters and "
+            "14 letters or digits."
+        ),
+        "checksum": _("The IBAN's check digits do not match the rest: a character was probably mistyped."),
+    }
+    return problems.get(
+        rule,
+        _(
+            "Enter the IBAN as your bank gives it: BH, two check digits, the bank's four letters and "
+            "14 letters or digits."
+        ),
+    )
+
+
 def beneficiary_set_iban(*, actor: User, iban: str) -> Beneficiary:
     from khutwa.support.payments import IbanError, validate_bahraini_iban
 
+    if not iban.strip():
+        raise Refused(_("Enter your IBAN."), field="iban", status=422)
     try:
         compact = validate_bahraini_iban(iban)
     except IbanError as exc:
-        raise Refused(str(exc), field="iban", status=422) from None
+        raise Refused(_iban_problem(exc.rule), field="iban", status=422) from None
     with transaction.atomic():
         beneficiary, _created = Beneficiary.objects.get_or_create(user=actor)
         beneficiary.iban = compact
