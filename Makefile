@@ -90,7 +90,7 @@ test-postgres:
 
 test-e2e:
 	@echo "== browser tests (chromium) =="
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e -q -p no:cacheprovider
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 fuzz:
 	@echo "== API fuzzing (schemathesis) =="

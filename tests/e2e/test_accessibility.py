@@ -358,8 +358,10 @@ def visit(page: Page, url: str, where: str, problems: list[str], expected: int =
     return True
 
 
-def test_every_page_of_every_role_passes_axe_in_both_languages_at_phone_and_desktop_width(
-    browser, live_server, settings
+# One test per language, so that the browser suite's two processes share the crawl.
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_every_page_of_every_role_passes_axe_at_phone_and_desktop_width(
+    browser, live_server, settings, lang
 ):
     settings.KHUTWA_SITE_URL = live_server.url
     started = time.monotonic()
@@ -376,16 +378,15 @@ def test_every_page_of_every_role_passes_axe_in_both_languages_at_phone_and_desk
             for who, path in entries:
                 if who != role:
                     continue
-                for lang in ("ar", "en"):
-                    url = f"{live_server.url}/{lang}{path}"
-                    where = f"{role} {name} /{lang}{path}"
-                    page.set_viewport_size(PHONE)
-                    if not visit(page, url, where, problems, EXPECTED.get(path, 200)):
-                        continue
-                    check(page, f"{where} @390", problems)
-                    page.set_viewport_size(DESKTOP)
-                    check(page, f"{where} @1280", problems)
-                    visited += 1
+                url = f"{live_server.url}/{lang}{path}"
+                where = f"{role} {name} /{lang}{path}"
+                page.set_viewport_size(PHONE)
+                if not visit(page, url, where, problems, EXPECTED.get(path, 200)):
+                    continue
+                check(page, f"{where} @390", problems)
+                page.set_viewport_size(DESKTOP)
+                check(page, f"{where} @1280", problems)
+                visited += 1
         context.close()
     print(f"\naccessibility: {visited} page loads, 2 widths each, in {time.monotonic() - started:.0f} s")
     assert problems == [], "\n" + "\n".join(problems)
@@ -415,7 +416,8 @@ FORMS_WITH_ERRORS: list[tuple[str, str, Callable[[Data], dict[str, str]]]] = [
 ]
 
 
-def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, settings):
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, settings, lang):
     """Each form sent empty or wrong by its own submit button, then checked with its errors on
     the page (the error summary has the focus), in both languages, at phone and desktop width."""
     settings.KHUTWA_SITE_URL = live_server.url
@@ -425,11 +427,9 @@ def test_the_main_forms_with_their_errors_shown_pass_axe(browser, live_server, s
     for role, path, values in FORMS_WITH_ERRORS:
         context = logged_in_context(browser, live_server.url, people[role])
         page = context.new_page()
-        for lang in ("ar", "en"):
-            where = f"{role} {path} with errors /{lang}"
-            page.set_viewport_size(PHONE)
-            if not visit(page, f"{live_server.url}/{lang}{path}", where, problems):
-                continue
+        where = f"{role} {path} with errors /{lang}"
+        page.set_viewport_size(PHONE)
+        if visit(page, f"{live_server.url}/{lang}{path}", where, problems):
             form = page.locator("main form[method=post]").last
             for field, value in values(d).items():
                 target = form.locator(f"[name='{field}']")
