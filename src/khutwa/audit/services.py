@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -79,25 +79,40 @@ def audit_record(
             after=_jsonable(after),
             request_id=request_id if request_id is not None else current_request_id.get(),
             chain=chain,
-            seq=head.last_seq + 1,
+            seq=head.last_seq,
             prev_hash=head.last_hash,
         )
         event.hash = event_hash(prev_hash=event.prev_hash, fields=event_fields(event))
         event.save(force_insert=True)
-        AuditHead.objects.filter(pk=head.pk).update(last_seq=event.seq, last_hash=event.hash)
+        with connection.cursor() as cursor:
+            cursor.execute(_RECORD_HASH, [event.hash, head.pk])
     return event
 
 
 def _head_locked(chain: str) -> AuditHead:
-    """The chain's head, locked until the transaction ends. A new chain's head is created
-    race-free on both engines: INSERT … ON CONFLICT DO NOTHING, then the locking read (two
-    first writers of a chain both insert-or-skip, then queue on the one row)."""
-    locked = AuditHead.objects.select_for_update()
-    head = locked.filter(chain=chain).first()
-    if head is None:
-        AuditHead.objects.bulk_create([AuditHead(chain=chain)], ignore_conflicts=True)
-        head = locked.get(chain=chain)
-    return head
+    """Lock the chain's head until the transaction ends and take the next place in it, in one
+    `UPDATE … RETURNING` (the row lock is taken by the UPDATE itself; SQLite serialises writers
+    with its IMMEDIATE transactions). A new chain's head is created race-free on both engines:
+    INSERT … ON CONFLICT DO NOTHING, then the UPDATE again (two first writers of a chain both
+    insert-or-skip, then queue on the one row). The returned head holds the new place and the
+    hash of the event before it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_PLACE, [chain])
+        row = cursor.fetchone()
+        if row is None:
+            AuditHead.objects.bulk_create([AuditHead(chain=chain)], ignore_conflicts=True)
+            cursor.execute(_TAKE_PLACE, [chain])
+            row = cursor.fetchone()
+    pk, seq, prev_hash = row
+    return AuditHead(pk=pk, chain=chain, last_seq=seq, last_hash=prev_hash)
+
+
+_HEAD_TABLE = AuditHead._meta.db_table
+_TAKE_PLACE = (
+    f"UPDATE {_HEAD_TABLE} SET last_seq = last_seq + 1 WHERE chain = %s "  # noqa: S608 - our table
+    "RETURNING id, last_seq, last_hash"
+)
+_RECORD_HASH = f"UPDATE {_HEAD_TABLE} SET last_hash = %s WHERE id = %s"  # noqa: S608 - our table
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -42,6 +42,7 @@ from khutwa.documents.models import (
     VatCategory,
 )
 from khutwa.documents.pdf import check_renderable
+from khutwa.documents.scope import latest_licence_with_scope
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.documents.tasks import document_pdf_render
@@ -257,14 +258,23 @@ def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Custo
 # Scope -------------------------------------------------------------------------------
 
 
-def active_licence(actor: User, today: dt.date) -> Licence:
-    licence = (
+def _latest_licence_with_scope(actor: User) -> Licence | None:
+    """The holder's latest licence with its tier, governorate and activities: one statement
+    (`documents.scope`); a licence it does not find (none issued so) through the ORM."""
+    licence = latest_licence_with_scope(actor.pk)
+    if licence is not None:
+        return licence
+    return (
         Licence.objects.filter(holder=actor)
         .select_related("tier", "governorate")
         .prefetch_related("activities")
         .order_by("-issued_at")
         .first()
     )
+
+
+def active_licence(actor: User, today: dt.date) -> Licence:
+    licence = _latest_licence_with_scope(actor)
     if licence is None:
         raise Refused(_("You need a licence to issue official documents."), field="licence", status=403)
     if licence.status != LicenceStatus.ACTIVE:

@@ -1,0 +1,42 @@
+"""Issuing stays cheap (issue 13): the licence's scope in one statement, the lines in one INSERT,
+the audit chain's place in one UPDATE … RETURNING. The query count cannot creep back up."""
+
+import pytest
+from django.db.models import Model
+
+from khutwa.documents.scope import latest_licence_with_scope
+from khutwa.licensing.models import Licence
+from tests.documents.conftest import line
+
+pytestmark = pytest.mark.django_db
+
+#: A 5-line invoice, inside the test's transaction (so 2 of these are its SAVEPOINT/RELEASE):
+#: scope, customer, counters UPDATE … RETURNING, document INSERT, chain head, lines INSERT,
+#: audit UPDATE … RETURNING + INSERT + head hash, webhook subscriptions.
+ISSUE_QUERIES = 12
+
+
+def test_issuing_a_five_line_invoice_takes_a_bounded_number_of_queries(issue, django_assert_max_num_queries):
+    issue("invoice")  # the first creates the counter and audit head rows
+    with django_assert_max_num_queries(ISSUE_QUERIES):
+        document = issue("invoice", lines=[line(description=f"Item {n}") for n in range(5)])
+    assert document.lines.count() == 5
+
+
+def _values(obj: Model) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_the_scope_statement_returns_what_the_orm_returns(licence, holder):
+    scoped = latest_licence_with_scope(holder.pk)
+    orm = Licence.objects.select_related("tier", "governorate").get(pk=licence.pk)
+    assert _values(scoped) == _values(orm)
+    assert _values(scoped.tier) == _values(orm.tier)
+    assert _values(scoped.governorate) == _values(orm.governorate)
+    assert [_values(a) for a in scoped.activities.all()] == [_values(a) for a in orm.activities.all()]
+    assert {a.code for a in scoped.activities.all()} == {"home-meals", "sewing-abayas"}
+
+
+def test_the_scope_is_the_latest_licence_and_none_without_one(world, licence, holder, registrar):
+    assert latest_licence_with_scope(registrar.pk) is None
+    assert latest_licence_with_scope(holder.pk).pk == licence.pk
