@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from io import BytesIO
 from typing import Any
 
-from bench.harness import RESULTS, ROOT, environment, khutwa, server
+from bench.harness import RESULTS, ROOT, environment, fresh_postgres, is_postgres, khutwa, server
 
 TITLE = "documents: issuing, verification, signed PDF and a long statement, each against a floor"
 TARGETS = {  # section → (comparison, bound) on value / floor
@@ -635,7 +635,11 @@ def print_table(rows: list[Row]) -> None:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
-    with environment(args.database_url) as env:
+    with contextlib.ExitStack() as stack:
+        database_url = args.database_url
+        if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
+            database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_documents"))
+        env = stack.enter_context(environment(database_url))
         settings = {
             "KHUTWA_KEY_DIR": os.path.join(env["KHUTWA_VAR_DIR"], "keys"),
             "KHUTWA_KEY_PASSPHRASE": "bench-passphrase",
