@@ -705,10 +705,12 @@ def main(argv: list[str]) -> int:
     extra["seconds"] = round(time.perf_counter() - started, 1)
     print_table(rows)
     print_profile(extra["issue"])  # type: ignore[arg-type]
-    print(f"  database: {vendor}; whole run {extra['seconds']} s; details in bench/results/documents.json")
+    # One file per engine, so that `make bench` keeps both the SQLite and the PostgreSQL run.
+    name = "documents.json" if vendor == "sqlite" else f"documents-{vendor}.json"
+    print(f"  database: {vendor}; whole run {extra['seconds']} s; details in bench/results/{name}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {"title": TITLE, "targets": TARGETS, "rows": [asdict(r) for r in rows], **extra}
-    (RESULTS / "documents.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    (RESULTS / name).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     return 0
 
 
