@@ -127,11 +127,8 @@ def _run(processes: int, invoices: int, env: dict[str, str]) -> dict[str, Any]:
     return {"processes": processes, "issued": issued, "seconds": round(wall, 3), "docs_per_s": issued / wall}
 
 
-def _sequencer(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
-    from django.core.management import get_commands
-
-    if "log_sequencer" not in get_commands():
-        return None
+def _sequencer(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The transparency log's sequencer (part A of issue 13), appending every second."""
     return subprocess.Popen([str(BIN / "khutwa"), "log-sequencer"], env=env, stdout=subprocess.DEVNULL)
 
 
@@ -164,6 +161,14 @@ def main(argv: list[str]) -> int:
         import django
 
         django.setup()
+        from django.core.management import get_commands
+
+        if args.with_sequencer and "log_sequencer" not in get_commands():
+            print(
+                "--with-sequencer: this tree has no `khutwa log-sequencer` (issue 13, part A)",
+                file=sys.stderr,
+            )
+            return 2
         _prepare(max(counts))
         from django.db import connections
 
@@ -172,9 +177,6 @@ def main(argv: list[str]) -> int:
         if args.one_chain:
             child_env["BENCH_ONE_AUDIT_CHAIN"] = "1"
         sequencer = _sequencer(child_env) if args.with_sequencer else None
-        if args.with_sequencer and sequencer is None:
-            print("--with-sequencer: this tree has no `khutwa log-sequencer`", file=sys.stderr)
-            return 2
         try:
             runs = [_run(n, args.invoices, child_env) for n in counts]
         finally:
