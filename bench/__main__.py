@@ -2,7 +2,8 @@
 and writes its numbers under bench/results/.
 
     python -m bench [options]                  every benchmark, each in its own process
-    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades, statistics
+    python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades, statistics,
+                                               issuing-parallel (PostgreSQL only: not in "every")
     python -m bench NAME --help                a benchmark's own options
 
 Options go to the benchmarks that take them: --applications to licensing; --invoices, --threads,
@@ -17,7 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from bench import documents, licensing_pages, pades, statistics_pages
+from bench import documents, issuing_parallel, licensing_pages, pades, statistics_pages
 
 # The options of licensing_pages.main (its parser lives inside main).
 LICENSING_OPTIONS = ("--applications", "--requests", "--database-url")
@@ -33,7 +34,13 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bo
     "documents": (documents.main, _documents_takes),
     "pades": (pades.main, lambda group: group[0].split("=")[0] == "--documents"),
     "statistics": (statistics_pages.main, lambda group: group[0].split("=")[0] in statistics_pages.OPTIONS),
+    "issuing-parallel": (issuing_parallel.main, lambda group: group[0].split("=")[0] in PARALLEL_OPTIONS),
 }
+#: The options of issuing_parallel.
+PARALLEL_OPTIONS = ("--processes", "--invoices", "--database-url", "--one-chain", "--with-sequencer")
+#: What `python -m bench` runs without names: issuing-parallel needs a PostgreSQL server
+#: (`make bench` runs it under scripts/with-postgres.sh).
+EVERY = ("licensing", "documents", "pades", "statistics")
 
 
 def _groups(argv: list[str]) -> list[list[str]]:
@@ -61,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return 0
-    names = names or list(BENCHMARKS)
+    names = names or list(EVERY)
     routed: dict[str, list[str]] = {name: [] for name in names}
     for group in _groups(argv):
         takers = [name for name in names if BENCHMARKS[name][1](group)]

@@ -50,6 +50,31 @@ def environment(database_url: str | None = None) -> Iterator[dict[str, str]]:
                     os.environ[key] = value
 
 
+@contextmanager
+def fresh_postgres(server_url: str, prefix: str = "khutwa_bench") -> Iterator[str]:
+    """The URL of a new, empty database on the PostgreSQL server of `server_url` (any database
+    on it), dropped afterwards: `scripts/with-postgres.sh` gives a server with none made."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgres://", "postgresql://"))
+
+
 def khutwa(*args: str) -> None:
     subprocess.run([str(BIN / "khutwa"), *args], check=True, stdout=subprocess.DEVNULL)
 

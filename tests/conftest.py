@@ -37,6 +37,7 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     reach the database; those that cannot (pytest-django refuses them any query: canonical JSON,
     seals, settings started in child processes...) ran on SQLite just before and would repeat
     the same work. They are reported as deselected, not skipped."""
+    _deselect_row_lock_tests_off_postgresql(config, items)
     if os.environ.get("KHUTWA_TESTS_DATABASE_ONLY") != "1":
         return
     keep, drop = [], []
@@ -46,6 +47,20 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
         (keep if uses_database or on_database else drop).append(item)
     config.hook.pytest_deselected(items=drop)
     items[:] = keep
+
+
+def _deselect_row_lock_tests_off_postgresql(config, items):  # type: ignore[no-untyped-def]
+    """Tests marked `postgresql` show who waits on which row lock; SQLite has no row locks (it
+    serialises every writer), so they run in the PostgreSQL suite and are deselected, not
+    skipped, in the SQLite one."""
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    drop = [item for item in items if item.get_closest_marker("postgresql")]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if item not in drop]
 
 
 @pytest.fixture(autouse=True)

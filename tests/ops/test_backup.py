@@ -88,7 +88,7 @@ def test_backup_wipe_restore_keeps_every_document_verifying(tmp_path):
             (tmp_path / "site.sqlite3").unlink()
 
         restored = _khutwa(tmp_path, url, "restore", str(tmp_path / "b.kbk"))
-        assert "audit chain intact" in restored.stdout
+        assert "audit chains intact" in restored.stdout
         assert "documents intact: 32 documents" in restored.stdout, restored.stdout
         assert _tree(var / "keys") == keys_before
         assert _tree(var / "private") == private_before

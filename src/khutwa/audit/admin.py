@@ -23,9 +23,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "occurred_at", "actor_username", "action", "object_type", "object_repr")
+    list_display = (
+        "id",
+        "occurred_at",
+        "chain",
+        "seq",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_repr",
+    )
     list_filter = ("action", "object_type")
-    search_fields = ("actor_username", "object_id", "object_repr", "request_id")
+    search_fields = ("actor_username", "object_id", "object_repr", "request_id", "chain")
     date_hierarchy = "occurred_at"
 
 

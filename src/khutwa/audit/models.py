@@ -1,9 +1,14 @@
-"""The append-only, hash-chained audit log.
+"""The append-only, hash-chained audit log, partitioned into chains.
 
-Each event stores the SHA-256 of its predecessor and of its own canonical content, so
-that a row changed, removed or inserted behind the application's back breaks the chain
-(`khutwa audit-verify` names the first broken link). The ORM refuses updates and deletes
-of events; on PostgreSQL and SQLite a database trigger refuses them too.
+Each event belongs to one chain (a licence, a licensing application, a support programme, a
+user, or `system`: `khutwa.audit.chains`) and stores its place in it (`seq`, from 1 without
+gaps), the SHA-256 of its predecessor in the chain and of its own canonical content, so that
+a row changed, removed or inserted behind the application's back breaks its chain
+(`khutwa audit-verify` names the first broken link of every chain). Each chain has its own
+head row, locked only by the writers of that chain: issuing for two licences never waits on
+one row. The ORM refuses updates and deletes of events; on PostgreSQL and SQLite a database
+trigger refuses them too. The events written before the chains were partitioned form the
+legacy chain `global` (seq = id), verified as they were sealed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 GENESIS_HASH = "0" * 64
+#: The one chain of the events written before the audit log was partitioned (seq = id).
+LEGACY_CHAIN = "global"
 
 
 class AuditImmutableError(Exception):
@@ -39,6 +46,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    chain = models.CharField(_("chain"), max_length=64)
+    seq = models.BigIntegerField(_("place in chain"))
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
 
@@ -49,6 +58,7 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
@@ -63,9 +73,11 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """One row: the last event's id and hash. Locked while appending, so the chain is linear."""
+    """One row per chain: its last event's seq and hash. Locked (only) by the writers of that
+    chain while appending, so each chain is linear."""
 
-    last_event_id = models.BigIntegerField(default=0)
+    chain = models.CharField(max_length=64, unique=True)
+    last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
@@ -73,4 +85,22 @@ class AuditHead(models.Model):
         default_permissions = ()
 
     def __str__(self) -> str:
-        return f"head #{self.last_event_id}"
+        return f"{self.chain} #{self.last_seq}"
+
+
+class AuditAnchor(models.Model):
+    """The last head of a chain handed to the transparency log (`audit.selectors`). Kept apart
+    from the head so that anchoring never waits on, nor blocks, a writer of the chain; once a
+    head is anchored, removing the chain's tail is caught even if the head row is rewound."""
+
+    chain = models.CharField(max_length=64, unique=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    anchored_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("audit chain anchor")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq}"

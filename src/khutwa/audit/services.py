@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from khutwa.audit.chains import CHAIN_MAX_LENGTH, chain_for
 from khutwa.audit.context import current_request_id
 from khutwa.audit.hashing import canonical_json, event_hash
-from khutwa.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from khutwa.audit.models import GENESIS_HASH, LEGACY_CHAIN, AuditAnchor, AuditEvent, AuditHead
+from khutwa.audit.selectors import ChainHead
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
-    """The content that an event's hash covers (everything but its id and hashes)."""
-    return {
-        "id": event.pk,
-        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id,
-        "actor_username": event.actor_username,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "before": event.before,
-        "after": event.after,
-        "request_id": event.request_id,
-    }
+    """The content that an event's hash covers: everything but its id and hashes, with its
+    chain and place in it. (The legacy chain `global` covered the id, which was its seq.)"""
+    fields: dict[str, Any] = (
+        {"id": event.seq} if event.chain == LEGACY_CHAIN else {"chain": event.chain, "seq": event.seq}
+    )
+    fields.update(
+        {
+            "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor_id": event.actor_id,
+            "actor_username": event.actor_username,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "object_repr": event.object_repr,
+            "before": event.before,
+            "after": event.after,
+            "request_id": event.request_id,
+        }
+    )
+    return fields
 
 
 def _object_parts(obj: models.Model | None) -> tuple[str, str, str]:
@@ -46,15 +56,18 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     request_id: str | None = None,
+    chain: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction."""
+    """Append one event to its chain (`chain`, or the one `obj` maps to: `audit.chains`),
+    inside the caller's transaction. Only that chain's head is locked, until the caller commits."""
+    chain = chain or chain_for(obj)
+    if chain == LEGACY_CHAIN or not 0 < len(chain) <= CHAIN_MAX_LENGTH:
+        raise ValueError(f"not a chain one may append to: {chain!r}")
     object_type, object_id, object_repr = _object_parts(obj)
     # No savepoint inside the caller's transaction: an error here fails the whole of it anyway.
     with transaction.atomic(savepoint=False):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        next_id = head.last_event_id + 1
+        head = _head_locked(chain)
         event = AuditEvent(
-            id=next_id,
             occurred_at=timezone.now(),
             actor_id=getattr(actor, "pk", None),
             actor_username=getattr(actor, "username", "") or "",
@@ -65,12 +78,41 @@ def audit_record(
             before=_jsonable(before),
             after=_jsonable(after),
             request_id=request_id if request_id is not None else current_request_id.get(),
+            chain=chain,
+            seq=head.last_seq,
             prev_hash=head.last_hash,
         )
         event.hash = event_hash(prev_hash=event.prev_hash, fields=event_fields(event))
         event.save(force_insert=True)
-        AuditHead.objects.filter(pk=1).update(last_event_id=next_id, last_hash=event.hash)
+        with connection.cursor() as cursor:
+            cursor.execute(_RECORD_HASH, [event.hash, head.pk])
     return event
+
+
+def _head_locked(chain: str) -> AuditHead:
+    """Lock the chain's head until the transaction ends and take the next place in it, in one
+    `UPDATE … RETURNING` (the row lock is taken by the UPDATE itself; SQLite serialises writers
+    with its IMMEDIATE transactions). A new chain's head is created race-free on both engines:
+    INSERT … ON CONFLICT DO NOTHING, then the UPDATE again (two first writers of a chain both
+    insert-or-skip, then queue on the one row). The returned head holds the new place and the
+    hash of the event before it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_PLACE, [chain])
+        row = cursor.fetchone()
+        if row is None:
+            AuditHead.objects.bulk_create([AuditHead(chain=chain)], ignore_conflicts=True)
+            cursor.execute(_TAKE_PLACE, [chain])
+            row = cursor.fetchone()
+    pk, seq, prev_hash = row
+    return AuditHead(pk=pk, chain=chain, last_seq=seq, last_hash=prev_hash)
+
+
+_HEAD_TABLE = AuditHead._meta.db_table
+_TAKE_PLACE = (
+    f"UPDATE {_HEAD_TABLE} SET last_seq = last_seq + 1 WHERE chain = %s "  # noqa: S608 - our table
+    "RETURNING id, last_seq, last_hash"
+)
+_RECORD_HASH = f"UPDATE {_HEAD_TABLE} SET last_hash = %s WHERE id = %s"  # noqa: S608 - our table
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -82,41 +124,150 @@ def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class ChainBreak:
-    event_id: int
+    chain: str
+    seq: int
     reason: str
 
+    @property
+    def event_id(self) -> int:
+        """The place in the chain (for the legacy chain `global`, the event's id)."""
+        return self.seq
 
-def audit_verify_chain(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain in order; return how many events were checked and the first break."""
-    prev_hash = GENESIS_HASH
-    expected_id = 1
+
+def audit_verify_chains(*, batch_size: int = 2000) -> tuple[int, list[ChainBreak]]:
+    """Walk every chain in (chain, seq) order in keyset batches (memory stays flat whatever the
+    size of the log); return how many events were checked and the first break of each broken
+    chain: an altered event, a missing seq, a link to the wrong predecessor, or events removed
+    from the end (the head, or the last anchor handed to the transparency log, is ahead of
+    the last event)."""
+    breaks: list[ChainBreak] = []
     checked = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
-        if event.pk != expected_id:
-            return checked, ChainBreak(
-                expected_id, f"event #{expected_id} is missing (next present is #{event.pk})"
-            )
-        if event.prev_hash != prev_hash:
-            return checked, ChainBreak(
-                event.pk,
-                f"event #{event.pk} does not point at the hash of event #{event.pk - 1}",
-            )
-        recomputed = event_hash(prev_hash=event.prev_hash, fields=event_fields(event))
-        if recomputed != event.hash:
-            return checked, ChainBreak(
-                event.pk, f"event #{event.pk} was altered: its content no longer matches its hash"
-            )
-        prev_hash = event.hash
-        expected_id += 1
+    ends: dict[str, tuple[int, str]] = {}  # the last event of the chains walked since the last flush
+    chain, prev_seq, prev_hash, broken = "", 0, GENESIS_HASH, False
+    for event in _events_in_chain_order(batch_size):
+        if event.chain != chain:
+            if chain and not broken:
+                ends[chain] = (prev_seq, prev_hash)
+                if len(ends) >= batch_size:
+                    breaks.extend(_ends_behind_heads(ends))
+                    ends = {}
+            chain, prev_seq, prev_hash, broken = event.chain, 0, GENESIS_HASH, False
+        if broken:
+            continue
         checked += 1
-    head = AuditHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_event_id != checked or head.last_hash != prev_hash):
-        return checked, ChainBreak(
-            checked + 1,
-            f"the chain ends at event #{checked} but its head records event #{head.last_event_id}"
-            " (events were removed from the end)",
+        problem = _link_problem(event, prev_seq, prev_hash)
+        if problem is not None:
+            breaks.append(problem)
+            broken = True
+            continue
+        prev_seq, prev_hash = event.seq, event.hash
+    if chain and not broken:
+        ends[chain] = (prev_seq, prev_hash)
+    breaks.extend(_ends_behind_heads(ends))
+    breaks.extend(_emptied_chains())
+    return checked, sorted(breaks, key=lambda b: b.chain)
+
+
+def _link_problem(event: AuditEvent, prev_seq: int, prev_hash: str) -> ChainBreak | None:
+    label = _label(event.chain, event.seq)
+    if event.seq != prev_seq + 1:
+        expected = prev_seq + 1
+        return ChainBreak(
+            event.chain,
+            expected,
+            f"{_label(event.chain, expected)} is missing (next present is {label})",
         )
-    return checked, None
+    if event.prev_hash != prev_hash:
+        return ChainBreak(
+            event.chain, event.seq, f"{label} does not point at the hash of {_label(event.chain, prev_seq)}"
+        )
+    if event_hash(prev_hash=event.prev_hash, fields=event_fields(event)) != event.hash:
+        return ChainBreak(
+            event.chain, event.seq, f"{label} was altered: its content no longer matches its hash"
+        )
+    return None
+
+
+def _label(chain: str, seq: int) -> str:
+    return f"event #{seq}" if chain == LEGACY_CHAIN else f"event {chain} #{seq}"
+
+
+def _events_in_chain_order(batch_size: int) -> Iterator[AuditEvent]:
+    """Every event in (chain, seq) order, one keyset batch at a time: a row-value comparison
+    that the (chain, seq) unique index answers as a range on both engines."""
+    table = AuditEvent._meta.db_table
+    chain, seq = "", 0
+    while True:
+        batch = list(
+            AuditEvent.objects.raw(
+                f"SELECT * FROM {table} WHERE (chain, seq) > (%s, %s) "  # noqa: S608 - the table name is ours
+                "ORDER BY chain, seq LIMIT %s",
+                [chain, seq, batch_size],
+            )
+        )
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        chain, seq = batch[-1].chain, batch[-1].seq
+
+
+def _ends_behind_heads(ends: dict[str, tuple[int, str]]) -> list[ChainBreak]:
+    """The chains (of `ends`) whose head records another end than the last event present, or
+    whose last anchor in the transparency log is ahead of it or names another event."""
+    breaks: dict[str, ChainBreak] = {}
+    heads = AuditHead.objects.filter(chain__in=ends).values_list("chain", "last_seq", "last_hash")
+    for chain, seq, hash_ in heads:
+        last_seq, last_hash = ends[chain]
+        if seq != last_seq:
+            breaks[chain] = _tail_break(chain, last_seq, "head", seq)
+        elif hash_ != last_hash:
+            breaks[chain] = _rewritten(chain, seq, "head")
+    anchored_event = AuditEvent.objects.filter(chain=OuterRef("chain"), seq=OuterRef("seq")).values("hash")[
+        :1
+    ]
+    anchors = (
+        AuditAnchor.objects.filter(chain__in=ends)
+        .annotate(event_hash=Subquery(anchored_event.values("hash")[:1]))
+        .values_list("chain", "seq", "hash", "event_hash")
+    )
+    for chain, seq, hash_, present in anchors:
+        if chain in breaks:
+            continue
+        if seq > ends[chain][0]:
+            breaks[chain] = _tail_break(chain, ends[chain][0], "transparency log anchor", seq)
+        elif present != hash_:
+            breaks[chain] = _rewritten(chain, seq, "transparency log anchor")
+    return list(breaks.values())
+
+
+def _rewritten(chain: str, seq: int, what: str) -> ChainBreak:
+    return ChainBreak(
+        chain, seq, f"{_label(chain, seq)} is not the event its {what} recorded (the chain was rewritten)"
+    )
+
+
+def _tail_break(chain: str, last_seq: int, what: str, seq: int) -> ChainBreak:
+    return ChainBreak(
+        chain,
+        last_seq + 1,
+        f"the chain {chain} ends at {_label(chain, last_seq)} but its {what} records"
+        f" {_label(chain, seq)} (events were removed from the end)",
+    )
+
+
+def _emptied_chains() -> list[ChainBreak]:
+    """Chains whose head or anchor records events of which none is left."""
+    breaks = []
+    has_events = Exists(AuditEvent.objects.filter(chain=OuterRef("chain")))
+    for chain, seq in (
+        AuditHead.objects.filter(last_seq__gt=0).filter(~has_events).values_list("chain", "last_seq")
+    ):
+        breaks.append(_tail_break(chain, 0, "head", seq))
+    heads_broken = {b.chain for b in breaks}
+    for chain, seq in AuditAnchor.objects.filter(~has_events).values_list("chain", "seq"):
+        if chain not in heads_broken:
+            breaks.append(_tail_break(chain, 0, "transparency log anchor", seq))
+    return breaks
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:
@@ -129,3 +280,19 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
             data[m2m.name] = sorted(str(pk) for pk in getattr(obj, m2m.name).values_list("pk", flat=True))
     data.pop("password", None)
     return json.loads(canonical_json(data))
+
+
+def heads_mark_anchored(heads: Iterable[ChainHead]) -> int:
+    """Record that these heads are in the transparency log (called by its sequencer in the
+    transaction that appends their entries). An anchor only moves forward."""
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        for head in heads:
+            anchor, created = AuditAnchor.objects.select_for_update().get_or_create(
+                chain=head.chain, defaults={"seq": head.seq, "hash": head.hash, "anchored_at": now}
+            )
+            if not created and head.seq > anchor.seq:
+                AuditAnchor.objects.filter(pk=anchor.pk).update(seq=head.seq, hash=head.hash, anchored_at=now)
+            count += 1
+    return count

@@ -42,6 +42,7 @@ from khutwa.documents.models import (
     VatCategory,
 )
 from khutwa.documents.pdf import check_renderable
+from khutwa.documents.scope import latest_licence_with_scope
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.documents.tasks import document_pdf_render
@@ -257,14 +258,34 @@ def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Custo
 # Scope -------------------------------------------------------------------------------
 
 
+#: `_prepare` reads the customer itself unless given one (or None: not the actor's).
+_READ_CUSTOMER: Any = object()
+
+
+def _issuing_scope(actor: User, today: dt.date, customer_id: int | None) -> tuple[Licence, Customer | None]:
+    """The licence that may issue today, with its scope, and the actor's customer `customer_id`
+    (None if not theirs): one statement (`documents.scope`), the ORM for a licence it does not
+    find (none issued so)."""
+    licence, customer = latest_licence_with_scope(actor.pk, customer_id)
+    if licence is None:
+        return active_licence(actor, today), _READ_CUSTOMER
+    return _check_can_issue(licence, today), customer
+
+
 def active_licence(actor: User, today: dt.date) -> Licence:
-    licence = (
-        Licence.objects.filter(holder=actor)
-        .select_related("tier", "governorate")
-        .prefetch_related("activities")
-        .order_by("-issued_at")
-        .first()
-    )
+    licence, _customer = latest_licence_with_scope(actor.pk)
+    if licence is None:
+        licence = (
+            Licence.objects.filter(holder=actor)
+            .select_related("tier", "governorate")
+            .prefetch_related("activities")
+            .order_by("-issued_at")
+            .first()
+        )
+    return _check_can_issue(licence, today)
+
+
+def _check_can_issue(licence: Licence | None, today: dt.date) -> Licence:
     if licence is None:
         raise Refused(_("You need a licence to issue official documents."), field="licence", status=403)
     if licence.status != LicenceStatus.ACTIVE:
@@ -457,10 +478,13 @@ def _totals(lines: list[dict[str, Any]]) -> tuple[list[money.VatGroup], Decimal,
     return groups, subtotal, vat
 
 
-def _prepare(*, actor: User, data: DocumentInput, licence: Licence, today: dt.date) -> Prepared:
+def _prepare(
+    *, actor: User, data: DocumentInput, licence: Licence, today: dt.date, customer: Any = _READ_CUSTOMER
+) -> Prepared:
     """Check everything that needs no lock; raise ValidationError naming each bad field."""
     errors: dict[str, list[str]] = {}
-    customer = Customer.objects.filter(owner=actor, pk=data.customer).first() if data.customer else None
+    if customer is _READ_CUSTOMER:
+        customer = Customer.objects.filter(owner=actor, pk=data.customer).first() if data.customer else None
     if customer is None and not (data.type == DocumentType.CREDIT_NOTE and data.customer is None):
         errors["customer"] = [_("Choose one of your customers.")]
     lines = _parse_lines(data, licence, errors) if data.type in LINE_TYPES else []
@@ -1052,8 +1076,8 @@ def document_issue(*, actor: User, data: DocumentInput, now: dt.datetime | None 
         raise ValidationError(
             {"type": [_("Choose quotation, invoice, credit_note, delivery_note or receipt.")]}
         )
-    licence = active_licence(actor, today)
-    prepared = _prepare(actor=actor, data=data, licence=licence, today=today)
+    licence, customer = _issuing_scope(actor, today, data.customer)
+    prepared = _prepare(actor=actor, data=data, licence=licence, today=today, customer=customer)
     with transaction.atomic():
         return _issue_prepared(actor=actor, prepared=prepared, now=now)
 

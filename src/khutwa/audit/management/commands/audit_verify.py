@@ -2,14 +2,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from khutwa.audit.services import audit_verify_chain
+from khutwa.audit.services import audit_verify_chains
 
 
 class Command(BaseCommand):
-    help = "Check the audit log's hash chain and name the first broken link."
+    help = "Check every chain of the audit log and name the first broken link of each."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        checked, broken = audit_verify_chain()
-        if broken is not None:
-            raise CommandError(f"audit chain broken at event #{broken.event_id}: {broken.reason}")
-        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {checked} events checked"))
+        checked, breaks = audit_verify_chains()
+        if breaks:
+            for broken in breaks:
+                self.stderr.write(f"audit chain {broken.chain} broken at #{broken.seq}: {broken.reason}")
+            first = breaks[0]
+            raise CommandError(
+                f"{len(breaks)} audit chain(s) broken; first: chain {first.chain} at #{first.seq}:"
+                f" {first.reason}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"audit chains intact: {checked} events checked"))
