@@ -36,8 +36,8 @@ def ref_path(m: int, entries: list[bytes]) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m < k:
-        return ref_path(m, entries[:k]) + [ref_mth(entries[k:])]
-    return ref_path(m - k, entries[k:]) + [ref_mth(entries[:k])]
+        return [*ref_path(m, entries[:k]), ref_mth(entries[k:])]
+    return [*ref_path(m - k, entries[k:]), ref_mth(entries[:k])]
 
 
 def ref_subproof(m: int, entries: list[bytes], whole: bool) -> list[bytes]:
@@ -48,8 +48,8 @@ def ref_subproof(m: int, entries: list[bytes], whole: bool) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m <= k:
-        return ref_subproof(m, entries[:k], whole) + [ref_mth(entries[k:])]
-    return ref_subproof(m - k, entries[k:], False) + [ref_mth(entries[:k])]
+        return [*ref_subproof(m, entries[:k], whole), ref_mth(entries[k:])]
+    return [*ref_subproof(m - k, entries[k:], False), ref_mth(entries[:k])]
 
 
 def ref_consistency(m: int, entries: list[bytes]) -> list[bytes]:
@@ -77,7 +77,9 @@ def test_inclusion_for_every_index_of_every_size_up_to_64(size):
     for index in range(size):
         proof = merkle.inclusion_proof(index, size, LEAVES)
         assert proof == ref_path(index, ENTRIES[:size])
-        assert merkle.verify_inclusion(leaf_hash=LEAVES[index], index=index, size=size, proof=proof, root=root)
+        assert merkle.verify_inclusion(
+            leaf_hash=LEAVES[index], index=index, size=size, proof=proof, root=root
+        )
         # another leaf, index, size or root is refused; so is a proof with a hash changed
         assert not merkle.verify_inclusion(
             leaf_hash=merkle.leaf_hash(b"forged"), index=index, size=size, proof=proof, root=root
@@ -88,14 +90,18 @@ def test_inclusion_for_every_index_of_every_size_up_to_64(size):
             )
             bad = list(proof)
             bad[len(bad) // 2] = hashlib.sha256(bad[len(bad) // 2]).digest()
-            assert not merkle.verify_inclusion(leaf_hash=LEAVES[index], index=index, size=size, proof=bad, root=root)
+            assert not merkle.verify_inclusion(
+                leaf_hash=LEAVES[index], index=index, size=size, proof=bad, root=root
+            )
             assert not merkle.verify_inclusion(
                 leaf_hash=LEAVES[index], index=index, size=size, proof=proof[:-1], root=root
             )
         assert not merkle.verify_inclusion(
             leaf_hash=LEAVES[index], index=index, size=size, proof=[*proof, root], root=root
         )
-        assert not merkle.verify_inclusion(leaf_hash=LEAVES[index], index=size, size=size, proof=proof, root=root)
+        assert not merkle.verify_inclusion(
+            leaf_hash=LEAVES[index], index=size, size=size, proof=proof, root=root
+        )
 
 
 @pytest.mark.parametrize("size2", range(1, 65))
@@ -109,8 +115,12 @@ def test_consistency_for_every_pair_up_to_64(size2):
         if 0 < size1 < size2:
             # a forked history (another old root), another new root, a changed or cut proof
             fork = merkle.root_of([*LEAVES[: size1 - 1], merkle.leaf_hash(b"forged")])
-            assert not merkle.verify_consistency(size1=size1, size2=size2, proof=proof, root1=fork, root2=root2)
-            assert not merkle.verify_consistency(size1=size1, size2=size2, proof=proof, root1=root1, root2=root1)
+            assert not merkle.verify_consistency(
+                size1=size1, size2=size2, proof=proof, root1=fork, root2=root2
+            )
+            assert not merkle.verify_consistency(
+                size1=size1, size2=size2, proof=proof, root1=root1, root2=root1
+            )
             for i in range(len(proof)):
                 bad = list(proof)
                 bad[i] = hashlib.sha256(bad[i]).digest()
@@ -151,7 +161,9 @@ def test_inclusion_random_up_to_10000(pair):
     assert merkle.inclusion_proof_from(index, size, {n: STORED[n] for n in needed}) == proof
     root = merkle.root_from(size, {n: STORED[n] for n in merkle.root_nodes(size)})
     assert root == ref_mth(BIG_ENTRIES[:size])
-    assert merkle.verify_inclusion(leaf_hash=BIG_LEAVES[index], index=index, size=size, proof=proof, root=root)
+    assert merkle.verify_inclusion(
+        leaf_hash=BIG_LEAVES[index], index=index, size=size, proof=proof, root=root
+    )
 
 
 @given(st.integers(1, BIG).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
@@ -181,11 +193,11 @@ def test_appending_in_batches_gives_the_same_nodes_and_roots(batches):
 
 def test_appending_a_thousand_leaves_is_fast():
     start = time.perf_counter()
-    created, frontier = merkle.append_leaves(0, {}, BIG_LEAVES[:1000])
+    _created, frontier = merkle.append_leaves(0, {}, BIG_LEAVES[:1000])
     merkle.root_from(1000, frontier)
     assert time.perf_counter() - start < 0.05
 
 
 def test_merkle_is_pure_python():
     script = "import sys; sys.modules['django'] = None; import khutwa.tlog.merkle"
-    subprocess.run([sys.executable, "-c", script], check=True)
+    subprocess.run([sys.executable, "-c", script], check=True)  # noqa: S603

@@ -146,7 +146,9 @@ def consistency_proof_from(size1: int, size2: int, nodes: Mapping[NodeId, bytes]
     _check_consistency_args(size1, size2)
     if size1 == 0 or size1 == size2:
         return []
-    return [_range_hash(a, b, lambda level, i: nodes[(level, i)]) for a, b in _consistency_ranges(size1, size2)]
+    return [
+        _range_hash(a, b, lambda level, i: nodes[(level, i)]) for a, b in _consistency_ranges(size1, size2)
+    ]
 
 
 # --- reference versions over a list of leaf hashes ----------------------------------------
