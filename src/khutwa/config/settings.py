@@ -70,6 +70,12 @@ if not valid_site(KHUTWA_SITE_URL):
 if IS_PRODUCTION and _site.scheme != "https":
     raise ImproperlyConfigured("KHUTWA_SITE_URL must use https when KHUTWA_ENV=production.")
 
+# The public transparency log (docs/transparency-log.md): its origin, the first line of every
+# checkpoint (a schema-less URL naming this log; default "<site host and path>/log"), and the
+# maximum merge delay: a document older than this that is not in the log is reported missing.
+KHUTWA_LOG_ORIGIN = env_str("KHUTWA_LOG_ORIGIN", "") or f"{_site.netloc.lower()}{_site.path.rstrip('/')}/log"
+KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS = env_int("KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS", 10, minimum=1)
+
 KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
 KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")
 # The Labour Fund's commercial registration number, for its book entry on split invoices.
@@ -151,6 +157,7 @@ INSTALLED_APPS = [
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",
+    "khutwa.tlog",
 ]
 
 MIDDLEWARE = [
