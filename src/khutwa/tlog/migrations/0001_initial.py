@@ -5,84 +5,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('documents', '0004_vat_numbers_and_lines'),
-        ('licensing', '0005_certificate_files'),
+        ("documents", "0004_vat_numbers_and_lines"),
+        ("licensing", "0005_certificate_files"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('size', models.PositiveBigIntegerField(unique=True)),
-                ('root_hash', models.CharField(max_length=64)),
-                ('note', models.TextField()),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField(unique=True)),
+                ("root_hash", models.CharField(max_length=64)),
+                ("note", models.TextField()),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'checkpoint',
-                'verbose_name_plural': 'checkpoints',
-                'ordering': ['-size'],
-                'get_latest_by': 'size',
+                "verbose_name": "checkpoint",
+                "verbose_name_plural": "checkpoints",
+                "ordering": ["-size"],
+                "get_latest_by": "size",
             },
         ),
         migrations.CreateModel(
-            name='LogState',
+            name="LogState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('size', models.PositiveBigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("size", models.PositiveBigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveBigIntegerField(unique=True)),
-                ('kind', models.CharField(choices=[('document', 'Document'), ('licence', 'Licence event'), ('audit', 'Audit-chain anchor')], max_length=12)),
-                ('entry', models.TextField()),
-                ('leaf_hash', models.CharField(db_index=True, max_length=64)),
-                ('queued_at', models.DateTimeField()),
-                ('sequenced_at', models.DateTimeField()),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='log_entries', to='documents.document')),
-                ('licence', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='log_entries', to='licensing.licence')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.PositiveBigIntegerField(unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("document", "Document"),
+                            ("licence", "Licence event"),
+                            ("audit", "Audit-chain anchor"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("entry", models.TextField()),
+                ("leaf_hash", models.CharField(db_index=True, max_length=64)),
+                ("queued_at", models.DateTimeField()),
+                ("sequenced_at", models.DateTimeField()),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="log_entries",
+                        to="documents.document",
+                    ),
+                ),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="log_entries",
+                        to="licensing.licence",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'log entry',
-                'verbose_name_plural': 'log entries',
-                'ordering': ['index'],
+                "verbose_name": "log entry",
+                "verbose_name_plural": "log entries",
+                "ordering": ["index"],
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('index', models.PositiveBigIntegerField()),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("index", models.PositiveBigIntegerField()),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('level', 'index'), name='tlog_node_unique')],
+                "constraints": [models.UniqueConstraint(fields=("level", "index"), name="tlog_node_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Pending',
+            name="Pending",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('document', 'Document'), ('licence', 'Licence event'), ('audit', 'Audit-chain anchor')], max_length=12)),
-                ('entry', models.TextField()),
-                ('queued_at', models.DateTimeField()),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='documents.document')),
-                ('licence', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='licensing.licence')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("document", "Document"),
+                            ("licence", "Licence event"),
+                            ("audit", "Audit-chain anchor"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("entry", models.TextField()),
+                ("queued_at", models.DateTimeField()),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="documents.document",
+                    ),
+                ),
+                (
+                    "licence",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="licensing.licence",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pending log entry',
-                'verbose_name_plural': 'pending log entries',
-                'ordering': ['id'],
+                "verbose_name": "pending log entry",
+                "verbose_name_plural": "pending log entries",
+                "ordering": ["id"],
             },
         ),
     ]
