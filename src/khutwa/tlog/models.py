@@ -38,6 +38,9 @@ class Pending(models.Model):
         verbose_name = _("pending log entry")
         verbose_name_plural = _("pending log entries")
 
+    def __str__(self) -> str:
+        return f"pending {self.kind} #{self.pk}"
+
 
 class Entry(models.Model):
     """One leaf of the log: ``entry`` holds the exact text whose UTF-8 bytes are hashed."""
@@ -60,6 +63,9 @@ class Entry(models.Model):
         verbose_name = _("log entry")
         verbose_name_plural = _("log entries")
 
+    def __str__(self) -> str:
+        return f"entry {self.index} ({self.kind})"
+
 
 class Node(models.Model):
     """A complete subtree: the hash of leaves [index·2^level, (index+1)·2^level); level 0 = leaves."""
@@ -70,6 +76,9 @@ class Node(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["level", "index"], name="tlog_node_unique")]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
 
 
 class Checkpoint(models.Model):
@@ -86,12 +95,18 @@ class Checkpoint(models.Model):
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
 
+    def __str__(self) -> str:
+        return f"checkpoint {self.size}"
+
 
 class LogState(models.Model):
     """The single row the sequencer locks; ``size`` is the number of entries in the log."""
 
     size = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"log of {self.size} entries"
 
 
 class Cosignature(models.Model):
