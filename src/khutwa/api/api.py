@@ -11,6 +11,7 @@ from khutwa.accounts.services import api_token_issue, api_token_revoke
 from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
+from khutwa.api import log_witness as log_witness_api
 from khutwa.api import notifications as notifications_api
 from khutwa.api import statistics as statistics_api
 from khutwa.api import support as support_api
@@ -92,3 +93,4 @@ api.add_router("/support", support_api.router)
 api.add_router("/webhooks", webhooks_api.router)
 api.add_router("/statistics", statistics_api.router)
 api.add_router("/log", tlog_api.router)
+api.add_router("/log", log_witness_api.router)

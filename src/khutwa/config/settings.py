@@ -23,6 +23,8 @@ from khutwa.config.env import (
     env_str,
 )
 from khutwa.ops.logs import configure_structlog, logging_config
+from khutwa.tlog.note import NoteError as _NoteError
+from khutwa.tlog.note import Verifier as _Verifier
 from khutwa.trust.seal import valid_site
 
 SRC_DIR = Path(__file__).resolve().parent.parent  # src/khutwa
@@ -75,6 +77,16 @@ if IS_PRODUCTION and _site.scheme != "https":
 # maximum merge delay: a document older than this that is not in the log is reported missing.
 KHUTWA_LOG_ORIGIN = env_str("KHUTWA_LOG_ORIGIN", "") or f"{_site.netloc.lower()}{_site.path.rstrip('/')}/log"
 KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS = env_int("KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS", 10, minimum=1)
+# The witnesses whose cosignatures the log accepts (POST /api/v1/log/cosignatures) and publishes:
+# their cosigner vkeys ("<name>+<key id>+<base64 key>", from `khutwa log-witness-key`),
+# separated by commas; none by default (docs/operations.md, "Witnesses").
+KHUTWA_LOG_WITNESSES = env_list("KHUTWA_LOG_WITNESSES", [])
+for _vkey in KHUTWA_LOG_WITNESSES:
+    try:
+        if not _Verifier.from_vkey(_vkey).is_cosigner:
+            raise _NoteError("not a cosigner key (type 0x04)")
+    except _NoteError as _exc:
+        raise ImproperlyConfigured(f"KHUTWA_LOG_WITNESSES: {_vkey!r} is not a witness vkey: {_exc}") from None
 
 KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
 KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")

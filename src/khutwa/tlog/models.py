@@ -107,3 +107,26 @@ class LogState(models.Model):
 
     def __str__(self) -> str:
         return f"log of {self.size} entries"
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature (C2SP tlog-cosignature) of a checkpoint, as the witness sent it:
+    ``line`` is the signature line appended to the checkpoint's note when it is served."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.CharField(max_length=200)
+    key_id = models.CharField(max_length=8)
+    timestamp = models.PositiveBigIntegerField()
+    line = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["checkpoint", "witness"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness", "key_id"], name="tlog_cosignature_once")
+        ]
+        verbose_name = _("cosignature")
+        verbose_name_plural = _("cosignatures")
+
+    def __str__(self) -> str:
+        return f"{self.witness} @ {self.checkpoint_id}"

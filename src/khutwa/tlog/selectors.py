@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from khutwa.tlog import merkle
-from khutwa.tlog.models import Checkpoint, Entry, EntryKind
+from khutwa.tlog.models import Checkpoint, Cosignature, Entry, EntryKind
+from khutwa.tlog.note import add_signature_lines
 from khutwa.tlog.services import document_entry_of, nodes_read
 
 MAX_ENTRIES = 1000
@@ -19,8 +20,8 @@ def checkpoint_latest() -> Checkpoint | None:
 
 
 def checkpoint_note(checkpoint: Checkpoint) -> str:
-    """What ``GET /api/v1/log/checkpoint`` serves: the signed note."""
-    return checkpoint.note
+    """What ``GET /api/v1/log/checkpoint`` serves: the signed note and its cosignatures."""
+    return cosigned_note(checkpoint)
 
 
 def log_size() -> int:
@@ -128,3 +129,18 @@ def document_in_log(
             state=LogState.MISSING, problem="the public log holds another entry for this document"
         )
     return DocumentInLog(state=LogState.MISSING, problem="missing from the public log")
+
+
+# --- witnesses' cosignatures (part W) ------------------------------------------------------
+
+
+def checkpoint_cosignatures(checkpoint: Checkpoint) -> list[Cosignature]:
+    """The witnesses' cosignatures of ``checkpoint``, by witness name."""
+    return list(Cosignature.objects.filter(checkpoint=checkpoint).order_by("witness", "key_id"))
+
+
+def cosigned_note(checkpoint: Checkpoint) -> str:
+    """The checkpoint's signed note with every cosignature line received for it appended
+    (what ``GET /api/v1/log/checkpoint`` serves)."""
+    lines = [cosignature.line for cosignature in checkpoint_cosignatures(checkpoint)]
+    return add_signature_lines(checkpoint.note, lines) if lines else checkpoint.note
