@@ -5,7 +5,9 @@ one row and nothing else. The sequencer (``services.sequence``) moves pending ro
 log: each gets the next ``Entry.index``, the tree's complete subtrees it completes are stored as
 ``Node`` rows (so that a proof reads O(log n) rows), and a signed ``Checkpoint`` is stored for
 the new size. ``LogState`` is the one row the sequencer locks: one sequencer appends at a time.
-Hashes are lowercase hex.
+Hashes are lowercase hex. The links to documents and licences are for reading only and carry no
+database constraint: an entry's text is what the log proves, and a row deleted behind the
+application must not be kept from being deleted by its log entry (the log then reports it).
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ class Pending(models.Model):
     kind = models.CharField(max_length=12, choices=EntryKind.choices)
     entry = models.TextField()
     document = models.ForeignKey(
-        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "documents.Document",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     licence = models.ForeignKey(
-        "licensing.Licence", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "licensing.Licence",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     queued_at = models.DateTimeField()
 
@@ -50,10 +62,20 @@ class Entry(models.Model):
     entry = models.TextField()
     leaf_hash = models.CharField(max_length=64, db_index=True)
     document = models.ForeignKey(
-        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="log_entries"
+        "documents.Document",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        db_constraint=False,
     )
     licence = models.ForeignKey(
-        "licensing.Licence", null=True, blank=True, on_delete=models.PROTECT, related_name="log_entries"
+        "licensing.Licence",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        db_constraint=False,
     )
     queued_at = models.DateTimeField()
     sequenced_at = models.DateTimeField()
