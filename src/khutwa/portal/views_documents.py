@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -68,6 +69,8 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "qr_reasons": qr_reasons,
             "reasons": verification_reasons([*result.reasons, *qr_reasons]),
             "valid": result.valid and not qr_reasons,
+            "log": result.log,
+            "log_delay": settings.KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS,
         },
     )
 

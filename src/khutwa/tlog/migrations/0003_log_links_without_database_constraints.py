@@ -5,32 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0004_vat_numbers_and_lines'),
-        ('licensing', '0005_certificate_files'),
-        ('tlog', '0002_cosignatures'),
+        ("documents", "0004_vat_numbers_and_lines"),
+        ("licensing", "0005_certificate_files"),
+        ("tlog", "0002_cosignatures"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='entry',
-            name='document',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='log_entries', to='documents.document'),
+            model_name="entry",
+            name="document",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="log_entries",
+                to="documents.document",
+            ),
         ),
         migrations.AlterField(
-            model_name='entry',
-            name='licence',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='log_entries', to='licensing.licence'),
+            model_name="entry",
+            name="licence",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="log_entries",
+                to="licensing.licence",
+            ),
         ),
         migrations.AlterField(
-            model_name='pending',
-            name='document',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='documents.document'),
+            model_name="pending",
+            name="document",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="documents.document",
+            ),
         ),
         migrations.AlterField(
-            model_name='pending',
-            name='licence',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='licensing.licence'),
+            model_name="pending",
+            name="licence",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="licensing.licence",
+            ),
         ),
     ]
