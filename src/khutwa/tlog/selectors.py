@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
 from khutwa.tlog import merkle
 from khutwa.tlog.models import Checkpoint, Cosignature, Entry, EntryKind
@@ -18,6 +17,11 @@ MAX_ENTRIES = 1000
 
 def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-size").first()
+
+
+def checkpoint_note(checkpoint: Checkpoint) -> str:
+    """What ``GET /api/v1/log/checkpoint`` serves: the signed note and its cosignatures."""
+    return cosigned_note(checkpoint)
 
 
 def log_size() -> int:
@@ -76,16 +80,15 @@ def document_in_log(
     public_id: str,
     hash: str,
     issued_at: dt.datetime,
-    now: dt.datetime | None = None,
 ) -> DocumentInLog:
     """Where a document is in the public log, checked against the newest signed checkpoint.
 
     Its entry is recomputed from its sealed facts (number, public id, hash, issue time).
     Included: that entry is in the log and its inclusion proof leads to the checkpoint's root.
-    Pending: not yet, and younger than the maximum merge delay. Missing: not in the log after
-    the delay (an entry logged for the same public id with other facts is named).
+    Pending: not yet, and the log has not signed a checkpoint more than the maximum merge delay
+    after the document's issue. Missing: not in such a checkpoint (an entry logged for the same
+    public id with other facts is named).
     """
-    now = now or timezone.now()
     expected = document_entry_of(number=number, public_id=public_id, hash=hash, issued_at=issued_at)
     leaf = merkle.leaf_hash(expected.encode()).hex()
     latest = checkpoint_latest()
@@ -115,8 +118,11 @@ def document_in_log(
         return DocumentInLog(
             state=LogState.MISSING, problem="the public log's inclusion proof does not lead to its checkpoint"
         )
+    # Missing once the log has published a checkpoint more than the maximum merge delay after
+    # the document's issue without it; until then (a young document, or a log that has not
+    # signed since: monitors see a stale log) it is pending.
     delay = dt.timedelta(seconds=settings.KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS)
-    if issued_at > now - delay:
+    if latest is None or latest.created_at <= issued_at + delay:
         return DocumentInLog(state=LogState.PENDING)
     if Entry.objects.filter(kind=EntryKind.DOCUMENT, entry__contains=f"\n{public_id}\n").exists():
         return DocumentInLog(

@@ -79,10 +79,11 @@ def origin() -> str:
 
 def checkpoint_sign(size: int, root: bytes) -> str:
     """The C2SP checkpoint for ``size`` and ``root``, signed with the log's key."""
-    from khutwa.tlog import keys, note
+    from khutwa.tlog import note
+    from khutwa.tlog.keys import log_signer
 
     body = note.checkpoint_body(note.Checkpoint(origin=origin(), size=size, root=root))
-    return note.sign_note(body, [keys.log_signer()])
+    return note.sign_note(body, [log_signer()])
 
 
 def nodes_read(wanted: set[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
