@@ -205,3 +205,15 @@ def test_the_khutwa_command_exits_2_on_a_shrink(live_server, issue, tmp_path) ->
     )
     assert done.returncode == 2, done.stderr
     assert "ALERT: SHRINK" in done.stderr
+
+
+def test_the_documented_python_checks_the_checkpoint(live_server, issue) -> None:  # type: ignore[no-untyped-def]
+    """docs/transparency-log.md, "Checking offline": the snippet for third parties works as written."""
+    issue("invoice")
+    sequence_all()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "transparency-log.md").read_text()
+    snippet = text.split("only `cryptography`:\n\n```python\n", 1)[1].split("```", 1)[0]
+    snippet = snippet.replace('"https://khutwa.bh"', repr(live_server.url))
+    scope: dict[str, object] = {}
+    exec(compile(snippet, "transparency-log.md", "exec"), scope)  # noqa: S102 - our own documentation
+    assert scope["signed"] is True and scope["size"] == str(Entry.objects.count())
