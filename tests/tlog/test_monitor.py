@@ -254,3 +254,14 @@ def test_the_witness_refuses_to_cosign_a_shrink_or_a_fork(tmp_path: Path, attack
     assert alarm.value.kind == ("shrink" if attack == "shrink" else "fork")
     assert len(log.posted) == 1  # nothing cosigned after the first
     assert json.loads((tmp_path / "state.json").read_text())["size"] == 4
+
+
+def test_gossip_of_a_larger_tree_than_the_log_now_shows_is_a_fork(tmp_path: Path) -> None:
+    log = FakeLog([_document(i) for i in range(5)])
+    monitor_run(log, tmp_path / "a", VERIFIER)
+    seen_by_a = (tmp_path / "a" / "checkpoint.txt").read_text()
+    smaller = FakeLog([_document(i) for i in range(3)])  # what the log shows the second client
+    with pytest.raises(LogAlarm) as alarm:
+        monitor_run(smaller, tmp_path / "b", VERIFIER, gossip=seen_by_a)
+    assert alarm.value.kind == "fork" and "a tree of 5 entries, larger than" in str(alarm.value)
+    assert not (tmp_path / "b" / "state.json").exists()

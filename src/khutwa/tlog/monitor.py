@@ -344,9 +344,14 @@ def gossip_check(source: LogSource, other_note: str, log: Verifier, mine: Checkp
                 f"here, {other.root.hex()} to the other client",
             )
         return f"the other client saw the same tree of {mine.size} entries"
-    small, large = (other, mine) if other.size < mine.size else (mine, other)
-    if small.size > 0:
-        _check_consistency(source, small.size, small.root, large.size, large.root)
+    if other.size > mine.size:
+        raise LogAlarm(
+            "fork",
+            f"the other client was shown a tree of {other.size} entries, larger than the log's newest "
+            f"checkpoint of {mine.size} here: the log shows different trees to different clients",
+        )
+    if other.size > 0:
+        _check_consistency(source, other.size, other.root, mine.size, mine.root)
     return f"the other client's tree of {other.size} entries is consistent with this one of {mine.size}"
 
 
