@@ -1,6 +1,6 @@
 # Khutwa: two commands. `make run` serves the portal with demo data; `make test` checks everything.
-# `make serve` serves without demo data (production). Both run the web server, a worker and the
-# scheduler together (Procfile, honcho).
+# `make serve` serves without demo data (production). Both run the web server, a worker, the
+# scheduler and the log sequencer together (Procfile, honcho).
 # Both bootstrap what is missing on a fresh Debian 12 machine with Python 3.11.
 
 SHELL := /bin/bash
@@ -21,7 +21,7 @@ PORT ?= 8000
 WORKERS ?= 2
 # Proxies whose X-Forwarded-* headers gunicorn trusts (the TLS-terminating reverse proxy).
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
-# The web server, one worker and the scheduler (Procfile), started and stopped together by honcho.
+# The web server, one worker, the scheduler and the log sequencer (Procfile), started and stopped together by honcho.
 PROCFILE_START = KHUTWA_BIND=$(HOST):$(PORT) KHUTWA_WEB_WORKERS=$(WORKERS) \
 	FORWARDED_ALLOW_IPS=$(FORWARDED_ALLOW_IPS) $(BIN)/honcho --no-colour -f Procfile start
 # pytest-xdist processes for the SQLite and PostgreSQL suites (one per core).
@@ -47,7 +47,7 @@ run: bootstrap
 	$(KHUTWA) migrate --noinput
 	$(KHUTWA) collectstatic --noinput -v0
 	$(KHUTWA) demo
-	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English), with a worker and the scheduler. Ctrl-C stops them."
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ar/ (Arabic) and /en/ (English), with a worker, the scheduler and the log sequencer. Ctrl-C stops them."
 	$(PROCFILE_START)
 
 # The same without demo data: what a production host runs (KHUTWA_ENV=production and the
@@ -57,7 +57,7 @@ serve: bootstrap
 		$(KHUTWA) check --deploy --fail-level WARNING; else $(KHUTWA) check; fi
 	$(KHUTWA) migrate --noinput
 	$(KHUTWA) collectstatic --noinput -v0
-	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data), with a worker and the scheduler. Ctrl-C stops them."
+	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data), with a worker, the scheduler and the log sequencer. Ctrl-C stops them."
 	$(PROCFILE_START)
 
 test: bootstrap-test lint typecheck migrations-check i18n-check test-sqlite test-postgres test-e2e fuzz bench-smoke
@@ -109,7 +109,7 @@ bench-smoke:
 	scripts/with-postgres.sh $(BIN)/python -m bench issuing-parallel --processes 1,2 --invoices 5 >/dev/null
 
 # A cluster on this machine (docs/deployment.md): PostgreSQL primary + streaming replica behind
-# PgBouncer, Redis, two gunicorn nodes behind HAProxy, two task workers, the scheduler.
+# PgBouncer, Redis, two gunicorn nodes behind HAProxy, two task workers, the scheduler, the log sequencer.
 cluster: bootstrap-test
 	scripts/cluster.sh up
 

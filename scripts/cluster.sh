@@ -8,7 +8,7 @@
 #   base+4  PgBouncer (transaction mode) -> replica
 #   base+5  Redis (cache: rate limits, sessions' cache)
 #   base+6  Khutwa node 1 (gunicorn, 2 workers)   base+7  Khutwa node 2
-#   and two task workers and one scheduler (no port).
+#   and two task workers, one scheduler and one log sequencer (no port).
 #
 #   scripts/cluster.sh up       start everything (migrate and demo data on the first start)
 #   scripts/cluster.sh status   each process: pid, alive, port; replication
@@ -17,7 +17,7 @@
 #   scripts/cluster.sh env      the environment of a node (for `khutwa` commands against the cluster)
 #   scripts/cluster.sh start|stop|kill NAME   one component (primary, replica, pgbouncer,
 #                               pgbouncer-replica, redis, node1, node2, worker1, worker2,
-#                               scheduler, haproxy); kill is SIGKILL to its process group
+#                               scheduler, sequencer, haproxy); kill is SIGKILL to its process group
 #
 # State under var/cluster/ (and PostgreSQL's, owned by the postgres user, in CLUSTER_PG_DIR,
 # default /tmp/khutwa-cluster-<base port>: var/ is not readable by other users). Runs as root
@@ -299,6 +299,12 @@ scheduler_up() {
   fi
 }
 
+sequencer_up() {
+  # One sequencer beside the workers: it moves committed documents and licence events into the
+  # public log every second (a second one would only wait for the first's lock).
+  spawn sequencer "$BIN/khutwa" log-sequencer
+}
+
 haproxy_up() {
   local backup=""
   if [ "${CLUSTER_NODES_ONLY_ONE:-0}" = 1 ]; then backup=" disabled"; fi
@@ -373,6 +379,7 @@ cmd_up() {
   worker_up worker1
   worker_up worker2
   scheduler_up
+  sequencer_up
   wait_port "$P_NODE1" 60 node1
   wait_port "$P_NODE2" 60 node2
   haproxy_up
@@ -395,7 +402,7 @@ cmd_up() {
 cmd_down() {
   stop_pidfile "$RUN/haproxy.pid" haproxy
   local name
-  for name in scheduler worker1 worker2 node1 node2; do
+  for name in sequencer scheduler worker1 worker2 node1 node2; do
     stop_pidfile "$RUN/$name.pid" "$name"
   done
   redis_stop
@@ -434,7 +441,7 @@ cmd_status() {
   pid=$(cat "$RUN/redis.pid" 2>/dev/null || true)
   line redis "${pid:--}" "$(pid_state "$pid")" "$P_REDIS"
   local name port
-  for name in node1 node2 worker1 worker2 scheduler haproxy; do
+  for name in node1 node2 worker1 worker2 scheduler sequencer haproxy; do
     case $name in
       node1) port=$P_NODE1 ;; node2) port=$P_NODE2 ;; haproxy) port=$P_HAPROXY ;; *) port=- ;;
     esac
@@ -469,6 +476,7 @@ cmd_start() {
     node2) node_up node2 "$P_NODE2" ;;
     worker1 | worker2) worker_up "$1" ;;
     scheduler) scheduler_up ;;
+    sequencer) sequencer_up ;;
     haproxy) haproxy_up ;;
     *) echo "unknown component $1" >&2; exit 2 ;;
   esac
@@ -503,7 +511,7 @@ cmd_stop() {
       if [ "$signal" = KILL ] && alive "$RUN/redis.pid"; then kill -KILL "$(cat "$RUN/redis.pid")"; fi
       redis_stop
       ;;
-    node1 | node2 | worker1 | worker2 | scheduler | haproxy)
+    node1 | node2 | worker1 | worker2 | scheduler | sequencer | haproxy)
       if [ "$signal" = KILL ] && alive "$RUN/$1.pid"; then
         pid=$(cat "$RUN/$1.pid")
         kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true

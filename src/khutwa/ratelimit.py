@@ -45,6 +45,7 @@ PURPOSES = {
     "tsa": "KHUTWA_PUBLIC_RATE",  # time-stamp requests to the platform's TSA (POST /tsa)
     "phone-code": "KHUTWA_PHONE_CODE_RATE",  # mobile confirmation codes sent per account
     "signup": "KHUTWA_SIGNUP_RATE",  # sign-ups per client
+    "log": "KHUTWA_PUBLIC_RATE",  # the public transparency log's checkpoint, proofs and entries
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _clock = time.time  # the windows' clock (tests move it; the cache's expiry keeps real time)

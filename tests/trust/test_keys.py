@@ -10,6 +10,7 @@ import json
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -55,6 +56,8 @@ def test_init_creates_the_files_with_their_modes(store: KeyStore) -> None:
         "document-signing.key.pem",
         "tsa.pem",
         "tsa.key.pem",
+        "log.pub",
+        "log.key.pem",
         "root-ca.crl",
     }
     for path in store.directory.iterdir():
@@ -119,6 +122,8 @@ def test_an_uninitialised_store(tmp_path: Path) -> None:
         empty.renew,
         empty.check,
         empty.crls,
+        empty.log_key,
+        empty.log_public_key,
     ):
         with pytest.raises(KeyStoreError, match="not initialised"):
             action()
@@ -270,3 +275,41 @@ def test_a_corrupt_index_is_a_clear_error(store: KeyStore) -> None:
     (store.directory / "keys.json").write_text("{not json")
     with pytest.raises(KeyStoreError, match="is corrupt"):
         KeyStore(store.directory, PASSPHRASE).list()
+
+
+def _raw(key: Any) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def test_the_log_key_is_distinct_from_the_document_key_and_encrypted(store: KeyStore) -> None:
+    _kid, document_key = store.active_signing_key()
+    log_key = store.log_key()
+    assert isinstance(log_key, Ed25519PrivateKey)
+    assert _raw(log_key.public_key()) == _raw(store.log_public_key())
+    assert _raw(log_key.public_key()) != _raw(document_key.public_key())
+    pem = (store.directory / "log.key.pem").read_bytes()
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert stat.S_IMODE((store.directory / "log.key.pem").stat().st_mode) == 0o600
+
+
+def test_the_log_key_survives_a_restart_and_a_rotation(store: KeyStore) -> None:
+    before = _raw(store.log_public_key())
+    store.rotate()
+    again = KeyStore(store.directory, PASSPHRASE)  # a new process
+    assert again.init() is False
+    assert _raw(again.log_key().public_key()) == before
+    with pytest.raises(KeyStoreError, match="wrong passphrase"):
+        KeyStore(store.directory, b"wrong").log_key()
+
+
+def test_init_adds_the_log_key_to_an_older_store(store: KeyStore) -> None:
+    index = json.loads((store.directory / "keys.json").read_text())
+    del index["log_key"]
+    (store.directory / "keys.json").write_text(json.dumps(index))
+    for name in ("log.pub", "log.key.pem"):
+        (store.directory / name).unlink()
+    reopened = KeyStore(store.directory, PASSPHRASE)
+    with pytest.raises(KeyStoreError, match="no log key"):
+        reopened.log_key()
+    assert reopened.init() is True
+    assert isinstance(reopened.log_key(), Ed25519PrivateKey)

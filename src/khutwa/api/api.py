@@ -12,9 +12,11 @@ from khutwa.api import contact as contact_api
 from khutwa.api import documents as documents_api
 from khutwa.api import errors
 from khutwa.api import licensing as licensing_api
+from khutwa.api import log_witness as log_witness_api
 from khutwa.api import notifications as notifications_api
 from khutwa.api import statistics as statistics_api
 from khutwa.api import support as support_api
+from khutwa.api import tlog as tlog_api
 from khutwa.api import webhooks as webhooks_api
 from khutwa.api.auth import AUTH, bearer
 from khutwa.api.catalogue import router as catalogue_router
@@ -92,3 +94,5 @@ api.add_router("/verify", documents_api.verify_router)
 api.add_router("/support", support_api.router)
 api.add_router("/webhooks", webhooks_api.router)
 api.add_router("/statistics", statistics_api.router)
+api.add_router("/log", tlog_api.router)
+api.add_router("/log", log_witness_api.router)

@@ -180,6 +180,15 @@ class IssuerOut(Schema):
     licence_status_now: str
 
 
+class LogOut(Schema):
+    """The document's place in the public transparency log (docs/transparency-log.md)."""
+
+    state: str = Field(description="included | pending (not yet, within the merge delay) | missing")
+    index: int | None = None
+    tree_size: int | None = None
+    checkpoint_time: dt.datetime | None = None
+
+
 class VerifyOut(Schema):
     valid: bool
     reasons: list[str]
@@ -192,6 +201,7 @@ class VerifyOut(Schema):
     issuer: IssuerOut
     credited: bool
     paid: bool
+    log: LogOut
 
 
 def _user(request: HttpRequest) -> User:
@@ -476,4 +486,12 @@ def verify(request: HttpRequest, public_id: str) -> VerifyOut:
         ),
         credited=result.credited > 0,
         paid=result.paid,
+        log=LogOut(
+            state=result.log.state,
+            index=result.log.index,
+            tree_size=result.log.tree_size,
+            checkpoint_time=result.log.checkpoint_time,
+        )
+        if result.log
+        else LogOut(state="pending"),
     )

@@ -23,6 +23,8 @@ from khutwa.config.env import (
     env_str,
 )
 from khutwa.ops.logs import configure_structlog, logging_config
+from khutwa.tlog.note import NoteError as _NoteError
+from khutwa.tlog.note import Verifier as _Verifier
 from khutwa.trust.seal import valid_site
 
 SRC_DIR = Path(__file__).resolve().parent.parent  # src/khutwa
@@ -69,6 +71,22 @@ if not valid_site(KHUTWA_SITE_URL):
     )
 if IS_PRODUCTION and _site.scheme != "https":
     raise ImproperlyConfigured("KHUTWA_SITE_URL must use https when KHUTWA_ENV=production.")
+
+# The public transparency log (docs/transparency-log.md): its origin, the first line of every
+# checkpoint (a schema-less URL naming this log; default "<site host and path>/log"), and the
+# maximum merge delay: a document older than this that is not in the log is reported missing.
+KHUTWA_LOG_ORIGIN = env_str("KHUTWA_LOG_ORIGIN", "") or f"{_site.netloc.lower()}{_site.path.rstrip('/')}/log"
+KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS = env_int("KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS", 10, minimum=1)
+# The witnesses whose cosignatures the log accepts (POST /api/v1/log/cosignatures) and publishes:
+# their cosigner vkeys ("<name>+<key id>+<base64 key>", from `khutwa log-witness-key`),
+# separated by commas; none by default (docs/operations.md, "Witnesses").
+KHUTWA_LOG_WITNESSES = env_list("KHUTWA_LOG_WITNESSES", [])
+for _vkey in KHUTWA_LOG_WITNESSES:
+    try:
+        if not _Verifier.from_vkey(_vkey).is_cosigner:
+            raise _NoteError("not a cosigner key (type 0x04)")
+    except _NoteError as _exc:
+        raise ImproperlyConfigured(f"KHUTWA_LOG_WITNESSES: {_vkey!r} is not a witness vkey: {_exc}") from None
 
 KHUTWA_KEY_DIR = Path(env_str("KHUTWA_KEY_DIR", str(VAR_DIR / "keys")) or "")
 KHUTWA_PRIVATE_DIR = Path(env_str("KHUTWA_PRIVATE_DIR", str(VAR_DIR / "private")) or "")
@@ -151,6 +169,7 @@ INSTALLED_APPS = [
     "khutwa.portal",
     "khutwa.api",
     "khutwa.ops",
+    "khutwa.tlog",
 ]
 
 MIDDLEWARE = [

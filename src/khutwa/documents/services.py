@@ -50,6 +50,7 @@ from khutwa.errors import NotFound, Refused
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.notifications.services import quotation_to_accept
 from khutwa.text import strip_bidi, without_bidi
+from khutwa.tlog.services import document_log
 from khutwa.trust.seal import seal_payload
 from khutwa.webhooks import payloads as webhook_payloads
 from khutwa.webhooks.services import events_emit
@@ -914,6 +915,8 @@ def _seal_and_store(
     )
     # The outbox: subscribers learn of it once this transaction commits, never before.
     events_emit(webhook_payloads.document_issued(document), now=now)
+    # The public log's outbox: one row; the sequencer appends it within seconds of the commit.
+    document_log(document=document, now=now)
     if p.type == DocumentType.QUOTATION:
         # The customer hears of it (e-mail/SMS to the book's contact) once this commits.
         quotation_to_accept(document)

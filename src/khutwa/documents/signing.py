@@ -179,10 +179,13 @@ def pdf_sign(pdf: bytes, *, reason: str) -> bytes:
 
 def jwks() -> dict[str, Any]:
     """The JWKS; with an external TSA, its roots as ``x5c_tsa_roots`` (base64 DER) too, so
-    that offline verifiers can check its time-stamps."""
+    that offline verifiers can check its time-stamps; the transparency log's key and witnesses
+    as ``tlog`` (docs/transparency-log.md)."""
     import base64
 
     from cryptography.hazmat.primitives.serialization import Encoding
+
+    from khutwa.tlog.keys import tlog_jwks_member
 
     store = key_store()
     store.init()
@@ -192,6 +195,7 @@ def jwks() -> dict[str, Any]:
         document["x5c_tsa_roots"] = [
             base64.b64encode(root.public_bytes(Encoding.DER)).decode() for root in roots
         ]
+    document["tlog"] = tlog_jwks_member()
     return document
 
 

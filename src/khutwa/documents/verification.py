@@ -23,6 +23,7 @@ from khutwa.documents.signing import key_store, tsa_trust_roots
 from khutwa.errors import NotFound
 from khutwa.licensing.models import LicenceStatus
 from khutwa.ops.metrics import count_verification
+from khutwa.tlog.selectors import DocumentInLog, LogState, document_in_log
 from khutwa.trust.sandbox import Uncheckable, read_pdf
 from khutwa.trust.seal import seal_version
 from khutwa.trust.verify import verify_document, verify_qr
@@ -70,6 +71,7 @@ class Verification:
     licence_status_now: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     record: Record | None = None
+    log: DocumentInLog | None = None  # its place in the public transparency log
 
 
 # One statement gathers everything a verdict needs: the row, its licence, what was credited and
@@ -117,7 +119,19 @@ def _moment(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _verdict(column: str, value: Any) -> Verification | None:
+def _issued_at(sealed: Any, stored: Any) -> dt.datetime:
+    """The sealed issue time (the payload's, to the second), else the stored column's."""
+    if isinstance(sealed, str):
+        try:
+            moment = dt.datetime.fromisoformat(sealed)
+        except ValueError:
+            return _moment(stored)
+        if moment.tzinfo:
+            return moment
+    return _moment(stored)
+
+
+def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
     # The replica when the public verification reads from one (config/routers.py).
     db = connections[router.db_for_read(Document)]
     with db.cursor() as cursor:
@@ -143,6 +157,15 @@ def _verdict(column: str, value: Any) -> Verification | None:
     reasons += integrity.chain_head_reasons(last, last_hash, head_hash)
     if last is not None and counter > last:
         reasons.append(f"this document's counter ({counter}) is beyond the licence's last counter ({last})")
+    # The public log: the entry of its sealed facts, proved against the newest checkpoint.
+    log = document_in_log(
+        number=str(payload.get("number", stored.number)),
+        public_id=public_id,
+        hash=digest,
+        issued_at=_issued_at(payload.get("issued_at"), stored.issued_at),
+    )
+    if log.state == LogState.MISSING:
+        reasons.append(log.problem)
     credited_amount = _amount(credited)
     paid = False
     if stored.type == DocumentType.INVOICE:
@@ -167,6 +190,7 @@ def _verdict(column: str, value: Any) -> Verification | None:
         paid=paid,
         licence_status_now=licence_status,
         record=record,
+        log=log,
     )
 
 
@@ -177,7 +201,7 @@ def public_verify(public_id: Any) -> Verification:
     except ValueError:
         raise NotFound("Not found.") from None
     value = Document._meta.get_field("public_id").get_db_prep_value(key, connection)
-    verdict = _verdict("public_id", value)
+    verdict = _verdict("public_id", value, public_id=str(key))
     if verdict is None:
         count_verification("record", "not_found")
         raise NotFound("Not found.")
@@ -187,7 +211,7 @@ def public_verify(public_id: Any) -> Verification:
 
 def document_verify(document: Document) -> Verification:
     """The verdict on a stored document: its seal, its place in the chain, credited and paid."""
-    verdict = _verdict("id", document.pk)
+    verdict = _verdict("id", document.pk, public_id=str(document.public_id))
     if verdict is None:
         raise NotFound("Not found.")
     verdict.document = document

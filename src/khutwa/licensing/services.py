@@ -46,6 +46,7 @@ from khutwa.licensing.models import (
 from khutwa.licensing.numbering import application_reference, licence_number
 from khutwa.licensing.tasks import certificate_pdf_render
 from khutwa.text import without_bidi
+from khutwa.tlog.services import licence_event_log
 from khutwa.webhooks import payloads as webhook_payloads
 from khutwa.webhooks.services import events_emit
 
@@ -529,14 +530,16 @@ def _licence_event(
 ) -> None:
     # The certificate shows the new state: a worker renders it once committed.
     transaction.on_commit(partial(certificate_pdf_render.enqueue, licence.pk))
+    at = timezone.now()
     LicenceEvent.objects.create(
         licence=licence,
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
         application=application,
-        at=timezone.now(),
+        at=at,
     )
+    licence_event_log(licence=licence, event=kind, at=at)  # the public log's outbox: one row
     audit_record(
         actor=actor,
         action=f"licensing.licence.{kind}",

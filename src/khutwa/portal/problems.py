@@ -123,6 +123,10 @@ def document_problems(
 #: they mean for the reader. The first pattern that matches gives the sentence.
 _REASONS: list[tuple[re.Pattern[str], Promise]] = [
     (
+        re.compile(r"public log"),
+        gettext_lazy("The document is missing from the public log: it was not recorded when it was issued."),
+    ),
+    (
         re.compile(r"digest mismatch|signed bytes were changed|time-stamped bytes were changed"),
         gettext_lazy("The PDF file was changed after it was signed."),
     ),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -72,6 +73,8 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "qr_reasons": qr_reasons,
             "reasons": verification_reasons([*result.reasons, *qr_reasons]),
             "valid": result.valid and not qr_reasons,
+            "log": result.log,
+            "log_delay": settings.KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS,
         },
     )
 

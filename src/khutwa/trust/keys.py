@@ -11,6 +11,8 @@ with ``BestAvailableEncryption(passphrase)``, mode 0600):
     root-ca.crl                     its certificate revocation list (DER, 7 days, refreshed
                                     when less than half of that is left)
     document-signing.pem / .key.pem the PAdES document-signing certificate (P-256, 2 years)
+    log.pub / log.key.pem           the transparency log's Ed25519 key (checkpoints; distinct
+                                    from the document keys; never rotated with them)
     tsa.pem / tsa.key.pem           the time-stamping authority's certificate (P-256): its key
                                     stamps for 2 years, its certificate lasts 10 years longer,
                                     so that every token stays verifiable for ten years
@@ -374,6 +376,23 @@ class KeyStore:
         self._private_cache[entry["private"]] = key
         return entry
 
+    def _new_log_key(self, now: dt.datetime) -> dict[str, Any]:
+        """The transparency log's Ed25519 key: it signs checkpoints, never documents."""
+        key = Ed25519PrivateKey.generate()
+        stem = self._free_stem("log", now)
+        entry: dict[str, Any] = {
+            "public": f"{stem}.pub",
+            "private": f"{stem}.key.pem",
+            "created_at": _iso(now),
+        }
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self._write_private(entry["private"], key)
+        _write_atomic(self.directory / entry["public"], public_pem, PUBLIC_MODE)
+        self._private_cache[entry["private"]] = key
+        return entry
+
     def _store_certificate(
         self, stem: str, now: dt.datetime, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
     ) -> dict[str, Any]:
@@ -483,6 +502,10 @@ class KeyStore:
                     index[role] = self._issue(role, now, index["root_ca"])
                     self._write_index(index)
                     created = True
+            if not index.get("log_key"):
+                index["log_key"] = self._new_log_key(now)
+                self._write_index(index)
+                created = True
             if self._index().get("format") != INDEX_FORMAT:
                 self._write_index(index)  # a format-1 store, now complete: format 2
                 created = True
@@ -773,6 +796,35 @@ class KeyStore:
                 return entry["kid"], key
         raise KeyStoreError(f"the key store {self.directory} has no active signing key")
 
+    def _log_entry(self) -> dict[str, Any]:
+        entry = self._require().get("log_key")
+        if not entry:
+            raise KeyStoreError(f"the key store {self.directory} has no log key: run init() first")
+        return dict(entry)
+
+    def log_key(self) -> Ed25519PrivateKey:
+        """The transparency log's private Ed25519 key (decrypted once, then cached)."""
+        entry = self._log_entry()
+        key = self._load_private(entry["private"])
+        if not isinstance(key, Ed25519PrivateKey) or _raw_public(self.log_public_key()) != _raw_public(
+            key.public_key()
+        ):
+            raise KeyStoreError(f"the private key file {entry['private']} does not hold the log key")
+        return key
+
+    def log_public_key(self) -> Ed25519PublicKey:
+        """The transparency log's public key (needs no passphrase)."""
+        path = self.directory / self._log_entry()["public"]
+        try:
+            key = serialization.load_pem_public_key(path.read_bytes())
+        except FileNotFoundError:
+            raise KeyStoreError(f"the public key file {path} is missing") from None
+        except ValueError as exc:
+            raise KeyStoreError(f"the public key file {path} is corrupt: {exc}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyStoreError(f"the public key file {path} does not hold an Ed25519 key")
+        return key
+
     def _credentials(
         self, role: Role
     ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, builtins.list[x509.Certificate]]:
@@ -839,3 +891,7 @@ class KeyStore:
             for root in self.trust_roots()
         ]
         return {"keys": keys, "x5c_root": roots[0], "x5c_roots": roots}
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -3,8 +3,10 @@
     khutwa documents-verify [--licence KH-2026-000166]
 
 Checks each document's seal, its link to the previous one, its stored rows against its sealed
-payload, and the licence's counters. Exit status: 0 all intact, 1 a chain is broken, 2 no such
-licence.
+payload, and the licence's counters; then the documents against the public log (every document
+older than the maximum merge delay is in it, every document it logs is stored with the same
+facts, the log's entries give its signed checkpoint: khutwa/tlog/checks.py). Exit status: 0 all
+intact, 1 a chain is broken or the log disagrees, 2 no such licence.
 """
 
 from typing import Any
@@ -14,10 +16,13 @@ from django.db import connection
 
 from khutwa.documents.chains import chains_verify
 from khutwa.documents.triggers import triggers_missing
+from khutwa.tlog.checks import log_problems
 
 
 class Command(BaseCommand):
-    help = "Check every licence's chain of documents (seals, links, stored rows, counters)."
+    help = (
+        "Check every licence's chain of documents (seals, links, stored rows, counters) and the public log."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--licence", metavar="NUMBER", help="only this licence's chain")
@@ -42,8 +47,13 @@ class Command(BaseCommand):
             self.stdout.write(f"{report.licence}: {where}: {'; '.join(report.broken.reasons)}")
         if licence is not None and licences == 0:
             raise CommandError(f"no licence {licence}", returncode=2)
+        problems = log_problems(licence=licence)
+        for problem in problems:
+            self.stdout.write(problem)
         if broken:
             raise CommandError(f"{broken} of {licences} licence chains broken")
+        if problems:
+            raise CommandError(f"{len(problems)} problems between the documents and the public log")
         self.stdout.write(
             self.style.SUCCESS(f"documents intact: {documents} documents of {licences} licences checked")
         )

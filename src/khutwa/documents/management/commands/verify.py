@@ -7,6 +7,12 @@ signing certificate expired.
 
     khutwa verify FILE.pdf --keys khutwa-keys.json [--site https://khutwa.example.bh]
     khutwa verify --qr 'https://…/verify/…?s=…&g=…' --keys khutwa-keys.json [--site URL]
+    khutwa verify FILE.pdf --keys khutwa-keys.json --log-proof proof.json --checkpoint checkpoint.txt
+
+With ``--log-proof`` and ``--checkpoint`` the document must also be in the public transparency
+log: the checkpoint's signature is checked against the log key of the JWKS (``tlog``), then the
+inclusion proof of the document's entry; witnesses' cosignatures are reported
+(docs/transparency-log.md, "Checking offline").
 
 With ``--site`` (the official site), a document signed for another site is invalid (KW2 seals,
 payload v2, sign their site; for a KW1 QR the URL's unsigned site is checked).
@@ -68,14 +74,63 @@ class Command(BaseCommand):
         parser.add_argument(
             "--site", help="the official site, e.g. https://khutwa.example.bh: refuse documents of another"
         )
+        parser.add_argument(
+            "--log-proof", help="the inclusion proof of the document's log entry (JSON, with the entry)"
+        )
+        parser.add_argument("--checkpoint", help="the log's checkpoint (signed note) the proof leads to")
 
     def _exit(self, code: int, lines: list[str]) -> None:
         for line in lines:
             (self.stdout if code == 0 else self.stderr).write(line)
         sys.exit(code)
 
+    def _load_log(self, log_proof: str | None, checkpoint: str | None) -> None:
+        self._log: tuple[Any, str] | None = None
+        if log_proof is None and checkpoint is None:
+            return
+        if log_proof is None or checkpoint is None:
+            self._exit(2, ["give both --log-proof FILE and --checkpoint FILE"])
+        try:
+            proof = json.loads(Path(log_proof or "").read_text())
+            note = Path(checkpoint or "").read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            self._exit(2, [f"unusable log proof or checkpoint: {exc}"])
+        self._log = (proof, note)
+
+    def _with_log(
+        self,
+        valid: bool,
+        lines: list[str],
+        jwks: dict[str, Any],
+        number: str,
+        hash: str,
+        public_id: str | None,
+    ) -> tuple[bool, list[str]]:
+        """The verdict and lines, with the log's inclusion when --log-proof was given."""
+        if self._log is None:
+            return valid, lines
+        from khutwa.tlog.offline import Unusable, check_inclusion
+
+        proof, note = self._log
+        try:
+            check = check_inclusion(
+                proof=proof, checkpoint_note=note, jwks=jwks, number=number, hash=hash, public_id=public_id
+            )
+        except Unusable as exc:
+            self._exit(2, [f"unusable log proof: {exc}"])
+        head = lines[0] if check.valid or not valid else lines[0].replace("VALID", "INVALID", 1)
+        return valid and check.valid, [head, *lines[1:], *check.lines()]
+
     def handle(
-        self, *args: Any, file: str | None, qr: str | None, keys: str, site: str | None = None, **options: Any
+        self,
+        *args: Any,
+        file: str | None,
+        qr: str | None,
+        keys: str,
+        site: str | None = None,
+        log_proof: str | None = None,
+        checkpoint: str | None = None,
+        **options: Any,
     ) -> None:
         try:
             jwks = json.loads(Path(keys).read_text())
@@ -83,6 +138,7 @@ class Command(BaseCommand):
             self._exit(2, [f"unusable keys file: {exc}"])
         if bool(file) == bool(qr):
             self._exit(2, ["give either a PDF file or --qr CONTENT"])
+        self._load_log(log_proof, checkpoint)
         if qr:
             result = verify_qr(qr, jwks, expected_base_url=site)
             if result.facts is None:
@@ -97,7 +153,10 @@ class Command(BaseCommand):
                 _seal_line(facts, qr=True),
                 *(f"reason: {r}" for r in result.reasons),
             ]
-            self._exit(0 if result.valid else 1, lines)
+            valid, lines = self._with_log(
+                result.valid, lines, jwks, facts.number, facts.hash, facts.public_id
+            )
+            self._exit(0 if valid else 1, lines)
         from khutwa.trust import sandbox
 
         try:
@@ -158,4 +217,13 @@ class Command(BaseCommand):
             ),
             *(f"reason: {r}" for r in reasons),
         ]
+        facts = result.facts
+        valid, lines = self._with_log(
+            valid,
+            lines,
+            jwks,
+            str(payload.get("number")),
+            facts.hash if facts is not None else "",
+            str(payload.get("public_id")) if payload.get("public_id") else None,
+        )
         self._exit(0 if valid else 1, lines)

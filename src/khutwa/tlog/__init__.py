@@ -1,0 +1,1 @@
+"""The public transparency log (issue 13): docs/transparency-log.md."""
