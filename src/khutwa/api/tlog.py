@@ -156,3 +156,61 @@ def entries(request: HttpRequest) -> EntriesOut:
             for e in selectors.entries_range(start=start, end=end)
         ]
     )
+
+
+_TILE_STEP = re.compile(r"x([0-9]{3})")
+_TILE_LAST = re.compile(r"[0-9]{3}")
+
+
+def _tile_index(parts: list[str]) -> tuple[int, int | None]:
+    """``x001/x234/067`` (optionally ``….p/<W>``) → (1234067, W or None); ValueError if malformed."""
+    width = None
+    if len(parts) >= 2 and parts[-2].endswith(".p"):
+        if not re.fullmatch(r"[1-9][0-9]{0,2}", parts[-1]) or int(parts[-1]) >= selectors.TILE_WIDTH:
+            raise ValueError("width")
+        width = int(parts[-1])
+        parts = [*parts[:-2], parts[-2][:-2]]
+    if not parts or len(parts) > 7 or not _TILE_LAST.fullmatch(parts[-1]):
+        raise ValueError("index")
+    digits = []
+    for part in parts[:-1]:
+        match = _TILE_STEP.fullmatch(part)
+        if not match:
+            raise ValueError("index")
+        digits.append(match[1])
+    return int("".join([*digits, parts[-1]])), width
+
+
+@router.get(
+    "/tile/{path:tile}",
+    response={200: bytes, **ERRORS},
+    auth=None,
+    throttle=[PurposeThrottle("log")],
+    summary="C2SP tlog-tiles: a hash tile `<L>/<N>[.p/<W>]` or an entry bundle `entries/<N>[.p/<W>]`",
+    openapi_extra={"responses": {200: {"content": {"application/octet-stream": {}}}}},
+)
+def tile(request: HttpRequest, tile: str) -> HttpResponse:
+    head, _slash, rest = tile.partition("/")
+    try:
+        if head == "entries":
+            level = -1
+        elif re.fullmatch(r"0|[1-9][0-9]?", head) and int(head) <= 63:
+            level = int(head)
+        else:
+            raise ValueError("level")
+        index, width = _tile_index(rest.split("/"))
+    except ValueError:
+        raise _bad(
+            "tile", _("Give a tile path as in C2SP tlog-tiles: <L>/<N>[.p/<W>] or entries/<N>.")
+        ) from None
+    count = selectors.tile_available(level=level, index=index, width=width)
+    if count is None:
+        raise ApiProblem(404, _("The log has no such tile yet."))
+    if level < 0:
+        body = selectors.tile_entries(index=index, width=count)
+    else:
+        body = selectors.tile_hashes(level=level, index=index, width=count)
+    response = HttpResponse(body, content_type="application/octet-stream")
+    # A full tile never changes; a partial one is replaced by wider ones as the log grows.
+    response["Cache-Control"] = "public, max-age=31536000, immutable" if width is None else "no-cache"
+    return response

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from khutwa.tlog import merkle
-from khutwa.tlog.models import Checkpoint, Cosignature, Entry, EntryKind
+from khutwa.tlog.models import Checkpoint, Cosignature, Entry, EntryKind, Node
 from khutwa.tlog.note import add_signature_lines
 from khutwa.tlog.services import document_entry_of, nodes_read
 
@@ -144,6 +144,45 @@ def cosigned_note(checkpoint: Checkpoint) -> str:
     (what ``GET /api/v1/log/checkpoint`` serves)."""
     lines = [cosignature.line for cosignature in checkpoint_cosignatures(checkpoint)]
     return add_signature_lines(checkpoint.note, lines) if lines else checkpoint.note
+
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+
+
+def tile_available(*, level: int, index: int, width: int | None) -> int | None:
+    """How many hashes (or entries) the tile ``level/index`` holds in the newest checkpoint's
+    tree, when the requested width (``None``: a full tile) is available; else None."""
+    size = log_size()
+    have = size if level < 0 else size >> (level * TILE_HEIGHT)
+    wanted = width or TILE_WIDTH
+    if index * TILE_WIDTH + wanted > have:
+        return None
+    return wanted
+
+
+def tile_hashes(*, level: int, index: int, width: int) -> bytes:
+    """C2SP tlog-tiles: the hashes of the complete subtrees of level ``level × 8``, from
+    ``index × 256``, ``width`` of them, concatenated."""
+    start = index * TILE_WIDTH
+    rows = Node.objects.filter(level=level * TILE_HEIGHT, index__gte=start, index__lt=start + width).order_by(
+        "index"
+    )
+    return b"".join(bytes.fromhex(h) for h in rows.values_list("hash", flat=True))
+
+
+def tile_entries(*, index: int, width: int) -> bytes:
+    """C2SP tlog-tiles entry bundle: each entry as a big-endian 16-bit length and its bytes."""
+    start = index * TILE_WIDTH
+    out = bytearray()
+    for text in (
+        Entry.objects.filter(index__gte=start, index__lt=start + width)
+        .order_by("index")
+        .values_list("entry", flat=True)
+    ):
+        raw = text.encode()
+        out += len(raw).to_bytes(2, "big") + raw
+    return bytes(out)
 
 
 @dataclass(frozen=True)
