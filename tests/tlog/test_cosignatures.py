@@ -140,3 +140,18 @@ def test_a_cosignature_without_a_size_names_the_field(client) -> None:  # type: 
     response = client.post(URL, {"signature": "x"}, content_type="application/json")
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["size"]
+
+
+@pytest.mark.django_db
+def test_entry_witnesses_names_who_cosigned_a_checkpoint_holding_the_entry() -> None:
+    from khutwa.tlog.cosignatures import cosignature_add
+    from khutwa.tlog.selectors import entry_witnesses
+
+    small, large = _checkpoint(3), _checkpoint(6)
+    cosignature_add(size=6, line=cosign(_body(large), WITNESS, 1_764_633_660))
+    assert [(s.witness, s.size) for s in entry_witnesses(4)] == [(WITNESS.name, 6)]
+    assert entry_witnesses(6) == []  # not in any cosigned checkpoint yet
+    cosignature_add(size=3, line=cosign(_body(small), WITNESS, 1_764_633_600))
+    sightings = entry_witnesses(1)
+    assert [(s.witness, s.size) for s in sightings] == [(WITNESS.name, 3)]
+    assert sightings[0].cosigned_at.isoformat() == "2025-12-02T00:00:00+00:00"

@@ -183,3 +183,26 @@ def tile_entries(*, index: int, width: int) -> bytes:
         raw = text.encode()
         out += len(raw).to_bytes(2, "big") + raw
     return bytes(out)
+
+
+@dataclass(frozen=True)
+class WitnessSighting:
+    witness: str
+    size: int  # the smallest cosigned checkpoint that holds the entry
+    cosigned_at: dt.datetime
+
+
+def entry_witnesses(index: int) -> list[WitnessSighting]:
+    """Which witnesses have seen the entry at ``index``: each witness that cosigned a checkpoint
+    holding it (size > index), with the first such checkpoint — for the verification page
+    ("seen by witness X")."""
+    first: dict[str, WitnessSighting] = {}
+    rows = (
+        Cosignature.objects.filter(checkpoint__size__gt=index)
+        .order_by("checkpoint__size")
+        .values_list("witness", "checkpoint__size", "timestamp")
+    )
+    for witness, size, timestamp in rows:
+        if witness not in first:
+            first[witness] = WitnessSighting(witness, size, dt.datetime.fromtimestamp(timestamp, dt.UTC))
+    return sorted(first.values(), key=lambda sighting: sighting.witness)
