@@ -360,9 +360,7 @@ def visit(page: Page, url: str, where: str, problems: list[str], expected: int =
 
 # One test per language, so that the browser suite's two processes share the crawl.
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_every_page_of_every_role_passes_axe_at_phone_and_desktop_width(
-    browser, live_server, settings, lang
-):
+def test_every_page_of_every_role_passes_axe_at_phone_and_desktop_width(browser, live_server, settings, lang):
     settings.KHUTWA_SITE_URL = live_server.url
     started = time.monotonic()
     d = Data()

@@ -77,6 +77,8 @@ if IS_PRODUCTION and _site.scheme != "https":
 # maximum merge delay: a document older than this that is not in the log is reported missing.
 KHUTWA_LOG_ORIGIN = env_str("KHUTWA_LOG_ORIGIN", "") or f"{_site.netloc.lower()}{_site.path.rstrip('/')}/log"
 KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS = env_int("KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS", 10, minimum=1)
+# How often the sequencer anchors the audit chains' heads that moved (one entry per chain).
+KHUTWA_LOG_AUDIT_ANCHOR_SECONDS = env_int("KHUTWA_LOG_AUDIT_ANCHOR_SECONDS", 60, minimum=1)
 # The witnesses whose cosignatures the log accepts (POST /api/v1/log/cosignatures) and publishes:
 # their cosigner vkeys ("<name>+<key id>+<base64 key>", from `khutwa log-witness-key`),
 # separated by commas; none by default (docs/operations.md, "Witnesses").

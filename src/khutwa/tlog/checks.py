@@ -16,8 +16,10 @@ import datetime as dt
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
+from khutwa.audit.models import AuditEvent
+from khutwa.audit.selectors import ANCHOR_ENTRY_TYPE
 from khutwa.documents.models import Document
 from khutwa.tlog import merkle
 from khutwa.tlog.models import Entry, EntryKind
@@ -57,6 +59,7 @@ def log_problems(*, licence: str | None = None) -> list[str]:
     if licence is None:
         problems += _log_itself(latest.size, latest.root_hash, latest.note)
         problems += _logged_documents()
+        problems += audit_anchor_problems()
     problems += _unlogged_documents(latest.created_at, licence)
     return problems
 
@@ -141,4 +144,50 @@ def _unlogged_documents(checkpoint_time: dt.datetime, licence: str | None) -> li
         problems.append(
             f"log: {licence_number}: document {number} ({public_id}) is missing from the public log"
         )
+    return problems
+
+
+def audit_anchor_problems() -> list[str]:
+    """Each audit chain's newest head in the log must still be an event of that chain, with that
+    hash: events removed from a chain's end (its head row and local anchor rewound with them) or
+    a chain rewritten after it was anchored show here, since the log's entries are bound by its
+    signed checkpoints. Used by `khutwa documents-verify` and `khutwa audit-verify`."""
+    newest: dict[str, tuple[int, str, int]] = {}  # chain -> (seq, hash, log index)
+    after = -1
+    while rows := list(
+        Entry.objects.filter(kind=EntryKind.AUDIT, index__gt=after)
+        .order_by("index")
+        .values_list("index", "entry")[:BATCH]
+    ):
+        for index, text in rows:
+            lines = text.split("\n")
+            if len(lines) == 5 and lines[0] == ANCHOR_ENTRY_TYPE and lines[2].isdigit():
+                chain, seq, digest = lines[1], int(lines[2]), lines[3]
+                if seq >= newest.get(chain, (0, "", 0))[0]:
+                    newest[chain] = (seq, digest, index)
+        after = rows[-1][0]
+    problems = []
+    chains = sorted(newest)
+    for start in range(0, len(chains), BATCH):
+        part = chains[start : start + BATCH]
+        wanted = Q()
+        for chain in part:
+            wanted |= Q(chain=chain, seq=newest[chain][0])
+        present = dict(
+            ((chain, seq), digest)
+            for chain, seq, digest in AuditEvent.objects.filter(wanted).values_list("chain", "seq", "hash")
+        )
+        for chain in part:
+            seq, digest, index = newest[chain]
+            found = present.get((chain, seq))
+            if found is None:
+                problems.append(
+                    f"log: entry {index} anchors audit chain {chain} at #{seq}, which is not stored: "
+                    "events were removed from the chain"
+                )
+            elif found != digest:
+                problems.append(
+                    f"log: entry {index} anchors audit chain {chain} at #{seq} with another hash: "
+                    "the chain was rewritten"
+                )
     return problems

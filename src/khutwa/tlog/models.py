@@ -126,6 +126,7 @@ class LogState(models.Model):
 
     size = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
+    anchored_at = models.DateTimeField(null=True, blank=True)  # the audit chains' heads, last
 
     def __str__(self) -> str:
         return f"log of {self.size} entries"

@@ -16,6 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from khutwa.audit.selectors import ChainHead, anchor_entry, heads_to_anchor
+from khutwa.audit.services import heads_mark_anchored
 from khutwa.tlog import merkle
 from khutwa.tlog.models import Checkpoint, Entry, EntryKind, LogState, Node, Pending
 
@@ -134,6 +136,10 @@ def sequence(*, max_batch: int = 1000, now: dt.datetime | None = None) -> Sequen
         now = now or timezone.now()
         size = state.size
         batch = list(Pending.objects.order_by("id")[:max_batch])
+        heads = _heads_due(state, now, room=max_batch - len(batch))
+        batch += [
+            Pending(kind=EntryKind.AUDIT, entry=anchor_entry(head).decode(), queued_at=now) for head in heads
+        ]
         latest = Checkpoint.objects.filter(size=size).first()
         if not batch and latest is not None:
             return Sequenced(appended=0, size=size, root=latest.root_hash)
@@ -157,8 +163,11 @@ def sequence(*, max_batch: int = 1000, now: dt.datetime | None = None) -> Sequen
         Node.objects.bulk_create(
             [Node(level=level, index=index, hash=h.hex()) for (level, index), h in created.items()]
         )
-        if batch:
-            Pending.objects.filter(pk__in=[p.pk for p in batch]).delete()
+        if queued := [p.pk for p in batch if p.pk is not None]:
+            Pending.objects.filter(pk__in=queued).delete()
+        if heads:
+            heads_mark_anchored(heads)
+            state.anchored_at = now
         new_size = size + len(batch)
         root = merkle.root_from(new_size, frontier)
         Checkpoint.objects.create(
@@ -166,8 +175,21 @@ def sequence(*, max_batch: int = 1000, now: dt.datetime | None = None) -> Sequen
         )
         state.size = new_size
         state.updated_at = now
-        state.save(update_fields=["size", "updated_at"])
+        state.save(update_fields=["size", "updated_at", "anchored_at"])
     return Sequenced(appended=len(batch), size=new_size, root=root.hex())
+
+
+def _heads_due(state: LogState, now: dt.datetime, *, room: int) -> list[ChainHead]:
+    """The audit chains' heads that moved since they were last anchored, once every
+    KHUTWA_LOG_AUDIT_ANCHOR_SECONDS from the log's first run (so that a busy licence adds one
+    anchor a minute, not one per document); within what is left of the batch."""
+    every = dt.timedelta(seconds=settings.KHUTWA_LOG_AUDIT_ANCHOR_SECONDS)
+    if state.anchored_at is None:  # the log's first run starts the clock
+        state.anchored_at = now
+        return []
+    if room <= 0 or now - state.anchored_at < every:
+        return []
+    return heads_to_anchor(limit=room)
 
 
 def sequence_all(**kwargs: Any) -> int:
