@@ -180,6 +180,12 @@ class IssuerOut(Schema):
     licence_status_now: str
 
 
+class WitnessOut(Schema):
+    name: str = Field(description="the witness's key name (its vkey's name)")
+    checkpoint_size: int = Field(description="the first checkpoint it cosigned that holds the document")
+    cosigned_at: dt.datetime
+
+
 class LogOut(Schema):
     """The document's place in the public transparency log (docs/transparency-log.md)."""
 
@@ -187,6 +193,7 @@ class LogOut(Schema):
     index: int | None = None
     tree_size: int | None = None
     checkpoint_time: dt.datetime | None = None
+    witnesses: list[WitnessOut] = Field(default=[], description="the witnesses that have seen it")
 
 
 class VerifyOut(Schema):
@@ -491,6 +498,10 @@ def verify(request: HttpRequest, public_id: str) -> VerifyOut:
             index=result.log.index,
             tree_size=result.log.tree_size,
             checkpoint_time=result.log.checkpoint_time,
+            witnesses=[
+                WitnessOut(name=w.witness, checkpoint_size=w.size, cosigned_at=w.cosigned_at)
+                for w in result.log.witnesses
+            ],
         )
         if result.log
         else LogOut(state="pending"),

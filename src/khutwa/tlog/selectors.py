@@ -66,12 +66,20 @@ class LogState:
 
 
 @dataclass(frozen=True)
+class WitnessSighting:
+    witness: str
+    size: int  # the smallest cosigned checkpoint that holds the entry
+    cosigned_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class DocumentInLog:
     state: str  # LogState.*
     index: int | None = None
     tree_size: int | None = None
     checkpoint_time: dt.datetime | None = None
     problem: str = ""  # English, for the verification reasons: what is wrong with the entry
+    witnesses: tuple[WitnessSighting, ...] = ()  # who has cosigned a checkpoint holding it
 
 
 def document_in_log(
@@ -114,6 +122,7 @@ def document_in_log(
                 index=entry.index,
                 tree_size=latest.size,
                 checkpoint_time=latest.created_at,
+                witnesses=tuple(entry_witnesses(entry.index)),
             )
         return DocumentInLog(
             state=LogState.MISSING, problem="the public log's inclusion proof does not lead to its checkpoint"
@@ -124,7 +133,8 @@ def document_in_log(
     delay = dt.timedelta(seconds=settings.KHUTWA_LOG_MAX_MERGE_DELAY_SECONDS)
     if latest is None or latest.created_at <= issued_at + delay:
         return DocumentInLog(state=LogState.PENDING)
-    if Entry.objects.filter(kind=EntryKind.DOCUMENT, entry__contains=f"\n{public_id}\n").exists():
+    # By the entry's link to the stored row (indexed), not by searching every entry's text.
+    if Entry.objects.filter(kind=EntryKind.DOCUMENT, document__public_id=public_id).exists():
         return DocumentInLog(
             state=LogState.MISSING, problem="the public log holds another entry for this document"
         )
@@ -183,13 +193,6 @@ def tile_entries(*, index: int, width: int) -> bytes:
         raw = text.encode()
         out += len(raw).to_bytes(2, "big") + raw
     return bytes(out)
-
-
-@dataclass(frozen=True)
-class WitnessSighting:
-    witness: str
-    size: int  # the smallest cosigned checkpoint that holds the entry
-    cosigned_at: dt.datetime
 
 
 def entry_witnesses(index: int) -> list[WitnessSighting]:
