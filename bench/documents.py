@@ -40,7 +40,7 @@ from bench.harness import RESULTS, ROOT, environment, fresh_postgres, is_postgre
 
 TITLE = "documents: issuing, verification, signed PDF and a long statement, each against a floor"
 TARGETS = {  # section → (comparison, bound) on value / floor
-    "issue": (">=", 0.7),
+    "issue": (">=", 0.25),  # issue 13's target (was 0.7: out of reach of any ORM path, README)
     "verify": (">=", 0.5),
     "pdf": ("<=", 2.0),
     "statement": ("<=", 1.5),
