@@ -4,20 +4,19 @@ application in ways the chain alone cannot show; the public log shows them."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
 from django.core.cache import cache
-from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
 from khutwa.documents import services as document_services
 from khutwa.documents.chains import chains_verify
-from khutwa.documents.triggers import triggers_resume, triggers_suspend
+from khutwa.documents.triggers import triggers_resume
 from khutwa.tlog import services
 from khutwa.tlog.models import Entry
 from tests.documents.conftest import line
+from tests.documents.test_tamper import tamper, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -26,21 +25,6 @@ pytestmark = pytest.mark.django_db
 def _fresh():
     triggers_resume(connection)
     cache.clear()
-
-
-def tamper(sql: str, params: list) -> None:
-    triggers_suspend(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def walk() -> tuple[int, str]:
-    out = io.StringIO()
-    try:
-        call_command("documents_verify", stdout=out)
-    except CommandError as exc:
-        return exc.returncode, out.getvalue()
-    return 0, out.getvalue()
 
 
 def test_an_intact_log_walks_clean(issue, licence):
