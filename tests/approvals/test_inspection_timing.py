@@ -58,7 +58,8 @@ def test_the_page_offers_no_outcome_form_before_the_day_and_refuses_a_forged_pos
         {"inspection": inspection.pk, "outcome": "passed", "notes": ""},
         follow=True,
     )
-    assert response.status_code == 200 and inspection.scheduled_for.isoformat() in response.content.decode()
+    # The review page again, with the refusal on top of the outcome form (docs/forms.md).
+    assert response.status_code == 400 and inspection.scheduled_for.isoformat() in response.content.decode()
     assert Inspection.objects.get(pk=inspection.pk).outcome == "scheduled"
 
 
