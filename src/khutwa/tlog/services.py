@@ -75,16 +75,12 @@ def licence_event_log(*, licence: Licence, event: str, at: dt.datetime) -> None:
     )
 
 
-def origin() -> str:
-    return str(settings.KHUTWA_LOG_ORIGIN)
-
-
 def checkpoint_sign(size: int, root: bytes) -> str:
     """The C2SP checkpoint for ``size`` and ``root``, signed with the log's key."""
     from khutwa.tlog import note
-    from khutwa.tlog.keys import log_signer
+    from khutwa.tlog.keys import log_origin, log_signer
 
-    body = note.checkpoint_body(note.Checkpoint(origin=origin(), size=size, root=root))
+    body = note.checkpoint_body(note.Checkpoint(origin=log_origin(), size=size, root=root))
     return note.sign_note(body, [log_signer()])
 
 
