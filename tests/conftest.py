@@ -105,7 +105,7 @@ def _keys(tmp_path_factory, settings, monkeypatch):  # type: ignore[no-untyped-d
 
 @pytest.fixture(autouse=True)
 def _flushable_audit(request):  # type: ignore[no-untyped-def]
-    """Transactional tests end with a flush, which the audit and documents triggers would
+    """Transactional tests end with a flush, which the audit, documents and log triggers would
     refuse: switch them off just for that flush (set up after transactional_db, so torn down
     before it), and re-seed the catalogue that an earlier flush removed."""
     transactional = {"transactional_db", "live_server"} & set(request.fixturenames)
@@ -117,9 +117,10 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
 
     from khutwa.audit import triggers as audit_triggers
     from khutwa.documents import triggers as documents_triggers
+    from khutwa.tlog import triggers as tlog_triggers
 
     request.getfixturevalue("transactional_db")
-    for triggers in (audit_triggers, documents_triggers):
+    for triggers in (audit_triggers, documents_triggers, tlog_triggers):
         triggers.triggers_resume(connection)
     # A previous transactional test's flush removed what the data migrations seeded.
     from django.apps import apps
@@ -128,7 +129,7 @@ def _flushable_audit(request):  # type: ignore[no-untyped-def]
 
     load_seed(apps)
     yield
-    for triggers in (audit_triggers, documents_triggers):
+    for triggers in (audit_triggers, documents_triggers, tlog_triggers):
         triggers.triggers_suspend(connection)
 
 
