@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from pathlib import Path
@@ -12,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from khutwa.documents.pdf import document_pdf, qr_of
-from khutwa.documents.signing import jwks
 from khutwa.tlog import selectors
 from khutwa.tlog.cosignatures import cosignature_add
 from khutwa.tlog.models import Entry
@@ -27,8 +25,9 @@ def _witness(settings):  # type: ignore[no-untyped-def]
     settings.KHUTWA_LOG_WITNESSES = [WITNESS.cosigner_vkey]
 
 
-def _files(tmp_path: Path, document, *, cosigned: bool = True) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
-    """The JWKS, the inclusion proof (with the entry) and the cosigned checkpoint, as files."""
+def _files(client, tmp_path: Path, document, *, cosigned: bool = True) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    """The JWKS, the inclusion proof and the cosigned checkpoint, as files: the API's responses
+    saved as they are (the proof's response carries the entry; no jq, no second request)."""
     sequence_all()
     checkpoint = selectors.checkpoint_latest()
     assert checkpoint is not None
@@ -36,22 +35,13 @@ def _files(tmp_path: Path, document, *, cosigned: bool = True) -> tuple[Path, Pa
         body, _lines = split_note(checkpoint.note)
         cosignature_add(size=checkpoint.size, line=cosign(body, WITNESS, 1_764_633_600))
     entry = Entry.objects.get(document=document)
-    proof = selectors.inclusion_proof(leaf_hash=entry.leaf_hash, size=checkpoint.size)
-    assert proof is not None
     keys, proof_file, note_file = tmp_path / "keys.json", tmp_path / "proof.json", tmp_path / "checkpoint.txt"
-    keys.write_text(json.dumps(jwks()))
-    proof_file.write_text(
-        json.dumps(
-            {
-                "index": proof.index,
-                "tree_size": proof.tree_size,
-                "leaf_hash": proof.leaf_hash,
-                "hashes": proof.hashes,
-                "entry": base64.b64encode(entry.entry.encode()).decode(),
-            }
-        )
-    )
-    note_file.write_text(selectors.cosigned_note(checkpoint))
+    keys.write_bytes(client.get("/.well-known/khutwa-keys.json").content)
+    note_file.write_bytes(client.get("/api/v1/log/checkpoint").content)
+    size = int(note_file.read_text().split("\n")[1])
+    response = client.get("/api/v1/log/proof/inclusion", {"hash": entry.leaf_hash, "size": size})
+    assert response.status_code == 200
+    proof_file.write_bytes(response.content)
     return keys, proof_file, note_file
 
 
@@ -61,11 +51,11 @@ def _verify(*args: str) -> int:
     return int(exit_.value.code or 0)
 
 
-def test_the_qr_and_the_pdf_are_shown_in_the_log_seen_by_the_witness(issue, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_qr_and_the_pdf_are_shown_in_the_log_seen_by_the_witness(client, issue, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     issue("quotation")
     invoice = issue("invoice")
     issue("delivery_note")
-    keys, proof, note = _files(tmp_path, invoice)
+    keys, proof, note = _files(client, tmp_path, invoice)
     log_args = ("--keys", str(keys), "--log-proof", str(proof), "--checkpoint", str(note))
     assert _verify("--qr", qr_of(invoice), *log_args) == 0
     out = capsys.readouterr().out
@@ -80,15 +70,17 @@ def test_the_qr_and_the_pdf_are_shown_in_the_log_seen_by_the_witness(issue, tmp_
     assert "inclusion proof verified" in capsys.readouterr().out
 
 
-def test_a_proof_of_another_document_or_a_forged_checkpoint_is_invalid(issue, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_proof_of_another_document_or_a_forged_checkpoint_is_invalid(  # type: ignore[no-untyped-def]
+    client, issue, tmp_path, capsys
+) -> None:
     invoice, other = issue("invoice"), issue("invoice")
-    keys, proof, note = _files(tmp_path, other, cosigned=False)
+    keys, proof, note = _files(client, tmp_path, other, cosigned=False)
     log_args = ("--keys", str(keys), "--log-proof", str(proof), "--checkpoint", str(note))
     assert _verify("--qr", qr_of(invoice), *log_args) == 1
     err = capsys.readouterr().err
     assert err.startswith("INVALID") and "the proven entry is another document" in err
     # the right document, but a checkpoint re-signed by someone else's key
-    keys, proof, note = _files(tmp_path, invoice, cosigned=False)
+    keys, proof, note = _files(client, tmp_path, invoice, cosigned=False)
     body, _lines = split_note(note.read_text())
     impostor = Signer(body.split("\n")[0], Ed25519PrivateKey.generate())
     note.write_text(body + "\n" + impostor.signature_line(body))
@@ -109,9 +101,9 @@ def test_a_proof_of_another_document_or_a_forged_checkpoint_is_invalid(issue, tm
     "problem",
     ["only --log-proof", "not json", "no entry"],
 )
-def test_unusable_log_files_exit_2(issue, tmp_path, capsys, problem) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_log_files_exit_2(client, issue, tmp_path, capsys, problem) -> None:  # type: ignore[no-untyped-def]
     invoice = issue("invoice")
-    keys, proof, note = _files(tmp_path, invoice, cosigned=False)
+    keys, proof, note = _files(client, tmp_path, invoice, cosigned=False)
     args = ["--qr", qr_of(invoice), "--keys", str(keys), "--log-proof", str(proof), "--checkpoint", str(note)]
     if problem == "only --log-proof":
         args = args[:-2]

@@ -62,3 +62,11 @@ def test_the_inclusion_snippet_runs_as_written(live_server, issue):
         [sys.executable, "-I", "-c", forged], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode != 0
+
+
+def test_checking_offline_saves_the_inclusion_response_as_the_proof_file():
+    """The proof file is the inclusion endpoint's response as served: no jq, no second request."""
+    steps = _block("## Checking offline")
+    assert "jq" not in steps and "/log/entries" not in steps
+    saved = re.search(r'^curl -s "[^"]*/api/v1/log/proof/inclusion\?[^"]*" > (\S+)$', steps, re.M)
+    assert saved is not None and f"--log-proof {saved[1]} " in steps

@@ -54,6 +54,10 @@ def test_an_inclusion_proof_leads_to_the_checkpoint(client, logged):
         assert response.status_code == 200
         data = response.json()
         assert data["tree_size"] == 4 and data["leaf_hash"] == leaf.hex()
+        # the entry's exact bytes come with the proof, and hash to the proven leaf
+        entry = base64.b64decode(data["entry"], validate=True)
+        assert entry == services.document_entry(document).encode()
+        assert merkle.leaf_hash(entry) == leaf
         assert merkle.verify_inclusion(
             leaf_hash=leaf,
             index=data["index"],

@@ -31,6 +31,7 @@ class InclusionOut(Schema):
     tree_size: int
     leaf_hash: str
     hashes: list[str]
+    entry: str  # base64 of the exact entry bytes, as in /entries: the response is a `--log-proof` file
 
 
 class ConsistencyOut(Schema):
@@ -95,7 +96,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     response={200: InclusionOut, **ERRORS},
     auth=None,
     throttle=[PurposeThrottle("log")],
-    summary="The inclusion proof of an entry (by its leaf hash) in the tree of `size` entries",
+    summary="An entry (by its leaf hash) and its inclusion proof in the tree of `size` entries",
 )
 def inclusion(request: HttpRequest) -> InclusionOut:
     leaf_hash = request.GET.get("hash", "").strip().lower()
@@ -109,7 +110,11 @@ def inclusion(request: HttpRequest) -> InclusionOut:
     if proof is None:
         raise ApiProblem(404, _("No entry of the log's first %(size)s has this hash.") % {"size": size})
     return InclusionOut(
-        index=proof.index, tree_size=proof.tree_size, leaf_hash=proof.leaf_hash, hashes=proof.hashes
+        index=proof.index,
+        tree_size=proof.tree_size,
+        leaf_hash=proof.leaf_hash,
+        hashes=proof.hashes,
+        entry=base64.b64encode(proof.entry.encode()).decode(),
     )
 
 

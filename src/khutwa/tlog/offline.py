@@ -2,8 +2,8 @@
 
 What it takes, all public: the JWKS (its ``tlog`` member: the log's vkey and the witnesses'),
 a checkpoint (the signed note of ``GET /api/v1/log/checkpoint``, cosignatures included) and the
-inclusion proof of the document's entry (the JSON of ``GET /api/v1/log/proof/inclusion`` with
-the entry's bytes as ``"entry"``, base64, from ``GET /api/v1/log/entries``). No Django.
+inclusion proof of the document's entry (the JSON of ``GET /api/v1/log/proof/inclusion`` as
+served: it carries the entry's bytes as ``"entry"``, base64). No Django.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def _proof_parts(proof: Any) -> tuple[int, int, bytes, list[bytes], bytes]:
         raise Unusable("the log proof is not {index, tree_size, leaf_hash, hashes}") from None
     if "entry" not in proof:
         raise Unusable(
-            'the log proof has no "entry" (base64 of the entry\'s bytes, from /api/v1/log/entries)'
+            'the log proof has no "entry" (base64 of the entry\'s bytes): save the response of '
+            "/api/v1/log/proof/inclusion as it is"
         )
     try:
         entry = base64.b64decode(proof["entry"], validate=True)

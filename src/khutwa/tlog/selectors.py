@@ -35,6 +35,7 @@ class InclusionProof:
     tree_size: int
     leaf_hash: str
     hashes: list[str]
+    entry: str  # the entry's text, whose UTF-8 bytes hash to ``leaf_hash``
 
 
 def inclusion_proof(*, leaf_hash: str, size: int) -> InclusionProof | None:
@@ -46,7 +47,11 @@ def inclusion_proof(*, leaf_hash: str, size: int) -> InclusionProof | None:
     nodes = nodes_read(merkle.inclusion_nodes(entry.index, size))
     proof = merkle.inclusion_proof_from(entry.index, size, nodes)
     return InclusionProof(
-        index=entry.index, tree_size=size, leaf_hash=leaf_hash, hashes=[h.hex() for h in proof]
+        index=entry.index,
+        tree_size=size,
+        leaf_hash=leaf_hash,
+        hashes=[h.hex() for h in proof],
+        entry=entry.entry,
     )
 
 

@@ -61,9 +61,10 @@ def _sqlite_triggers() -> dict[str, str]:
     for table in TABLES:
         for op in ("UPDATE", "DELETE"):
             name = f"{table}_no_{op.lower()}"
+            message = f"the transparency log is append-only: {op} on {table} refused"
             triggers[name] = (
                 f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {op} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only: {op} on {table} refused'); END;"
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END;"
             )
     return triggers
 
