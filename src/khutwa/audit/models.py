@@ -74,15 +74,28 @@ class AuditEvent(models.Model):
 
 class AuditHead(models.Model):
     """One row per chain: its last event's seq and hash. Locked (only) by the writers of that
-    chain while appending, so each chain is linear."""
+    chain while appending, so each chain is linear.
+
+    ``anchored_seq`` is the seq of the chain's anchor as the sequencer last copied it here (the
+    anchor row stays the record): a chain is in the partial index ``audit_head_unanchored``
+    exactly while it has moved since, so the per-minute scan for heads to anchor reads the
+    chains that moved, not every chain (`audit.selectors.heads_to_anchor`)."""
 
     chain = models.CharField(max_length=64, unique=True)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    anchored_seq = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("audit chain head")
         default_permissions = ()
+        indexes = [
+            models.Index(
+                fields=["chain"],
+                condition=models.Q(last_seq__gt=models.F("anchored_seq")),
+                name="audit_head_unanchored",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.chain} #{self.last_seq}"

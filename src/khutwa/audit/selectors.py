@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from khutwa.audit.models import AuditAnchor, AuditHead
 
@@ -26,14 +26,22 @@ class ChainHead:
     hash: str
 
 
+def heads_moved() -> QuerySet[AuditHead]:
+    """The heads that moved since the sequencer last recorded their anchoring on them: read
+    through the partial index ``audit_head_unanchored`` (its condition, word for word), so in
+    time proportional to the chains that moved, not to all chains."""
+    return AuditHead.objects.filter(last_seq__gt=F("anchored_seq"))
+
+
 def heads_to_anchor(*, limit: int = 10_000) -> list[ChainHead]:
     """The chain heads (committed) that changed since their last anchoring, in chain order. Reads
-    only: never waits on a writer holding a head, nor makes one wait."""
+    only: never waits on a writer holding a head, nor makes one wait. The anchor rows decide
+    (a head whose anchoring is not yet copied onto it is not anchored twice)."""
     anchored = AuditAnchor.objects.filter(chain=OuterRef("chain")).values("seq")[:1]
     rows = (
-        AuditHead.objects.filter(last_seq__gt=0)
-        .annotate(anchored_seq=Subquery(anchored))
-        .filter(Q(anchored_seq__isnull=True) | Q(last_seq__gt=F("anchored_seq")))
+        heads_moved()
+        .annotate(anchor_seq=Subquery(anchored))
+        .filter(Q(anchor_seq__isnull=True) | Q(last_seq__gt=F("anchor_seq")))
         .order_by("chain")
         .values_list("chain", "last_seq", "last_hash")[:limit]
     )

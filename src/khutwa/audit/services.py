@@ -16,7 +16,7 @@ from khutwa.audit.chains import CHAIN_MAX_LENGTH, chain_for
 from khutwa.audit.context import current_request_id
 from khutwa.audit.hashing import canonical_json, event_hash
 from khutwa.audit.models import GENESIS_HASH, LEGACY_CHAIN, AuditAnchor, AuditEvent, AuditHead
-from khutwa.audit.selectors import ChainHead
+from khutwa.audit.selectors import ChainHead, heads_moved
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
@@ -296,3 +296,21 @@ def heads_mark_anchored(heads: Iterable[ChainHead]) -> int:
                 AuditAnchor.objects.filter(pk=anchor.pk).update(seq=head.seq, hash=head.hash, anchored_at=now)
             count += 1
     return count
+
+
+def heads_sync_anchored(*, limit: int = 10_000) -> int:
+    """Copy the anchors' seq onto the moved heads that were anchored since (the sequencer calls
+    it after committing their entries), which takes them out of the index of moved heads; the
+    number of heads updated. One short transaction over the moved heads only. On PostgreSQL a
+    head a writer holds is skipped, never waited for (``SKIP LOCKED``): that chain has moved
+    again, so it stays in the index anyway and is copied at a later run."""
+    with transaction.atomic():
+        newer = AuditAnchor.objects.filter(chain=OuterRef("chain"), seq__gt=OuterRef("anchored_seq"))
+        rows = heads_moved().filter(Exists(newer)).order_by("chain")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        ids = list(rows.values_list("id", flat=True)[:limit])
+        if not ids:
+            return 0
+        anchored = AuditAnchor.objects.filter(chain=OuterRef("chain")).values("seq")[:1]
+        return AuditHead.objects.filter(id__in=ids).update(anchored_seq=Subquery(anchored))

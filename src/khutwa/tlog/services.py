@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from khutwa.audit.selectors import ChainHead, anchor_entry, heads_to_anchor
-from khutwa.audit.services import heads_mark_anchored
+from khutwa.audit.services import heads_mark_anchored, heads_sync_anchored
 from khutwa.tlog import merkle
 from khutwa.tlog.models import Checkpoint, Entry, EntryKind, LogState, Node, Pending
 
@@ -119,7 +119,10 @@ def sequence(*, max_batch: int = 1000, now: dt.datetime | None = None) -> Sequen
 
     One transaction: the state row's lock (PostgreSQL: ``SKIP LOCKED``, so a second sequencer
     returns None at once; SQLite: the IMMEDIATE write lock), the entries, the completed nodes,
-    the pending rows' removal and the checkpoint commit together or not at all.
+    the pending rows' removal and the checkpoint commit together or not at all. Then, when audit
+    chains were anchored, a short transaction of its own records that on their head rows
+    (``heads_sync_anchored``): a writer of such a chain waits at most for that one statement,
+    never for the sequencer's transaction, and the sequencer never waits for a writer.
     """
     _state_row()
     with transaction.atomic():
@@ -172,6 +175,8 @@ def sequence(*, max_batch: int = 1000, now: dt.datetime | None = None) -> Sequen
         state.size = new_size
         state.updated_at = now
         state.save(update_fields=["size", "updated_at", "anchored_at"])
+    if heads:  # committed: the anchored heads leave the index of moved heads (own transaction)
+        heads_sync_anchored(limit=max_batch)
     return Sequenced(appended=len(batch), size=new_size, root=root.hex())
 
 
