@@ -313,3 +313,30 @@ def test_init_adds_the_log_key_to_an_older_store(store: KeyStore) -> None:
         reopened.log_key()
     assert reopened.init() is True
     assert isinstance(reopened.log_key(), Ed25519PrivateKey)
+
+
+def test_crls_are_parsed_once_and_read_again_when_reissued(
+    store: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing asks for the CRLs every time: the file is parsed once per version of it."""
+    from khutwa.trust import keys as keys_module
+
+    parsed: list[bytes] = []
+    real = keys_module.x509.load_der_x509_crl
+
+    def counting(data: bytes) -> x509.CertificateRevocationList:
+        parsed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(keys_module.x509, "load_der_x509_crl", counting)
+    first = store.crls()
+    for _ in range(5):
+        assert store.crls() == first
+    assert len(parsed) == 1
+    # a revocation re-issues the CRL: the next signing embeds the new one
+    _key, certificate, _chain = store.tsa_credentials()
+    store.revoke(certificate.serial_number, "superseded")
+    after = store.crls()
+    assert len(parsed) == 2
+    assert after[0].get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+    assert first[0].get_revoked_certificate_by_serial_number(certificate.serial_number) is None

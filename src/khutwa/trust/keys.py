@@ -239,6 +239,8 @@ class KeyStore:
         self._passphrase = passphrase
         self._index_cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
         self._private_cache: dict[str, Any] = {}
+        # CRL file name → (its stat signature, the parsed CRL): read again only when re-issued
+        self._crl_cache: dict[str, tuple[tuple[int, int, int], x509.CertificateRevocationList]] = {}
 
     # --- files ----------------------------------------------------------------------------
 
@@ -625,12 +627,24 @@ class KeyStore:
         return str(root["certificate"]).removesuffix(".pem") + ".crl"
 
     def _read_crl(self, root: dict[str, Any]) -> x509.CertificateRevocationList | None:
+        """The root's CRL, parsed once per version of its file (a re-issued or restored CRL is
+        a new file: new inode, time or size), so that signing does not re-read it each time."""
+        name = self._crl_name(root)
+        path = self.directory / name
         try:
-            return x509.load_der_x509_crl((self.directory / self._crl_name(root)).read_bytes())
+            stat = path.stat()
+            signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = self._crl_cache.get(name)
+            if cached is not None and cached[0] == signature:
+                return cached[1]
+            crl = x509.load_der_x509_crl(path.read_bytes())
         except FileNotFoundError:
+            self._crl_cache.pop(name, None)
             return None
         except ValueError as exc:
-            raise KeyStoreError(f"the CRL file {self._crl_name(root)} is corrupt: {exc}") from None
+            raise KeyStoreError(f"the CRL file {name} is corrupt: {exc}") from None
+        self._crl_cache[name] = (signature, crl)
+        return crl
 
     @staticmethod
     def _crl_due(crl: x509.CertificateRevocationList | None, now: dt.datetime) -> bool:

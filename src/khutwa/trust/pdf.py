@@ -305,7 +305,13 @@ def _asn1_cert_from_der(der: bytes) -> asn1_x509.Certificate:
 
 
 def _asn1_crl(crl: x509.CertificateRevocationList) -> asn1_crl.CertificateList:
-    return asn1_crl.CertificateList.load(crl.public_bytes(serialization.Encoding.DER))
+    return _asn1_crl_from_der(crl.public_bytes(serialization.Encoding.DER))
+
+
+@functools.lru_cache(maxsize=16)
+def _asn1_crl_from_der(der: bytes) -> asn1_crl.CertificateList:
+    """Parsed once per CRL: the same CRL goes into every signature until it is re-issued."""
+    return asn1_crl.CertificateList.load(der)
 
 
 class _KeySigner(signers.Signer):
