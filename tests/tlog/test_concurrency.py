@@ -53,7 +53,8 @@ for old, new in zip(checkpoints, checkpoints[1:]):
         size1=old.size, size2=new.size, proof=proof,
         root1=bytes.fromhex(old.root_hash), root2=bytes.fromhex(new.root_hash),
     ), (old.size, new.size)
-print(len(documents), len(entries), len(checkpoints))
+# the audit chains' anchors join once a minute from the sequencer's first run: a slow machine has some
+print(len(documents), len([e for e in entries if e.kind != "audit"]), len(checkpoints))
 """
 
 
@@ -103,5 +104,5 @@ def test_concurrent_issuing_with_the_sequencer_running(database_url, tmp_path): 
     assert result.returncode == 0, result.stderr
     documents, entries, checkpoints = map(int, result.stdout.split())
     assert documents == ISSUERS * EACH
-    assert entries == documents + 1  # and the licence's issue event
+    assert entries == documents + 1  # and the licence's issue event (audit anchors aside)
     assert checkpoints > 2  # several runs, each checked against the one before
