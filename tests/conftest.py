@@ -50,8 +50,12 @@ SLOW_FIRST = (
 )
 
 
-def _slow_first(items):  # type: ignore[no-untyped-def]
-    """A stable reordering (files keep their own order inside): the same in every xdist worker."""
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_slow_first(items):  # type: ignore[no-untyped-def]
+    """A stable reordering (files keep their own order inside), the same in every xdist worker.
+    It runs before pytest-django's own (stable) sort, which must have the last word: tests in a
+    transaction first, then transactional ones (whose flush empties the seeded catalogue), so the
+    slow files lead within each of pytest-django's groups."""
     rank = {name: n for n, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
@@ -61,7 +65,6 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     reach the database; those that cannot (pytest-django refuses them any query: canonical JSON,
     seals, settings started in child processes...) ran on SQLite just before and would repeat
     the same work. They are reported as deselected, not skipped."""
-    _slow_first(items)
     _deselect_row_lock_tests_off_postgresql(config, items)
     if os.environ.get("KHUTWA_TESTS_DATABASE_ONLY") != "1":
         return
