@@ -25,7 +25,7 @@ status=0
 .venv/bin/schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --checks not_a_server_error \
   --header "Authorization: Bearer $token" \
-  --max-examples "${FUZZ_EXAMPLES:-40}" \
+  --max-examples "${FUZZ_EXAMPLES:-15}" \
   --suppress-health-check all \
   --seed 20261127 || status=$?
 if grep -q "Traceback" "$work/server.log"; then

@@ -32,6 +32,34 @@ DATABASE_FIXTURES = {
 }
 
 
+#: Test files that run the platform in separate processes (or a browser over every page) and take
+#: one to several minutes each: they go first, so that pytest-xdist starts them while the short
+#: tests fill the other workers, rather than one of them ending the run alone on one core.
+SLOW_FIRST = (
+    "tests/ops/test_backup.py",
+    "tests/ops/test_shared_cache.py",
+    "tests/support/test_budget_race.py",
+    "tests/accounts/test_lockout.py",
+    "tests/config/test_file_modes.py",
+    "tests/documents/test_concurrency.py",
+    "tests/tlog/test_concurrency.py",
+    "tests/jobs/test_processes.py",
+    "tests/webhooks/test_concurrent_delivery.py",
+    "tests/e2e/test_accessibility.py",
+    "tests/e2e/test_support_journey.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_slow_first(items):  # type: ignore[no-untyped-def]
+    """A stable reordering (files keep their own order inside), the same in every xdist worker.
+    It runs before pytest-django's own (stable) sort, which must have the last word: tests in a
+    transaction first, then transactional ones (whose flush empties the seeded catalogue), so the
+    slow files lead within each of pytest-django's groups."""
+    rank = {name: n for n, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """`KHUTWA_TESTS_DATABASE_ONLY=1` (make test's second run, on PostgreSQL) keeps the tests that
     reach the database; those that cannot (pytest-django refuses them any query: canonical JSON,
