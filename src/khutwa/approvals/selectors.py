@@ -65,8 +65,10 @@ def _prefix(condition: Q) -> Q:
     for child in condition.children:
         if isinstance(child, Q):
             rooted.children.append(_prefix(child))
+        elif not isinstance(child, tuple):
+            rooted.children.append(child)  # an expression that names its tables itself
         else:
-            key, value = child  # type: ignore[misc]
+            key, value = child
             rooted.children.append((f"application__{key}", value))
     return rooted
 

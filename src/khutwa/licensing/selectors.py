@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from khutwa.accounts.roles import Role
@@ -91,15 +91,32 @@ COUNT_CAP = 1000
 #: triggers (migration 0006); on PostgreSQL a pg_trgm GIN index on the column serves LIKE.
 NAME_FTS_TABLE = "licensing_application_name_fts"
 _NAME_MATCH = "SELECT rowid FROM licensing_application_name_fts WHERE licensing_application_name_fts MATCH %s"
+_NAME_MATCH_COUNT = (
+    "SELECT COUNT(*) FROM (SELECT rowid FROM licensing_application_name_fts "
+    "WHERE licensing_application_name_fts MATCH %s LIMIT %s)"
+)
+# The same set, tested row by row while the list's own index is read in order ("+" keeps SQLite
+# from driving the query by the id): for a common name, the first page is found in a few rows.
+_NAME_MEMBER = f"+licensing_application.id IN ({_NAME_MATCH})"
+#: Above this many matches a name is common: read the list in order and test each row;
+#: at or below, fetch the matches and sort them.
+COMMON_NAME_MATCHES = 2000
 
 
 def _name_condition(norm: str) -> Q:
     """Applications whose normalised names contain `norm`, through the trigram index (three
-    letters or more; a shorter query reads the column)."""
-    if len(norm) >= 3 and connection.vendor == "sqlite":
-        phrase = '"' + norm.replace('"', '""') + '"'
-        return Q(pk__in=RawSQL(_NAME_MATCH, [phrase]))  # noqa: S611 - a constant, the query a parameter
-    return Q(name_search__contains=norm)
+    letters or more; a shorter query reads the column). On PostgreSQL the planner weighs the
+    pg_trgm index against the list's order by its statistics; on SQLite the FTS5 table says how
+    common the name is, and the plan follows."""
+    if len(norm) < 3 or connection.vendor != "sqlite":
+        return Q(name_search__contains=norm)
+    phrase = '"' + norm.replace('"', '""') + '"'
+    with connection.cursor() as cursor:
+        cursor.execute(_NAME_MATCH_COUNT, [phrase, COMMON_NAME_MATCHES + 1])
+        (matches,) = cursor.fetchone()
+    if matches > COMMON_NAME_MATCHES:
+        return Q(RawSQL(_NAME_MEMBER, [phrase], output_field=BooleanField()))  # noqa: S611 - constant SQL
+    return Q(pk__in=RawSQL(_NAME_MATCH, [phrase]))  # noqa: S611 - a constant, the query a parameter
 
 
 def search_filter(query: str) -> Q:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -541,18 +542,39 @@ WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.1
 
 
+#: The stamp (refresh time) of the entry each key last read or stored in this thread: the
+#: pages key their rendered fragments by it (a new entry, a new fragment).
+_stamps = threading.local()
+
+
+def _stamp(key: str, fresh_until: float | None) -> None:
+    if not hasattr(_stamps, "by_key"):
+        _stamps.by_key = {}
+    _stamps.by_key[key] = fresh_until
+
+
+def statistics_stamp(*keys: str) -> tuple[float | None, ...]:
+    """The stamps of the entries of `keys` that this thread last read or stored: equal stamps,
+    the same figures (what the pages cache their rendered fragments by)."""
+    by_key = getattr(_stamps, "by_key", {})
+    return tuple(by_key.get(key) for key in keys)
+
+
 def _store(key: str, value: Any) -> None:
     """One cache entry per key: (the time it is due for a refresh, the value), kept a day."""
     fresh_until = time.time() + settings.KHUTWA_STATISTICS_CACHE_SECONDS
     cache.set(key, (fresh_until, value), timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS + STALE_SECONDS)
+    _stamp(key, fresh_until)
 
 
 def _read(key: str) -> tuple[bool, Any]:
     """(fresh, value) of the entry; value None when there is none."""
     entry = cache.get(key)
     if entry is None:
+        _stamp(key, None)
         return False, None
     fresh_until, value = entry
+    _stamp(key, fresh_until)
     return time.time() < fresh_until, value
 
 
