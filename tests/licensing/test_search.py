@@ -97,6 +97,7 @@ def test_a_name_search_reads_the_trigram_index(people):
             assert "licensing_application_name_fts VIRTUAL TABLE INDEX" in plan
         else:
             cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute("EXPLAIN " + sql, params)
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "application_name_trgm" in plan
