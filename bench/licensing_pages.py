@@ -7,9 +7,10 @@ next to a trivial page (/healthz: one SELECT 1) on the same server in the same r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
-from bench.harness import environment, khutwa, measure, report, server
+from bench.harness import environment, fresh_postgres, is_postgres, khutwa, measure, report, server
 
 
 def multiply(target: int) -> dict[str, int]:
@@ -158,7 +159,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    with environment(args.database_url):
+    with contextlib.ExitStack() as stack:
+        database_url = args.database_url
+        if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
+            database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_licensing"))
+        stack.enter_context(environment(database_url))
         khutwa("migrate", "--noinput")
         started = time.perf_counter()
         khutwa("demo")
