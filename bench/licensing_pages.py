@@ -7,9 +7,10 @@ next to a trivial page (/healthz: one SELECT 1) on the same server in the same r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
-from bench.harness import environment, khutwa, measure, report, server
+from bench.harness import environment, fresh_postgres, is_postgres, khutwa, measure, report, server
 
 
 def multiply(target: int) -> dict[str, int]:
@@ -126,13 +127,43 @@ def session_cookie(username: str) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
+def deep_cursors() -> dict[str, str]:
+    """Cursors halfway down the registrar's pipeline and the reviewer's queue (keyset pages:
+    what a user reaches by following "Next" that far), and a reference and a licence number to
+    search for."""
+    import django
+
+    django.setup()
+    from khutwa.accounts.models import User
+    from khutwa.approvals.models import Review
+    from khutwa.keyset import cursor_encode
+    from khutwa.licensing.models import Application, Licence
+
+    apps = Application.objects.order_by("-created_at", "-id")
+    middle = apps[apps.count() // 2]
+    body = User.objects.get(username="reviewer-municipality").body_id
+    queue = Review.objects.filter(body_id=body, in_queue=1).order_by("due_date", "id")
+    halfway = queue[queue.count() // 2]
+    licence = Licence.objects.order_by("id").first()
+    return {
+        "pipeline": cursor_encode([middle.created_at, middle.pk]),
+        "queue": cursor_encode([halfway.due_date, halfway.pk]),
+        "reference": middle.reference,
+        "licence": licence.number if licence else "KH-2026-000001",
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applications", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    with environment(args.database_url):
+    with contextlib.ExitStack() as stack:
+        database_url = args.database_url
+        if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
+            database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_licensing"))
+        stack.enter_context(environment(database_url))
         khutwa("migrate", "--noinput")
         started = time.perf_counter()
         khutwa("demo")
@@ -140,6 +171,7 @@ def main(argv: list[str]) -> int:
         load_s = time.perf_counter() - started
         reviewer = session_cookie("reviewer-municipality")
         registrar = session_cookie("registrar")
+        deep = deep_cursors()
         with server() as port:
             floor = measure(port, "trivial page /healthz", "/healthz", requests=args.requests)
             timings = [
@@ -172,6 +204,55 @@ def main(argv: list[str]) -> int:
                     port,
                     "registrar pipeline, search CPR",
                     "/ar/registrar/?q=700000123",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "reviewer queue, deep page",
+                    f"/ar/reviews/?after={deep['queue']}",
+                    cookie=reviewer,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar pipeline, deep page",
+                    f"/ar/registrar/?after={deep['pipeline']}",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar overdue reviews",
+                    "/ar/registrar/overdue/",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar search, reference",
+                    f"/ar/registrar/?q={deep['reference']}",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar search, licence number",
+                    f"/ar/registrar/?q={deep['licence']}",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar search, name",
+                    "/ar/registrar/?q=%D9%81%D8%A7%D8%B7%D9%85%D9%87",
+                    cookie=registrar,
+                    requests=args.requests,
+                ),
+                measure(
+                    port,
+                    "registrar search, rare name",
+                    "/ar/registrar/?q=%D8%B2%D9%8A%D9%86%D8%A8%20%D8%A7%D9%84",
                     cookie=registrar,
                     requests=args.requests,
                 ),

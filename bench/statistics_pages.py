@@ -9,11 +9,12 @@ cache) and cold (the cache emptied before every request), next to /healthz in th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import statistics
 import time
 
-from bench.harness import Timing, environment, khutwa, measure, report, server
+from bench.harness import Timing, environment, fresh_postgres, is_postgres, khutwa, measure, report, server
 from bench.licensing_pages import multiply, session_cookie
 
 #: The options of main (routed by bench/__main__.py).
@@ -129,7 +130,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cold", type=int, default=10, help="cold requests per page")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    with environment(args.database_url):
+    with contextlib.ExitStack() as stack:
+        database_url = args.database_url
+        if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
+            database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_statistics"))
+        stack.enter_context(environment(database_url))
         khutwa("migrate", "--noinput")
         started = time.perf_counter()
         khutwa("demo")

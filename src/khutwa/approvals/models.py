@@ -87,7 +87,11 @@ class Review(models.Model):
         ]
         indexes = [
             # The reviewer's queue: open reviews of one body by due date, without a sort.
-            models.Index(fields=["body", "in_queue", "due_date"], name="review_open_queue"),
+            # In the total order the queue pages by (due date, id), with the status, so that the
+            # overdue counts (pending only) read the index alone.
+            models.Index(fields=["body", "in_queue", "due_date", "id", "status"], name="review_body_queue"),
+            # The registrar's overdue list across bodies, in the same order.
+            models.Index(fields=["in_queue", "due_date", "id", "status"], name="review_open_by_due"),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,12 @@ from khutwa.accounts.roles import Role
 from khutwa.approvals.models import Review, ReviewStatus
 from khutwa.catalogue.models import ApprovingBody
 from khutwa.errors import NotFound
+from khutwa.keyset import count_capped
+from khutwa.licensing import selectors as licensing_selectors
 from khutwa.licensing.selectors import search_filter
+
+#: The queues' total order (the id breaks ties between reviews due the same day).
+QUEUE_ORDER = ("due_date", "id")
 
 
 def _body_of(user: Any) -> int | None:
@@ -49,7 +54,7 @@ def review_queue(
         qs = qs.filter(overdue_q(today))
     if query:
         qs = qs.filter(_prefix(search_filter(query)))
-    return qs.order_by("due_date", "id")
+    return qs.order_by(*QUEUE_ORDER)
 
 
 def _prefix(condition: Q) -> Q:
@@ -60,8 +65,10 @@ def _prefix(condition: Q) -> Q:
     for child in condition.children:
         if isinstance(child, Q):
             rooted.children.append(_prefix(child))
+        elif not isinstance(child, tuple):
+            rooted.children.append(child)  # an expression that names its tables itself
         else:
-            key, value = child  # type: ignore[misc]
+            key, value = child
             rooted.children.append((f"application__{key}", value))
     return rooted
 
@@ -80,27 +87,27 @@ def get_review_for(user: Any, pk: int) -> Review:
     return review
 
 
-def overdue_by_body(today: dt.date | None = None) -> list[dict[str, Any]]:
-    """Overdue reviews per body: one index range count per body (a handful of bodies)."""
+def overdue_by_body(today: dt.date | None = None, cap: int | None = None) -> list[dict[str, Any]]:
+    """Overdue reviews per body: one index range per body (a handful of bodies), counted up to
+    cap + 1 (more reads "more than cap")."""
     today = today or timezone.localdate()
-    rows = []
-    for body in ApprovingBody.objects.filter(is_active=True):
-        n = Review.objects.filter(overdue_q(today), body=body).count()
-        if n:
-            rows.append(
-                {
-                    "body__code": body.code,
-                    "body__name_ar": body.name_ar,
-                    "body__name_en": body.name_en,
-                    "n": n,
-                }
-            )
-    return rows
+    bodies = list(ApprovingBody.objects.filter(is_active=True))
+    counts = count_capped(
+        {body: Review.objects.filter(overdue_q(today), body=body) for body in bodies},
+        licensing_selectors.COUNT_CAP if cap is None else cap,
+    )
+    return [
+        {"body__code": body.code, "body__name_ar": body.name_ar, "body__name_en": body.name_en, "n": n}
+        for body, n in counts.items()
+        if n
+    ]
 
 
 def overdue_reviews(today: dt.date | None = None) -> QuerySet[Review]:
     today = today or timezone.localdate()
-    return Review.objects.filter(overdue_q(today)).select_related("application", "body").order_by("due_date")
+    return (
+        Review.objects.filter(overdue_q(today)).select_related("application", "body").order_by(*QUEUE_ORDER)
+    )
 
 
 def is_overdue(review: Review, today: dt.date | None = None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -18,6 +19,7 @@ from khutwa.approvals import services as review_services
 from khutwa.approvals.models import Inspection, Review, ReviewStatus
 from khutwa.catalogue.models import Governorate
 from khutwa.inputs import parse_id
+from khutwa.keyset import BadCursor, KeysetPage, keyset_page
 from khutwa.licensing import selectors
 from khutwa.licensing.models import ApplicationStatus, LicenceStatus
 from khutwa.portal.access import found, me, role_required
@@ -32,6 +34,18 @@ def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
     return paginator.get_page(request.GET.get("page"))
 
 
+def _keyset(request: HttpRequest, queryset: Any, order: tuple[str, ...]) -> KeysetPage:
+    """A page of a list that goes deep: ?after=<cursor> or ?before=<cursor> (an old ?page=
+    link shows the first page). A cursor that does not decode shows the first page, saying so."""
+    after = request.GET.get("after", "")[:500]
+    before = request.GET.get("before", "")[:500]
+    try:
+        return keyset_page(queryset, order, after=after, before=before, size=PAGE_SIZE)
+    except BadCursor:
+        messages.warning(request, _("That page link is no longer valid; this is the first page."))
+        return keyset_page(queryset, order, size=PAGE_SIZE)
+
+
 @role_required(Role.REGISTRAR)
 def pipeline(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
@@ -39,12 +53,17 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         status = ""
     query = request.GET.get("q", "")[:100]
     governorate = request.GET.get("governorate", "")[:30]
-    page = _page(request, selectors.pipeline(status=status, query=query, governorate=governorate))
+    page = _keyset(
+        request,
+        selectors.pipeline(status=status, query=query, governorate=governorate),
+        selectors.PIPELINE_ORDER,
+    )
     return render(
         request,
         "portal/registrar_pipeline.html",
         {
             "counts": selectors.pipeline_counts(),
+            "cap": selectors.COUNT_CAP,
             "statuses": ApplicationStatus.choices,
             "status": status,
             "q": query,
@@ -76,7 +95,8 @@ def overdue(request: HttpRequest) -> HttpResponse:
         "portal/registrar_overdue.html",
         {
             "by_body": review_selectors.overdue_by_body(),
-            "page": _page(request, reviews),
+            "page": _keyset(request, reviews, review_selectors.QUEUE_ORDER),
+            "cap": selectors.COUNT_CAP,
             "today": timezone.localdate(),
         },
     )
@@ -92,7 +112,9 @@ def licences(request: HttpRequest) -> HttpResponse:
         request,
         "portal/registrar_licences.html",
         {
-            "page": _page(request, selectors.licences_list(status=status, query=query)),
+            "page": _keyset(
+                request, selectors.licences_list(status=status, query=query), selectors.LICENCES_ORDER
+            ),
             "statuses": LicenceStatus.choices,
             "status": status,
             "q": query,
@@ -115,7 +137,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         request,
         "portal/review_queue.html",
         {
-            "page": _page(request, queue),
+            "page": _keyset(request, queue, review_selectors.QUEUE_ORDER),
             "status": status,
             "statuses": ReviewStatus.choices,
             "overdue": overdue_only,

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,10 +50,10 @@ from khutwa.statistics.tables import Column, Number, Row, Table, money, with_tot
 from khutwa.support.models import ApplicationStatus as SupportStatus
 from khutwa.support.models import Claim, ClaimStatus, Programme, SupportApplication
 
-FIGURES_KEY = "statistics:figures:v1"
-PUBLIC_KEY = "statistics:public:v1"
-REGISTRAR_KEY = "statistics:registrar:v1"
-TAMKEEN_KEY = "statistics:tamkeen:v1"
+FIGURES_KEY = "statistics:figures:v2"
+PUBLIC_KEY = "statistics:public:v2"
+REGISTRAR_KEY = "statistics:registrar:v2"
+TAMKEEN_KEY = "statistics:tamkeen:v2"
 MONTHS = 12
 
 #: What each table shows (its heading, and the chart's title).
@@ -541,18 +543,43 @@ WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.1
 
 
+#: The stamp of the entry each key last read or stored in this thread: the pages key their
+#: rendered fragments by it (a new computation, a new fragment).
+_stamps = threading.local()
+
+
+def _stamp(key: str, stamp: str | None) -> None:
+    if not hasattr(_stamps, "by_key"):
+        _stamps.by_key = {}
+    _stamps.by_key[key] = stamp
+
+
+def statistics_stamp(*keys: str) -> tuple[str | None, ...]:
+    """The stamps of the entries of `keys` that this thread last read or stored: equal stamps,
+    the same figures (what the pages cache their rendered fragments by)."""
+    by_key = getattr(_stamps, "by_key", {})
+    return tuple(by_key.get(key) for key in keys)
+
+
 def _store(key: str, value: Any) -> None:
-    """One cache entry per key: (the time it is due for a refresh, the value), kept a day."""
+    """One cache entry per key: (the time it is due for a refresh, the value, a stamp that
+    names this computation), kept a day."""
     fresh_until = time.time() + settings.KHUTWA_STATISTICS_CACHE_SECONDS
-    cache.set(key, (fresh_until, value), timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS + STALE_SECONDS)
+    stamp = uuid.uuid4().hex
+    cache.set(
+        key, (fresh_until, value, stamp), timeout=settings.KHUTWA_STATISTICS_CACHE_SECONDS + STALE_SECONDS
+    )
+    _stamp(key, stamp)
 
 
 def _read(key: str) -> tuple[bool, Any]:
     """(fresh, value) of the entry; value None when there is none."""
     entry = cache.get(key)
     if entry is None:
+        _stamp(key, None)
         return False, None
-    fresh_until, value = entry
+    fresh_until, value, stamp = entry
+    _stamp(key, stamp)
     return time.time() < fresh_until, value
 
 

@@ -1,0 +1,160 @@
+"""Keyset pagination for lists that go deep (100,000 applications): a page is the rows after (or
+before) the last row seen, in a total order that ends with the primary key, read as one index
+range with a LIMIT. No OFFSET, and no COUNT(*) of the whole list.
+
+The cursor is the ordering values of the row a page starts after (or ends before), as URL-safe
+base64 of JSON. It only narrows the caller's own queryset, so a forged one shows nothing the
+caller could not see anyway; one that does not decode is refused (``BadCursor``), and the view
+shows the first page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connections, router
+from django.db.models import Model, Q, QuerySet
+
+_K = TypeVar("_K")
+
+
+class BadCursor(ValueError):
+    """A cursor that does not decode into the list's ordering values."""
+
+
+def _fields(order: Sequence[str]) -> tuple[list[str], bool]:
+    names = [name.lstrip("-") for name in order]
+    descending = {name.startswith("-") for name in order}
+    if len(descending) != 1:
+        raise ValueError("keyset ordering must go one way")
+    return names, descending.pop()
+
+
+def cursor_encode(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_decode(model: type[Model], names: Sequence[str], cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        plain = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor(cursor) from exc
+    if not isinstance(plain, list) or len(plain) != len(names):
+        raise BadCursor(cursor)
+    values = []
+    for name, value in zip(names, plain, strict=True):
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise BadCursor(cursor)
+        try:
+            typed = model._meta.get_field(name).to_python(value)  # type: ignore[union-attr]
+        except (FieldDoesNotExist, ValidationError, TypeError, ValueError, OverflowError) as exc:
+            raise BadCursor(cursor) from exc
+        if typed is None:
+            raise BadCursor(cursor)
+        values.append(typed)
+    return values
+
+
+def _beyond(names: Sequence[str], values: Sequence[Any], *, forward: bool) -> Q:
+    """Rows strictly beyond `values` in the (lexicographic) order of `names`, written as
+    ``a >= x AND (a > x OR <the rest beyond>)``: the leading bound is an index range."""
+    gt, ge = ("gt", "gte") if forward else ("lt", "lte")
+    head, value = names[0], values[0]
+    if len(names) == 1:
+        return Q(**{f"{head}__{gt}": value})
+    return Q(**{f"{head}__{ge}": value}) & (
+        Q(**{f"{head}__{gt}": value}) | _beyond(names[1:], values[1:], forward=forward)
+    )
+
+
+@dataclass
+class KeysetPage:
+    """One page: its rows, and the cursors of the pages next to it (None: there is none)."""
+
+    items: list[Any]
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    is_first: bool = True
+    names: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+def keyset_page(
+    queryset: QuerySet[Any],
+    order: Sequence[str],
+    *,
+    after: str = "",
+    before: str = "",
+    size: int = 25,
+) -> KeysetPage:
+    """The page of `queryset` in `order` (which must end with a unique field, e.g. ``id``)
+    after the cursor `after`, or before `before`, or the first page. Raises BadCursor."""
+    names, descending = _fields(order)
+    model = queryset.model
+    backwards = bool(before) and not after
+    cursor = after or before
+    qs = queryset
+    if cursor:
+        values = cursor_decode(model, names, cursor)
+        # Beyond the cursor in column terms: greater when reading ascending.
+        qs = qs.filter(_beyond(names, values, forward=descending == backwards))
+    reading = [(n if descending == backwards else f"-{n}") for n in names]
+    rows = list(qs.order_by(*reading)[: size + 1])
+    more = len(rows) > size
+    if cursor and not rows:
+        # Nothing beyond the cursor (those rows left the list meanwhile): the first page.
+        return keyset_page(queryset, order, size=size)
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    def key(row: Any) -> str:
+        return cursor_encode([getattr(row, n) for n in names])
+
+    page = KeysetPage(items=rows, names=names, is_first=not cursor or (backwards and not more))
+    if rows and backwards:
+        page.next_cursor = key(rows[-1])
+        page.previous_cursor = key(rows[0]) if more else None
+    elif rows:
+        page.next_cursor = key(rows[-1]) if more else None
+        page.previous_cursor = key(rows[0]) if cursor else None
+    return page
+
+
+def count_capped(querysets: Mapping[_K, QuerySet[Any]], cap: int) -> dict[_K, int]:
+    """How many rows each queryset has, counting no further than cap + 1 (an index range of at
+    most cap + 1 entries; a value above `cap` reads "more than cap"), all in one query."""
+    if not querysets:
+        return {}
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, qs in enumerate(querysets.values()):
+        sql, part_params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped{i})")  # noqa: S608 - compiled by the ORM
+        params.extend(part_params)
+    with connections[router.db_for_read(next(iter(querysets.values())).model)].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, (int(n) for n in row), strict=True))
