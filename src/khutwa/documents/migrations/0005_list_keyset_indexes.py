@@ -5,28 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0004_vat_numbers_and_lines'),
-        ('licensing', '0005_certificate_files'),
+        ("documents", "0004_vat_numbers_and_lines"),
+        ("licensing", "0005_certificate_files"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['cpr'], name='customer_cpr'),
+            model_name="customer",
+            index=models.Index(fields=["cpr"], name="customer_cpr"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['cr_number'], name='customer_cr_number'),
+            model_name="customer",
+            index=models.Index(fields=["cr_number"], name="customer_cr_number"),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['licence', 'issued_at', 'id'], name='document_licence_keyset'),
+            model_name="document",
+            index=models.Index(fields=["licence", "issued_at", "id"], name="document_licence_keyset"),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['customer', 'issued_at', 'id'], name='document_customer_keyset'),
+            model_name="document",
+            index=models.Index(fields=["customer", "issued_at", "id"], name="document_customer_keyset"),
         ),
     ]
