@@ -112,12 +112,14 @@ bench: bootstrap-test
 	$(BIN)/python -m bench
 	scripts/with-postgres.sh sh -c '$(BIN)/python -m bench documents --only issue --database-url "$$DATABASE_URL"'
 	scripts/with-postgres.sh $(BIN)/python -m bench issuing-parallel
+	scripts/with-postgres.sh sh -c '$(BIN)/python -m bench documents-volume --database-url "$$DATABASE_URL"'
 
 bench-smoke:
 	@echo "== benchmarks, smoke run on small data (no numbers kept) =="
 	$(BIN)/python -m bench licensing --applications 1500 --requests 5 >/dev/null
 	$(BIN)/python -m bench documents --invoices 30 --requests 20 --threads 2 --renders 2 >/dev/null
 	$(BIN)/python -m bench statistics --applications 1500 --requests 5 --cold 2 >/dev/null
+	$(BIN)/python -m bench documents-volume --documents 600 --first 200 --licences 40 --per-holder 100 --requests 5 --threads 2 >/dev/null
 	scripts/with-postgres.sh $(BIN)/python -m bench issuing-parallel --processes 1,2 --invoices 5 >/dev/null
 
 # A cluster on this machine (docs/deployment.md): PostgreSQL primary + streaming replica behind

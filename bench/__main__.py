@@ -3,6 +3,7 @@ and writes its numbers under bench/results/.
 
     python -m bench [options]                  every benchmark, each in its own process
     python -m bench NAME [NAME …] [options]    the named ones: licensing, documents, pades, statistics,
+                                               documents-volume,
                                                issuing-parallel (PostgreSQL only: not in "every")
     python -m bench NAME --help                a benchmark's own options
 
@@ -18,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from bench import documents, issuing_parallel, licensing_pages, pades, statistics_pages
+from bench import documents, documents_volume, issuing_parallel, licensing_pages, pades, statistics_pages
 
 # The options of licensing_pages.main (its parser lives inside main).
 LICENSING_OPTIONS = ("--applications", "--requests", "--database-url")
@@ -29,9 +30,15 @@ def _documents_takes(group: list[str]) -> bool:
     return not unknown
 
 
+def _volume_takes(group: list[str]) -> bool:
+    _known, unknown = documents_volume.parser().parse_known_args(group)
+    return not unknown
+
+
 BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bool]]] = {
     "licensing": (licensing_pages.main, lambda group: group[0].split("=")[0] in LICENSING_OPTIONS),
     "documents": (documents.main, _documents_takes),
+    "documents-volume": (documents_volume.main, _volume_takes),
     "pades": (pades.main, lambda group: group[0].split("=")[0] == "--documents"),
     "statistics": (statistics_pages.main, lambda group: group[0].split("=")[0] in statistics_pages.OPTIONS),
     "issuing-parallel": (issuing_parallel.main, lambda group: group[0].split("=")[0] in PARALLEL_OPTIONS),
@@ -40,7 +47,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], Callable[[list[str]], bo
 PARALLEL_OPTIONS = ("--processes", "--invoices", "--database-url", "--one-chain", "--with-sequencer")
 #: What `python -m bench` runs without names: issuing-parallel needs a PostgreSQL server
 #: (`make bench` runs it under scripts/with-postgres.sh).
-EVERY = ("licensing", "documents", "pades", "statistics")
+EVERY = ("licensing", "documents", "pades", "statistics", "documents-volume")
 
 
 def _groups(argv: list[str]) -> list[list[str]]:

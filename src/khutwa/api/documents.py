@@ -9,7 +9,7 @@ from ninja import Field, Header, Query, Router, Schema
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.errors import invalid_fields
+from khutwa.api.errors import ApiProblem, invalid_fields
 from khutwa.api.schemas import Day, ListOut, Problem
 from khutwa.config.routers import replica_read
 from khutwa.documents import selectors, services
@@ -152,6 +152,21 @@ class DocumentFilters(Schema):
     to: Day | None = None
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10_000_000)
+    cursor: str | None = Field(
+        None,
+        max_length=40,
+        description=(
+            "Keyset pages: empty for the first page, then the `next` of the page before. With a "
+            "cursor, `offset` is ignored and `count` is the number of items on this page (no total "
+            "is counted); without one, `offset` and the exact `count` work as before."
+        ),
+    )
+
+
+class DocumentListOut(ListOut[DocumentOut]):
+    next: str | None = Field(
+        None, description="The cursor of the following page (`?cursor=`), or null on the last page."
+    )
 
 
 class StatementIn(Schema):
@@ -341,15 +356,30 @@ def document_create(
     return (201 if new else 200), document_out(issued.document, [str(w) for w in issued.warnings])
 
 
-@router.get("/documents", response={200: ListOut[DocumentOut], **ERRORS}, auth=AUTH, summary="Your documents")
+@router.get("/documents", response={200: DocumentListOut, **ERRORS}, auth=AUTH, summary="Your documents")
 def document_list(request: HttpRequest, filters: Query[DocumentFilters]) -> dict[str, Any]:
-    qs = selectors.documents_for(
-        _user(request), type_=filters.type, customer=filters.customer, start=filters.from_, end=filters.to
-    )
+    chosen: dict[str, Any] = {
+        "type_": filters.type,
+        "customer": filters.customer,
+        "start": filters.from_,
+        "end": filters.to,
+    }
+    if filters.cursor is not None:
+        try:
+            page = selectors.document_page(
+                _user(request), after=filters.cursor, size=filters.limit, columns=None, **chosen
+            )
+        except selectors.BadCursor as exc:
+            raise ApiProblem(422, str(exc), [{"field": "cursor", "message": str(exc)}]) from None
+        return {"items": [document_out(d) for d in page], "count": len(page), "next": page.next}
+    qs = selectors.documents_for(_user(request), **chosen)
     total = qs.count()
+    items = list(qs[filters.offset : filters.offset + filters.limit])
+    more = filters.offset + len(items) < total
     return {
-        "items": [document_out(d) for d in qs[filters.offset : filters.offset + filters.limit]],
+        "items": [document_out(d) for d in items],
         "count": total,
+        "next": selectors.Position.of(items[-1]).encode() if items and more else None,
     }
 
 

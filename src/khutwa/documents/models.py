@@ -66,6 +66,11 @@ class Customer(models.Model):
                 name="customer_unique_cr_per_holder",
             ),
         ]
+        # The documents addressed to a user: their entries in every holder's book.
+        indexes = [
+            models.Index(fields=["cpr"], name="customer_cpr"),
+            models.Index(fields=["cr_number"], name="customer_cr_number"),
+        ]
 
     def __str__(self) -> str:
         # The name in the page's language, else the other (khutwa.display).
@@ -223,7 +228,13 @@ class Document(ImmutableRow):
                 fields=["licence", "counter"], name="document_counter_unique_per_licence"
             ),
         ]
-        indexes = [models.Index(fields=["licence", "type", "issued_at"])]
+        indexes = [
+            models.Index(fields=["licence", "type", "issued_at"]),
+            # Keyset pages of a holder's list (selectors.document_page), newest first, and of a
+            # customer's documents (the list's customer filter, documents addressed to a user).
+            models.Index(fields=["licence", "issued_at", "id"], name="document_licence_keyset"),
+            models.Index(fields=["customer", "issued_at", "id"], name="document_customer_keyset"),
+        ]
         base_manager_name = "objects"
 
     def __str__(self) -> str:

@@ -6,13 +6,16 @@ else anything."""
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from khutwa.documents.models import Allocation, Customer, CustomerKind, Document, DocumentType
 from khutwa.errors import NotFound
@@ -85,6 +88,49 @@ def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet
     return qs.filter(response__answer=status)
 
 
+def _filtered(
+    qs: QuerySet[Document],
+    *,
+    type_: str = "",
+    customer: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    query: str = "",
+    status: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[Document]:
+    if type_:
+        qs = qs.filter(type=type_)
+    if customer:
+        qs = qs.filter(customer_id=customer)
+    # The issue date is the issue time's local date: bounding the time too lets the list walk
+    # its (licence, issued_at, id) index from the period's end instead of filtering every row.
+    if start:
+        qs = qs.filter(issue_date__gte=start)
+        if since := _local_midnight(start):
+            qs = qs.filter(issued_at__gte=since)
+    if end:
+        qs = qs.filter(issue_date__lte=end)
+        if until := _local_midnight(end, days=1):
+            qs = qs.filter(issued_at__lt=until)
+    if status in STATUSES:
+        qs = with_status(qs, status, today or timezone.localdate())
+    if query:
+        qs = qs.filter(
+            Q(number__icontains=query.strip())
+            | Q(customer__name_ar__icontains=query.strip())
+            | Q(customer__name_en__icontains=query.strip())
+        )
+    return qs
+
+
+def _local_midnight(day: dt.date, days: int = 0) -> dt.datetime | None:
+    """The start of `day` (plus `days`) in local time; None outside the years kept (1900-9998)."""
+    if not 1900 <= day.year <= 9998:
+        return None
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=days), dt.time.min))
+
+
 def documents_for(
     user: Any,
     *,
@@ -97,23 +143,194 @@ def documents_for(
     today: dt.date | None = None,
 ) -> QuerySet[Document]:
     qs: QuerySet[Document] = Document.objects.filter(visible_to(user)).select_related("customer", "licence")
-    if type_:
-        qs = qs.filter(type=type_)
-    if customer:
-        qs = qs.filter(customer_id=customer)
-    if start:
-        qs = qs.filter(issue_date__gte=start)
-    if end:
-        qs = qs.filter(issue_date__lte=end)
-    if status in STATUSES:
-        qs = with_status(qs, status, today or timezone.localdate())
-    if query:
-        qs = qs.filter(
-            Q(number__icontains=query.strip())
-            | Q(customer__name_ar__icontains=query.strip())
-            | Q(customer__name_en__icontains=query.strip())
-        )
+    qs = _filtered(
+        qs, type_=type_, customer=customer, start=start, end=end, query=query, status=status, today=today
+    )
     return qs.order_by("-issued_at", "-id")
+
+
+# Keyset pagination of a user's documents ------------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+class BadCursor(ValueError):
+    """A page cursor that this list did not make (the message names it, in the user's language)."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in the list's order (newest first): the issue time and the id of a document."""
+
+    issued_at: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        moment = self.issued_at.astimezone(dt.UTC)
+        micros = (moment - _EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Position:
+        head, dot, tail = text.partition(".")
+        if not (dot and head.isdigit() and tail.isdigit() and len(head) <= 18 and len(tail) <= 18):
+            raise BadCursor(_("This page link is not valid: start again from the first page."))
+        pk = int(tail)
+        try:
+            moment = _EPOCH + dt.timedelta(microseconds=int(head))
+        except OverflowError:
+            raise BadCursor(_("This page link is not valid: start again from the first page.")) from None
+        if not 0 < pk < 2**63:
+            raise BadCursor(_("This page link is not valid: start again from the first page."))
+        return cls(moment, pk)
+
+    @classmethod
+    def of(cls, document: Document) -> Position:
+        return cls(document.issued_at, document.pk)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of a list in keyset order; `next`/`previous` are the cursors of the pages
+    around it (None at either end). There is no total: counting a holder's whole list on
+    every request is what made deep lists slow."""
+
+    items: list[Document]
+    next: str | None
+    previous: str | None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+#: The columns a list shows (not the payload: parsing each row's JSON was most of a page).
+LIST_COLUMNS = (
+    "public_id",
+    "licence_id",
+    "type",
+    "number",
+    "issued_at",
+    "issue_date",
+    "customer_id",
+    "currency",
+    "subtotal",
+    "vat",
+    "total",
+    "counter",
+    "hash",
+    "previous_hash",
+    "kid",
+    "tamkeen_application_number",
+    "valid_until",
+    "due_date",
+    "customer__name_ar",
+    "customer__name_en",
+)
+
+
+def _sources(user: Any) -> list[Q]:
+    """Who may see what, as conditions each served by one index: the user's licences' documents,
+    and the documents addressed to them (their customer entries in every holder's book). The
+    two are read apart and merged, so that each walks its own index in list order."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    from khutwa.licensing.models import Licence
+
+    sources: list[Q] = []
+    licences = list(Licence.objects.filter(holder_id=user.pk).values_list("pk", flat=True))
+    if licences:
+        sources.append(Q(licence_id__in=licences))
+    addressed = Q(pk__in=[])
+    if user.cpr:
+        addressed |= Q(kind=CustomerKind.INDIVIDUAL, cpr=user.cpr)
+    if cr := user.verified_cr:
+        addressed |= Q(kind=CustomerKind.BUSINESS, cr_number=cr)
+    if user.cpr or user.verified_cr:
+        customers = list(Customer.objects.filter(addressed).values_list("pk", flat=True))
+        if customers:
+            sources.append(Q(customer_id__in=customers))
+    return sources
+
+
+def document_page(
+    user: Any,
+    *,
+    after: str = "",
+    before: str = "",
+    size: int = PAGE_SIZE,
+    type_: str = "",
+    customer: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    query: str = "",
+    status: str = "",
+    today: dt.date | None = None,
+    columns: tuple[str, ...] | None = LIST_COLUMNS,
+) -> DocumentPage:
+    """A page of the user's documents, newest first, after (or before) a cursor: one indexed
+    range read per source of visibility, `size + 1` rows each, no OFFSET and no COUNT.
+    `columns`: the columns read (None: whole rows, payload included). Raises BadCursor for a
+    cursor this list did not make."""
+    position = Position.decode(before or after) if (before or after) else None
+    backwards = bool(before)
+    items: dict[int, Document] = {}
+    for source in _sources(user):
+        qs = _filtered(
+            Document.objects.filter(source),
+            type_=type_,
+            customer=customer,
+            start=start,
+            end=end,
+            query=query,
+            status=status,
+            today=today,
+        )
+        if position is not None:
+            t, pk = position.issued_at, position.id
+            if backwards:
+                qs = qs.filter(Q(issued_at__gt=t) | Q(issued_at=t, id__gt=pk))
+            else:
+                qs = qs.filter(Q(issued_at__lt=t) | Q(issued_at=t, id__lt=pk))
+        order = ("issued_at", "id") if backwards else ("-issued_at", "-id")
+        qs = qs.select_related("customer").order_by(*order)
+        if columns is not None:
+            qs = qs.only(*columns)
+        for document in qs[: size + 1]:
+            items[document.pk] = document
+    sign = 1 if backwards else -1
+    merged = heapq.nsmallest(size + 1, items.values(), key=lambda d: (sign * _stamp(d), sign * d.pk))
+    more = len(merged) > size
+    page = merged[:size]
+    if backwards:
+        if not page:  # nothing newer than the cursor: the first page
+            return document_page(
+                user,
+                size=size,
+                columns=columns,
+                type_=type_,
+                customer=customer,
+                start=start,
+                end=end,
+                query=query,
+                status=status,
+                today=today,
+            )
+        page.reverse()
+    first = Position.of(page[0]).encode() if page else None
+    last = Position.of(page[-1]).encode() if page else None
+    if backwards:
+        return DocumentPage(page, next=last, previous=first if more else None)
+    return DocumentPage(page, next=last if more else None, previous=first if position is not None else None)
+
+
+def _stamp(document: Document) -> int:
+    return (document.issued_at - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -39,6 +39,8 @@ BUCKETS = (
     ("90+", 91, None),
 )
 CREDIT = "credit"
+#: Rows fetched at a time when a statement reads a customer's documents.
+STREAM_CHUNK = 2000
 
 
 def _sums(rows: Any) -> dict[int, Decimal]:
@@ -60,18 +62,23 @@ def statement_compute(
         opening += SIGNS[DocumentType(type_)] * (amount or Decimal("0"))
     balance = money.bhd(opening)
     entries = []
-    for doc in movements.filter(issue_date__gte=start).only(
-        "type", "number", "issue_date", "total", "counter"
-    ):
-        sign = SIGNS[DocumentType(doc.type)]
-        balance = money.bhd(balance + sign * doc.total)
+    # Streamed (tuples, in chunks): a holder's 10,000 documents are never all model instances
+    # in memory at once; only the entries the sealed snapshot carries are kept.
+    rows = (
+        movements.filter(issue_date__gte=start)
+        .values_list("type", "number", "issue_date", "total")
+        .iterator(chunk_size=STREAM_CHUNK)
+    )
+    for type_, number, issue_date, total in rows:
+        sign = SIGNS[DocumentType(type_)]
+        balance = money.bhd(balance + sign * total)
         entries.append(
             {
-                "date": doc.issue_date.isoformat(),
-                "number": doc.number,
-                "type": doc.type,
-                "debit": money.text(doc.total) if sign > 0 else "0.000",
-                "credit": money.text(doc.total) if sign < 0 else "0.000",
+                "date": issue_date.isoformat(),
+                "number": number,
+                "type": type_,
+                "debit": money.text(total) if sign > 0 else "0.000",
+                "credit": money.text(total) if sign < 0 else "0.000",
                 "balance": money.text(balance),
             }
         )
@@ -103,12 +110,13 @@ def _ageing(movements: Any, end: dt.date) -> dict[str, Decimal]:
         .annotate(s=Sum("amount"))
         .order_by()
     )
-    for invoice in invoices.only("pk", "total", "due_date", "issue_date"):
-        left = invoice.total - credited.get(invoice.pk, Decimal("0")) - paid.get(invoice.pk, Decimal("0"))
+    rows = invoices.values_list("pk", "total", "due_date", "issue_date").iterator(chunk_size=STREAM_CHUNK)
+    for pk, total, due_date, issue_date in rows:
+        left = total - credited.get(pk, Decimal("0")) - paid.get(pk, Decimal("0"))
         if left <= 0:
             ageing[CREDIT] += left  # credited (a refund) beyond what was still owed
             continue
-        days = (end - (invoice.due_date or invoice.issue_date)).days  # days past due
+        days = (end - (due_date or issue_date)).days  # days past due
         for name, low, high in BUCKETS:
             if (low is None or days >= low) and (high is None or days <= high):
                 ageing[name] += left
