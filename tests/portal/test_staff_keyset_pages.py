@@ -88,7 +88,7 @@ def test_a_bad_cursor_shows_the_first_page_and_says_so_never_a_500(client, world
         page = response.content.decode()
         assert [int(pk) for pk in ROW.findall(page)] == expected[:2], query
     page = client.get("/en/reviews/?after=garbage").content.decode()
-    assert "That page link is no longer valid; this is the first page." in page
+    assert "This page link is not valid: start again from the first page." in page
 
 
 def test_a_cursor_never_shows_another_bodys_reviews(client, world, small_pages):

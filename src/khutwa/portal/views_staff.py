@@ -42,7 +42,7 @@ def _keyset(request: HttpRequest, queryset: Any, order: tuple[str, ...]) -> Keys
     try:
         return keyset_page(queryset, order, after=after, before=before, size=PAGE_SIZE)
     except BadCursor:
-        messages.warning(request, _("That page link is no longer valid; this is the first page."))
+        messages.warning(request, _("This page link is not valid: start again from the first page."))
         return keyset_page(queryset, order, size=PAGE_SIZE)
 
 
