@@ -17,6 +17,7 @@ from khutwa.audit.context import current_request_id
 from khutwa.audit.hashing import canonical_json, event_hash
 from khutwa.audit.models import GENESIS_HASH, LEGACY_CHAIN, AuditAnchor, AuditEvent, AuditHead
 from khutwa.audit.selectors import ChainHead
+from khutwa.prebuilt import insert_instance
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
@@ -83,10 +84,13 @@ def audit_record(
             prev_hash=head.last_hash,
         )
         event.hash = event_hash(prev_hash=event.prev_hash, fields=event_fields(event))
-        event.save(force_insert=True)
+        insert_instance(event, _EVENT_FIELDS)  # event.save(force_insert=True), without compiling it
         with connection.cursor() as cursor:
             cursor.execute(_RECORD_HASH, [event.hash, head.pk])
     return event
+
+
+_EVENT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key)
 
 
 def _head_locked(chain: str) -> AuditHead:
