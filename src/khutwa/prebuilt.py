@@ -9,11 +9,17 @@ whole numbers, which that leaves unchanged, are passed as they are.
 
 Only for plain INSERTs of values the caller has already checked: no `pre_save` (auto_now fields
 are given explicitly), no signals (none is connected to these models), no savepoint.
+
+Writes whose answer nobody waits for can be sent `together()`: on PostgreSQL as the parts of one
+statement (a data-modifying `WITH`), one round trip instead of one each; on SQLite, which has no
+round trips, one after another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -55,6 +61,64 @@ def insert_sql(
     return sql
 
 
+#: The writes of the innermost `together()` block, not yet sent.
+_queued: ContextVar[list[tuple[str, list[Any]]] | None] = ContextVar("prebuilt_queued", default=None)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Send the writes made inside that need no answer (`execute`, `insert_values` without
+    `returning`) at the end of the block, in order; on PostgreSQL as one statement whose parts
+    all see the database as it was before it: no write of the block may depend on another of
+    the block (a row written before the block may be referred to). An error drops them (the
+    caller's transaction is rolled back anyway). Nested blocks are the outer one."""
+    if _queued.get() is not None:
+        yield
+        return
+    token = _queued.set([])
+    try:
+        yield
+        statements = _queued.get() or []
+    finally:
+        _queued.reset(token)
+    _send(statements)
+
+
+def is_together() -> bool:
+    return _queued.get() is not None
+
+
+def flush() -> None:
+    """Send what the current `together()` block holds now (before a read that needs it)."""
+    statements = _queued.get()
+    if statements:
+        _send(list(statements))
+        statements.clear()
+
+
+def _send(statements: list[tuple[str, list[Any]]]) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(statements[:-1]))
+            cursor.execute(f"WITH {parts} {statements[-1][0]}", [p for _sql, ps in statements for p in ps])
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def execute(sql: str, params: list[Any]) -> None:
+    """Run a write that returns nothing, or queue it in the current `together()` block."""
+    statements = _queued.get()
+    if statements is not None:
+        statements.append((sql, params))
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def insert_values(
     model: type[models.Model],
     names: tuple[str, ...],
@@ -73,11 +137,12 @@ def insert_values(
             for field, value in zip(converted, row, strict=True)
         ]
     sql = insert_sql(model, names, len(rows), returning, connection.vendor)
+    if not returning:
+        execute(sql, params)
+        return None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if returning:
-            return int(cursor.fetchone()[0])
-    return None
+        return int(cursor.fetchone()[0])
 
 
 def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:

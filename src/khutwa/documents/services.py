@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from khutwa import prebuilt
 from khutwa.accounts.models import User
 from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
@@ -49,7 +50,7 @@ from khutwa.errors import NotFound, Refused
 from khutwa.jobs.services import task_enqueue_with_transaction
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.notifications.services import quotation_to_accept
-from khutwa.prebuilt import insert_instance, insert_values
+from khutwa.prebuilt import insert_instance
 from khutwa.text import strip_bidi, without_bidi
 from khutwa.tlog.services import document_log
 from khutwa.trust.seal import seal_payload
@@ -886,56 +887,62 @@ def _seal_and_store(
         **fields,
     )
     insert_instance(document, _DOCUMENT_FIELDS)  # save(force_insert=True), prebuilt
-    DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
-    if p.lines:
-        insert_values(
-            DocumentLine,
-            _LINE_FIELDS,
-            [
-                [
-                    document.pk,
-                    i + 1,
-                    ln["activity"].pk,
-                    ln["description"],
-                    ln["quantity"],
-                    ln["unit"],
-                    ln["unit_price"],
-                    ln["discount"],
-                    ln["vat_category"],
-                    ln["vat_rate"],
-                    ln["net"],
-                    ln["item_code"],
-                    ln["brand"],
-                ]
-                for i, ln in enumerate(p.lines)
-            ],
-        )
     if p.delivery_notes:
         document.delivery_notes.set(p.delivery_notes)
     if p.allocations:
         Allocation.objects.bulk_create(
             [Allocation(receipt=document, invoice=t, amount=a) for t, a in p.allocations]
         )
-    audit_record(
-        actor=actor,
-        action=f"documents.{p.type}.issue",
-        obj=document,
-        after={"number": number, "total": money.text(p.total), "hash": digest, "counter": numbers.counter},
-    )
+    # The rows that only refer to the document, sent together (one statement on PostgreSQL).
+    with prebuilt.together():
+        audit_record(
+            actor=actor,
+            action=f"documents.{p.type}.issue",
+            obj=document,
+            after={
+                "number": number,
+                "total": money.text(p.total),
+                "hash": digest,
+                "counter": numbers.counter,
+            },
+        )
+        DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
+        if p.lines:
+            prebuilt.insert_values(
+                DocumentLine, _LINE_FIELDS, [_line_row(document, i, ln) for i, ln in enumerate(p.lines)]
+            )
+        # The public log's outbox: one row; the sequencer appends it within seconds of the commit.
+        document_log(document=document, now=now)
+        # The signed PDF is rendered by a worker once the document is committed (downloads then
+        # only read it; one before the worker ran renders it as before): its task row is
+        # written in this transaction, so it exists exactly when the document does.
+        task_enqueue_with_transaction(document_pdf_render, str(public_id))
     # The outbox: subscribers learn of it once this transaction commits, never before. (With
     # no subscription that may want it, read with the scope, there is nothing to store.)
     if p.subscribed:
         events_emit(webhook_payloads.document_issued(document), now=now)
-    # The public log's outbox: one row; the sequencer appends it within seconds of the commit.
-    document_log(document=document, now=now)
     if p.type == DocumentType.QUOTATION:
         # The customer hears of it (e-mail/SMS to the book's contact) once this commits.
         quotation_to_accept(document)
-    # The signed PDF is rendered by a worker once the document is committed (downloads then
-    # only read it; one before the worker ran renders it as before): its task row is written
-    # in this transaction, so it exists exactly when the document does.
-    task_enqueue_with_transaction(document_pdf_render, str(public_id))
     return document
+
+
+def _line_row(document: Document, i: int, ln: dict[str, Any]) -> list[Any]:
+    return [
+        document.pk,
+        i + 1,
+        ln["activity"].pk,
+        ln["description"],
+        ln["quantity"],
+        ln["unit"],
+        ln["unit_price"],
+        ln["discount"],
+        ln["vat_category"],
+        ln["vat_rate"],
+        ln["net"],
+        ln["item_code"],
+        ln["brand"],
+    ]
 
 
 #: What `_seal_and_store` writes of a document and of each line, in one prebuilt INSERT each.
