@@ -893,6 +893,9 @@ def _seal_and_store(
         Allocation.objects.bulk_create(
             [Allocation(receipt=document, invoice=t, amount=a) for t, a in p.allocations]
         )
+    # The public log's outbox: one row, an INSERT of its own (the log's one statement in the
+    # issuing transaction); the sequencer appends it within seconds of the commit.
+    document_log(document=document, now=now)
     # The rows that only refer to the document, sent together (one statement on PostgreSQL).
     with prebuilt.together():
         audit_record(
@@ -911,8 +914,6 @@ def _seal_and_store(
             prebuilt.insert_values(
                 DocumentLine, _LINE_FIELDS, [_line_row(document, i, ln) for i, ln in enumerate(p.lines)]
             )
-        # The public log's outbox: one row; the sequencer appends it within seconds of the commit.
-        document_log(document=document, now=now)
         # The signed PDF is rendered by a worker once the document is committed (downloads then
         # only read it; one before the worker ran renders it as before): its task row is
         # written in this transaction, so it exists exactly when the document does.
