@@ -12,6 +12,7 @@ from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from khutwa import prebuilt
 from khutwa.audit.chains import CHAIN_MAX_LENGTH, chain_for
 from khutwa.audit.context import current_request_id
 from khutwa.audit.hashing import canonical_json, event_hash
@@ -59,11 +60,14 @@ def audit_record(
     chain: str | None = None,
 ) -> AuditEvent:
     """Append one event to its chain (`chain`, or the one `obj` maps to: `audit.chains`),
-    inside the caller's transaction. Only that chain's head is locked, until the caller commits."""
+    inside the caller's transaction. Only that chain's head is locked, until the caller commits.
+    Inside `prebuilt.together()` the event's INSERT and the head's new hash are sent with the
+    block's other writes (and the event returned has no id)."""
     chain = chain or chain_for(obj)
     if chain == LEGACY_CHAIN or not 0 < len(chain) <= CHAIN_MAX_LENGTH:
         raise ValueError(f"not a chain one may append to: {chain!r}")
     object_type, object_id, object_repr = _object_parts(obj)
+    prebuilt.flush()  # the head's hash may be a write the caller has not sent yet
     # No savepoint inside the caller's transaction: an error here fails the whole of it anyway.
     with transaction.atomic(savepoint=False):
         head = _head_locked(chain)
@@ -83,10 +87,15 @@ def audit_record(
             prev_hash=head.last_hash,
         )
         event.hash = event_hash(prev_hash=event.prev_hash, fields=event_fields(event))
-        event.save(force_insert=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_RECORD_HASH, [event.hash, head.pk])
+        if prebuilt.is_together():  # sent with the caller's other writes: the event has no id
+            prebuilt.insert_values(AuditEvent, _EVENT_FIELDS, [[getattr(event, n) for n in _EVENT_FIELDS]])
+        else:
+            prebuilt.insert_instance(event, _EVENT_FIELDS)  # event.save(force_insert=True), prebuilt
+        prebuilt.execute(_RECORD_HASH, [event.hash, head.pk])
     return event
+
+
+_EVENT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key)
 
 
 def _head_locked(chain: str) -> AuditHead:

@@ -10,10 +10,11 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from khutwa import prebuilt
 from khutwa.accounts.validators import validate_cpr, validate_vat_number
 from khutwa.display import name_in_language
 
@@ -298,11 +299,12 @@ class DocumentCounterQuerySet(ImmutableQuerySet["DocumentCounter"]):
         one change to a counter besides `services._take_numbers`' `UPDATE … RETURNING` (a
         trigger checks that the hash is that of the licence's document numbered `last`)."""
         table = self.model._meta.db_table
+        sql = f"UPDATE {table} SET last_hash = %s WHERE id = %s AND type = 'chain' AND year = 0"  # noqa: S608
+        if self.db == DEFAULT_DB_ALIAS:  # queued with the issue's other writes (`prebuilt.together`)
+            prebuilt.execute(sql, [last_hash, chain_id])
+            return
         with connections[self.db].cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET last_hash = %s WHERE id = %s AND type = 'chain' AND year = 0",  # noqa: S608
-                [last_hash, chain_id],
-            )
+            cursor.execute(sql, [last_hash, chain_id])
 
 
 class DocumentCounter(ImmutableRow):

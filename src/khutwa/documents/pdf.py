@@ -20,7 +20,7 @@ from khutwa.catalogue.models import Activity
 from khutwa.documents import money
 from khutwa.documents.models import Document, DocumentType, PaymentMethod, RenderedFile
 from khutwa.documents.signing import pdf_sign
-from khutwa.documents.ubl import invoice_xml
+from khutwa.documents.ubl import invoice_check, invoice_xml
 from khutwa.documents.verification import qr_site
 from khutwa.trust.pdf import Attachment, render_pdfa3
 from khutwa.trust.qr import qr_svg
@@ -184,13 +184,15 @@ def pdf_context(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_renderable(payload: dict[str, Any]) -> None:
-    """Build from a payload everything its PDF shows and, for an invoice or credit note, its UBL
-    XML; raise if either cannot be built. Issuing calls this before the document is stored, in
-    the transaction that took its number, so that a document whose PDF could not be rendered is
-    never numbered (the refusal rolls the number back)."""
+    """Build from a payload everything its PDF shows and, for an invoice or credit note, check
+    everything its UBL XML checks; raise if either cannot be made. Issuing calls this before the
+    document is stored, in the transaction that took its number, so that a document whose PDF
+    could not be rendered is never numbered (the refusal rolls the number back)."""
     pdf_context(payload)
     if payload["type"] in (DocumentType.INVOICE, DocumentType.CREDIT_NOTE):
-        invoice_xml(payload, hash_hex="0" * 64, verify_url=f"{payload.get('site', '')}/verify/")
+        # What `invoice_xml` would refuse, without building it (tests/documents/test_ubl.py
+        # checks the two agree).
+        invoice_check(payload, verify_url=f"{payload.get('site', '')}/verify/")
 
 
 def document_html(document: Document) -> str:

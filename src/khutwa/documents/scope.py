@@ -1,6 +1,7 @@
 """The issuing scope of a holder's latest licence (the licence, its tier, governorate and
 activities) and the customer of the document, read in one statement whose SQL is built once
-per process.
+per process. The same statement says whether any webhook subscription may want the documents'
+events (`webhooks.selectors.any_subscriber_sql`): with none, issuing emits nothing at no cost.
 
 Every document issued starts here, and through the ORM this was two queries whose compilation
 cost more than the database's work (a third of an issue under the profiler, issue 13). The
@@ -21,6 +22,7 @@ from django.db.models.expressions import Col
 from khutwa.catalogue.models import Activity, Governorate, LicenceTier
 from khutwa.documents.models import Customer
 from khutwa.licensing.models import Licence
+from khutwa.webhooks.selectors import any_subscriber_sql
 
 #: The models of one row, in column order, with their SQL alias.
 _PARTS: tuple[tuple[type[models.Model], str], ...] = (
@@ -49,8 +51,9 @@ def _statement(vendor: str) -> tuple[str, tuple[tuple[type[models.Model], list[s
     order = ", ".join(
         f'act."{cast(Any, Activity._meta.get_field(n)).column}"' for n in ("sort_order", "code")
     )
+    subscribed = any_subscriber_sql('lic."holder_id"')
     sql = (
-        f"SELECT {', '.join(columns)} "  # noqa: S608 - built from our own model metadata
+        f"SELECT {', '.join(columns)}, {subscribed} "  # noqa: S608 - built from our own model metadata
         f'FROM "{through.db_table}" la '
         f'JOIN "{Licence._meta.db_table}" lic ON lic."id" = la."licence_id" '
         f'JOIN "{LicenceTier._meta.db_table}" tier ON tier."id" = lic."tier_id" '
@@ -85,12 +88,22 @@ def latest_licence_with_scope(holder_id: int, customer_id: int | None = None) ->
     """The holder's latest licence (by issue time) with tier, governorate and activities loaded,
     and the holder's customer `customer_id` (None if it is not theirs); the licence is None when
     it has no activities (no licence is issued so) or there is no licence."""
+    licence, customer, _subscribed = latest_licence_with_scope_and_subscribers(holder_id, customer_id)
+    return licence, customer
+
+
+def latest_licence_with_scope_and_subscribers(
+    holder_id: int, customer_id: int | None = None
+) -> tuple[Licence | None, Any, bool]:
+    """`latest_licence_with_scope`, and whether some active webhook subscription may receive
+    the holder's documents' events (True when there is no licence: nothing is known)."""
     sql, parts = _statement(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [_key(customer_id), holder_id])
         rows = cursor.fetchall()
     if not rows:
-        return None, None
+        return None, None, True
+    subscribed = bool(rows[0][-1])
     licence = tier = governorate = customer = None
     activities = []
     for row in rows:
@@ -114,4 +127,4 @@ def latest_licence_with_scope(holder_id: int, customer_id: int | None = None) ->
     prefetched._result_cache = activities
     setattr(prefetched, "_prefetch_done", True)  # noqa: B010 - as Django's prefetch sets it
     setattr(licence, "_prefetched_objects_cache", {"activities": prefetched})  # noqa: B010
-    return licence, customer
+    return licence, customer, subscribed

@@ -11,7 +11,6 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from khutwa import prebuilt
 from khutwa.accounts.models import User
 from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
@@ -42,13 +42,15 @@ from khutwa.documents.models import (
     VatCategory,
 )
 from khutwa.documents.pdf import check_renderable
-from khutwa.documents.scope import latest_licence_with_scope
+from khutwa.documents.scope import latest_licence_with_scope, latest_licence_with_scope_and_subscribers
 from khutwa.documents.selectors import addressed_to
 from khutwa.documents.signing import signing_material
 from khutwa.documents.tasks import document_pdf_render
 from khutwa.errors import NotFound, Refused
+from khutwa.jobs.services import task_enqueue_with_transaction
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.notifications.services import quotation_to_accept
+from khutwa.prebuilt import insert_instance
 from khutwa.text import strip_bidi, without_bidi
 from khutwa.tlog.services import document_log
 from khutwa.trust.seal import seal_payload
@@ -263,14 +265,16 @@ def customer_update(*, actor: User, customer: Customer, **changes: Any) -> Custo
 _READ_CUSTOMER: Any = object()
 
 
-def _issuing_scope(actor: User, today: dt.date, customer_id: int | None) -> tuple[Licence, Customer | None]:
-    """The licence that may issue today, with its scope, and the actor's customer `customer_id`
-    (None if not theirs): one statement (`documents.scope`), the ORM for a licence it does not
-    find (none issued so)."""
-    licence, customer = latest_licence_with_scope(actor.pk, customer_id)
+def _issuing_scope(
+    actor: User, today: dt.date, customer_id: int | None
+) -> tuple[Licence, Customer | None, bool]:
+    """The licence that may issue today, with its scope, the actor's customer `customer_id`
+    (None if not theirs) and whether a webhook subscription may want its documents' events: one
+    statement (`documents.scope`), the ORM for a licence it does not find (none issued so)."""
+    licence, customer, subscribed = latest_licence_with_scope_and_subscribers(actor.pk, customer_id)
     if licence is None:
-        return active_licence(actor, today), _READ_CUSTOMER
-    return _check_can_issue(licence, today), customer
+        return active_licence(actor, today), _READ_CUSTOMER, True
+    return _check_can_issue(licence, today), customer, subscribed
 
 
 def active_licence(actor: User, today: dt.date) -> Licence:
@@ -357,6 +361,9 @@ class Prepared:
     #: second invoice of a split pair is checked with the first, as one sale).
     checks_references: bool = True
     warnings: list[str] = field(default_factory=list)
+    #: Whether a webhook subscription may want this document's events (read with the scope:
+    #: when none may, no event is stored; unknown is True).
+    subscribed: bool = True
 
     @property
     def turnover_delta(self) -> tuple[Decimal, int | None]:
@@ -879,51 +886,83 @@ def _seal_and_store(
         issued_by=actor,
         **fields,
     )
-    document.save(force_insert=True)
-    DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
-    DocumentLine.objects.bulk_create(
-        [
-            DocumentLine(
-                document=document,
-                position=i + 1,
-                activity=ln["activity"],
-                description=ln["description"],
-                quantity=ln["quantity"],
-                unit=ln["unit"],
-                unit_price=ln["unit_price"],
-                discount=ln["discount"],
-                vat_category=ln["vat_category"],
-                vat_rate=ln["vat_rate"],
-                net=ln["net"],
-                item_code=ln["item_code"],
-                brand=ln["brand"],
-            )
-            for i, ln in enumerate(p.lines)
-        ]
-    )
+    insert_instance(document, _DOCUMENT_FIELDS)  # save(force_insert=True), prebuilt
     if p.delivery_notes:
         document.delivery_notes.set(p.delivery_notes)
     if p.allocations:
         Allocation.objects.bulk_create(
             [Allocation(receipt=document, invoice=t, amount=a) for t, a in p.allocations]
         )
-    audit_record(
-        actor=actor,
-        action=f"documents.{p.type}.issue",
-        obj=document,
-        after={"number": number, "total": money.text(p.total), "hash": digest, "counter": numbers.counter},
-    )
-    # The outbox: subscribers learn of it once this transaction commits, never before.
-    events_emit(webhook_payloads.document_issued(document), now=now)
-    # The public log's outbox: one row; the sequencer appends it within seconds of the commit.
+    # The public log's outbox: one row, an INSERT of its own (the log's one statement in the
+    # issuing transaction); the sequencer appends it within seconds of the commit.
     document_log(document=document, now=now)
+    # The rows that only refer to the document, sent together (one statement on PostgreSQL).
+    with prebuilt.together():
+        audit_record(
+            actor=actor,
+            action=f"documents.{p.type}.issue",
+            obj=document,
+            after={
+                "number": number,
+                "total": money.text(p.total),
+                "hash": digest,
+                "counter": numbers.counter,
+            },
+        )
+        DocumentCounter.objects.chain_head_record(chain_id=numbers.chain_id, last_hash=digest)
+        if p.lines:
+            prebuilt.insert_values(
+                DocumentLine, _LINE_FIELDS, [_line_row(document, i, ln) for i, ln in enumerate(p.lines)]
+            )
+        # The signed PDF is rendered by a worker once the document is committed (downloads then
+        # only read it; one before the worker ran renders it as before): its task row is
+        # written in this transaction, so it exists exactly when the document does.
+        task_enqueue_with_transaction(document_pdf_render, str(public_id))
+    # The outbox: subscribers learn of it once this transaction commits, never before. (With
+    # no subscription that may want it, read with the scope, there is nothing to store.)
+    if p.subscribed:
+        events_emit(webhook_payloads.document_issued(document), now=now)
     if p.type == DocumentType.QUOTATION:
         # The customer hears of it (e-mail/SMS to the book's contact) once this commits.
         quotation_to_accept(document)
-    # The signed PDF is rendered by a worker once the document is committed (downloads then
-    # only read it; one before the worker ran renders it as before).
-    transaction.on_commit(partial(document_pdf_render.enqueue, str(public_id)))
     return document
+
+
+def _line_row(document: Document, i: int, ln: dict[str, Any]) -> list[Any]:
+    return [
+        document.pk,
+        i + 1,
+        ln["activity"].pk,
+        ln["description"],
+        ln["quantity"],
+        ln["unit"],
+        ln["unit_price"],
+        ln["discount"],
+        ln["vat_category"],
+        ln["vat_rate"],
+        ln["net"],
+        ln["item_code"],
+        ln["brand"],
+    ]
+
+
+#: What `_seal_and_store` writes of a document and of each line, in one prebuilt INSERT each.
+_DOCUMENT_FIELDS = tuple(f.attname for f in Document._meta.concrete_fields if not f.primary_key)
+_LINE_FIELDS = (
+    "document_id",
+    "position",
+    "activity_id",
+    "description",
+    "quantity",
+    "unit",
+    "unit_price",
+    "discount",
+    "vat_category",
+    "vat_rate",
+    "net",
+    "item_code",
+    "brand",
+)
 
 
 def _check_under_lock(prepared: Prepared, today: dt.date, numbers: Numbers) -> None:
@@ -1079,8 +1118,9 @@ def document_issue(*, actor: User, data: DocumentInput, now: dt.datetime | None 
         raise ValidationError(
             {"type": [_("Choose quotation, invoice, credit_note, delivery_note or receipt.")]}
         )
-    licence, customer = _issuing_scope(actor, today, data.customer)
+    licence, customer, subscribed = _issuing_scope(actor, today, data.customer)
     prepared = _prepare(actor=actor, data=data, licence=licence, today=today, customer=customer)
+    prepared.subscribed = subscribed
     with transaction.atomic():
         return _issue_prepared(actor=actor, prepared=prepared, now=now)
 

@@ -48,6 +48,7 @@ here is where a credit note's due date goes (``PaymentMeans``: it has no ``DueDa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import threading
@@ -59,7 +60,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["CUSTOMIZATION_ID", "UNIT_CODES", "invoice_xml", "validate_ubl"]
+__all__ = ["CUSTOMIZATION_ID", "UNIT_CODES", "invoice_check", "invoice_xml", "validate_ubl"]
 
 CUSTOMIZATION_ID = "urn:khutwa.bh:document:1.0"
 CURRENCY = "BHD"
@@ -491,6 +492,36 @@ def _breakdown_v2(
 
 
 # --- building ----------------------------------------------------------------------------------
+
+
+#: What lxml refuses in a text or attribute: anything not a character of XML 1.0 (controls but
+#: tab, line feed and carriage return; U+FFFE, U+FFFF; lone surrogates).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+
+
+def _texts(value: Any) -> Any:
+    """Every string in what `_read` returns (dataclasses and tuples of them)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _texts(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _texts(getattr(value, f.name))
+
+
+def invoice_check(payload: Mapping[str, Any], *, verify_url: str) -> None:
+    """Raise ``ValueError`` exactly when `invoice_xml` would, without building the XML (issuing
+    calls this before it numbers a document: a tenth of the cost). Every payload check of the
+    XML is `_read`'s; what remains is lxml's refusal of a text that is not XML, and every text
+    the XML carries is in what `_read` returns, besides constants and `verify_url`."""
+    if not verify_url:
+        raise ValueError("verify_url is required")
+    for text in (*_texts(_read(payload)), verify_url):
+        if _NOT_XML_CHAR.search(text):
+            raise ValueError(_NOT_XML_MESSAGE)
 
 
 def invoice_xml(payload: Mapping[str, Any], *, hash_hex: str, verify_url: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -12,17 +13,70 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_tasks import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
+from django_tasks.base import Task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.compat import normalize_json
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from khutwa.audit.services import audit_record
 from khutwa.errors import Refused
 from khutwa.jobs.models import DeadLetter, ScheduledRun
+from khutwa.prebuilt import insert_values
 
 logger = logging.getLogger(__name__)
 
 #: A task whose worker was lost this many times is not tried again: it becomes a dead letter
 #: (a task that kills its worker, by memory for instance, would otherwise loop for ever).
 MAX_LOST_WORKERS = 5
+
+
+_TASK_ROW = (
+    "id",
+    "status",
+    "enqueued_at",
+    "args_kwargs",
+    "priority",
+    "task_path",
+    "worker_ids",
+    "queue_name",
+    "backend_name",
+    "run_after",
+    "exception_class_path",
+    "traceback",
+)
+
+
+def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any) -> None:
+    """Queue `task(*args)` as part of the caller's transaction: with the database backend, its
+    row is written by one prebuilt INSERT in that transaction, so that workers see it exactly
+    when the caller's work commits (and never if it rolls back), as `enqueue` on commit would
+    have it but without a transaction of its own. Another backend (`immediate`) is enqueued
+    once the transaction commits, as before."""
+    backend = task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        transaction.on_commit(partial(task.enqueue, *args))
+        return
+    backend.validate_task(task)
+    insert_values(
+        DBTaskResult,
+        _TASK_ROW,
+        [
+            [
+                backend._get_id(),
+                TaskResultStatus.READY,
+                timezone.now(),
+                normalize_json({"args": list(args), "kwargs": {}}),
+                task.priority,
+                task.module_path,
+                [],
+                task.queue_name,
+                backend.alias,
+                task.run_after or get_date_max(),
+                "",
+                "",
+            ]
+        ],
+    )
 
 
 def dead_letter_record(

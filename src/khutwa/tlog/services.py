@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from khutwa.audit.selectors import ChainHead, anchor_entry, heads_to_anchor
 from khutwa.audit.services import heads_mark_anchored, heads_sync_anchored
+from khutwa.prebuilt import insert_values
 from khutwa.tlog import merkle
 from khutwa.tlog.models import Checkpoint, Entry, EntryKind, LogState, Node, Pending
 
@@ -56,13 +57,16 @@ def licence_event_entry(*, licence_number: str, event: str, at: dt.datetime) -> 
 
 
 def document_log(*, document: Document, now: dt.datetime | None = None) -> None:
-    """Queue a just-issued document for the log (inside the transaction that stores it)."""
-    Pending.objects.create(
-        kind=EntryKind.DOCUMENT,
-        entry=document_entry(document),
-        document=document,
-        queued_at=now or timezone.now(),
+    """Queue a just-issued document for the log (inside the transaction that stores it): one
+    prebuilt INSERT (`khutwa.prebuilt`)."""
+    insert_values(
+        Pending,
+        _PENDING_DOCUMENT,
+        [[EntryKind.DOCUMENT, document_entry(document), document.pk, now or timezone.now()]],
     )
+
+
+_PENDING_DOCUMENT = ("kind", "entry", "document_id", "queued_at")
 
 
 def licence_event_log(*, licence: Licence, event: str, at: dt.datetime) -> None:

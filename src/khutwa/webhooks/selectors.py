@@ -55,3 +55,16 @@ def deliveries_of_event_for(user: User, event_id: str) -> list[Delivery]:
     if not rows:
         raise NotFound(_("Not found."))
     return rows
+
+
+def any_subscriber_sql(holder_id_sql: str) -> str:
+    """SQL of a truth value: some active subscription may receive an event about the holder
+    whose id `holder_id_sql` gives (a Tamkeen subscription, or one of the holder's own). When
+    it is false `services.events_emit` stores nothing, so a caller that reads it in a statement
+    it runs anyway (documents.scope) skips emitting at no cost."""
+    table = Subscription._meta.db_table
+    return (
+        f'EXISTS (SELECT 1 FROM "{table}" sub WHERE sub."is_active" AND '  # noqa: S608 - our table
+        f"(sub.\"audience\" = '{Subscription.Audience.TAMKEEN.value}' OR "
+        f'(sub."audience" = \'{Subscription.Audience.HOLDER.value}\' AND sub."owner_id" = {holder_id_sql})))'
+    )

@@ -1,0 +1,153 @@
+"""INSERT statements built once per process, for the hot write paths (issuing, issue 13).
+
+Through the ORM an INSERT of one row compiles its SQL every time (the compiler walks every field,
+quotes every name, asks the router, sends the signals...), which cost more than the database's
+work on the issuing path. Here the SQL of (model, fields, number of rows) is built once, and each
+value goes through its field's `get_db_prep_save`, as the ORM's INSERT does, so that what is
+stored is what the ORM would store (dates, decimals, JSON, UUIDs on either engine); texts and
+whole numbers, which that leaves unchanged, are passed as they are.
+
+Only for plain INSERTs of values the caller has already checked: no `pre_save` (auto_now fields
+are given explicitly), no signals (none is connected to these models), no savepoint.
+
+Writes whose answer nobody waits for can be sent `together()`: on PostgreSQL as the parts of one
+statement (a data-modifying `WITH`), one round trip instead of one each; on SQLite, which has no
+round trips, one after another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+
+#: Fields whose `get_db_prep_save` returns a value of the field's own type unchanged (a text, a
+#: whole number, a truth value): these values are passed as they are.
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
+
+
+@cache
+def _fields(model: type[models.Model], names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(model._meta.get_field(name) for name in names)
+
+
+def _is_plain(field: Any) -> bool:
+    if isinstance(field, models.ForeignKey):
+        return _is_plain(field.target_field)
+    return isinstance(field, _PLAIN) and type(field).get_db_prep_save is models.Field.get_db_prep_save
+
+
+@cache
+def _converted(model: type[models.Model], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """Per field, None when its values pass as they are, else the field (`get_db_prep_save`)."""
+    return tuple(None if _is_plain(f) else f for f in _fields(model, names))
+
+
+@cache
+def insert_sql(
+    model: type[models.Model], names: tuple[str, ...], rows: int, returning: bool, vendor: str
+) -> str:
+    """`INSERT INTO <table> (<columns>) VALUES (...), ... [RETURNING id]` for `rows` rows."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name  # the same for every connection of `vendor`
+    columns = ", ".join(quote(f.column) for f in _fields(model, names))
+    one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one] * rows)}"  # noqa: S608
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return sql
+
+
+#: The writes of the innermost `together()` block, not yet sent.
+_queued: ContextVar[list[tuple[str, list[Any]]] | None] = ContextVar("prebuilt_queued", default=None)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Send the writes made inside that need no answer (`execute`, `insert_values` without
+    `returning`) at the end of the block, in order; on PostgreSQL as one statement whose parts
+    all see the database as it was before it: no write of the block may depend on another of
+    the block (a row written before the block may be referred to). An error drops them (the
+    caller's transaction is rolled back anyway). Nested blocks are the outer one."""
+    if _queued.get() is not None:
+        yield
+        return
+    token = _queued.set([])
+    try:
+        yield
+        statements = _queued.get() or []
+    finally:
+        _queued.reset(token)
+    _send(statements)
+
+
+def is_together() -> bool:
+    return _queued.get() is not None
+
+
+def flush() -> None:
+    """Send what the current `together()` block holds now (before a read that needs it)."""
+    statements = _queued.get()
+    if statements:
+        _send(list(statements))
+        statements.clear()
+
+
+def _send(statements: list[tuple[str, list[Any]]]) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(statements[:-1]))
+            cursor.execute(f"WITH {parts} {statements[-1][0]}", [p for _sql, ps in statements for p in ps])
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def execute(sql: str, params: list[Any]) -> None:
+    """Run a write that returns nothing, or queue it in the current `together()` block."""
+    statements = _queued.get()
+    if statements is not None:
+        statements.append((sql, params))
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def insert_values(
+    model: type[models.Model],
+    names: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: bool = False,
+) -> int | None:
+    """Insert `rows` (values in the order of `names`: attnames, `licence_id` for a foreign key)
+    in one statement on the default database; the first row's id when `returning`."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    converted = _converted(model, names)
+    params: list[Any] = []
+    for row in rows:
+        params += [
+            value if field is None else field.get_db_prep_save(value, connection)
+            for field, value in zip(converted, row, strict=True)
+        ]
+    sql = insert_sql(model, names, len(rows), returning, connection.vendor)
+    if not returning:
+        execute(sql, params)
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:
+    """INSERT the instance's `names` (attnames) in one prebuilt statement and set its id, as
+    `save(force_insert=True)` would (the instance is then saved, not adding)."""
+    obj.pk = insert_values(type(obj), names, [[getattr(obj, name) for name in names]], returning=True)
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS
