@@ -7,7 +7,7 @@ while they are off is still caught by `khutwa audit-verify`.
 
 from __future__ import annotations
 
-from typing import Any
+from khutwa.db_triggers import TriggerSet
 
 PG_INSTALL = """
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
@@ -31,48 +31,27 @@ DROP TRIGGER IF EXISTS audit_event_no_delete ON audit_auditevent;
 DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent;
 DROP FUNCTION IF EXISTS audit_event_append_only();
 """
-SQLITE_INSTALL = [
-    """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END;""",
-    """CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;""",
-]
-SQLITE_REMOVE = [
-    "DROP TRIGGER IF EXISTS audit_event_no_update;",
-    "DROP TRIGGER IF EXISTS audit_event_no_delete;",
-]
+TABLES = ("audit_auditevent",)
 
 
-def _run(connection: Any, statements: str | list[str]) -> None:
-    with connection.cursor() as cursor:
-        for statement in [statements] if isinstance(statements, str) else statements:
-            cursor.execute(statement)
+def _sqlite_triggers() -> dict[str, str]:
+    """Trigger name → its CREATE statement."""
+    return {
+        f"audit_event_no_{op.lower()}": (
+            f"CREATE TRIGGER IF NOT EXISTS audit_event_no_{op.lower()} BEFORE {op} ON audit_auditevent "
+            f"BEGIN SELECT RAISE(ABORT, 'audit events are append-only: {op} refused'); END;"
+        )
+        for op in ("UPDATE", "DELETE")
+    }
 
 
-def triggers_install(connection: Any) -> None:
-    if connection.vendor == "postgresql":
-        _run(connection, PG_INSTALL)
-    elif connection.vendor == "sqlite":
-        _run(connection, SQLITE_INSTALL)
+def _pg_trigger_names() -> list[str]:
+    return [f"audit_event_no_{op}" for op in ("update", "delete", "truncate")]
 
 
-def triggers_remove(connection: Any) -> None:
-    if connection.vendor == "postgresql":
-        _run(connection, PG_REMOVE)
-    elif connection.vendor == "sqlite":
-        _run(connection, SQLITE_REMOVE)
-
-
-def triggers_suspend(connection: Any) -> None:
-    """Switch the triggers off (PostgreSQL: disabled; SQLite: dropped until reinstalled)."""
-    if connection.vendor == "postgresql":
-        _run(connection, "ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
-    elif connection.vendor == "sqlite":
-        _run(connection, SQLITE_REMOVE)
-
-
-def triggers_resume(connection: Any) -> None:
-    if connection.vendor == "postgresql":
-        _run(connection, "ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
-    elif connection.vendor == "sqlite":
-        _run(connection, SQLITE_INSTALL)
+TRIGGERS = TriggerSet(TABLES, lambda: PG_INSTALL, lambda: PG_REMOVE, _sqlite_triggers, _pg_trigger_names)
+triggers_install = TRIGGERS.install
+triggers_remove = TRIGGERS.remove
+triggers_suspend = TRIGGERS.suspend
+triggers_resume = TRIGGERS.resume
+triggers_missing = TRIGGERS.missing

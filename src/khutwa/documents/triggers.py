@@ -25,7 +25,7 @@ copy, drop, rename) drops its triggers with the old table: such a migration must
 
 from __future__ import annotations
 
-from typing import Any
+from khutwa.db_triggers import TriggerSet
 
 #: Tables whose rows never change once written.
 FROZEN = (
@@ -141,70 +141,15 @@ def _sqlite_triggers() -> dict[str, str]:
     return triggers
 
 
-def _pg_trigger_names() -> list[tuple[str, str]]:
-    names = [(table, f"{table}_{kind}") for table in FROZEN for kind in ("frozen", "no_truncate")]
-    names += [(COUNTER, f"{COUNTER}_{kind}") for kind in ("moved", "head", "no_delete", "no_truncate")]
+def _pg_trigger_names() -> list[str]:
+    names = [f"{table}_{kind}" for table in FROZEN for kind in ("frozen", "no_truncate")]
+    names += [f"{COUNTER}_{kind}" for kind in ("moved", "head", "no_delete", "no_truncate")]
     return names
 
 
-def _run(connection: Any, statements: str | list[str]) -> None:
-    with connection.cursor() as cursor:
-        for statement in [statements] if isinstance(statements, str) else statements:
-            cursor.execute(statement)
-
-
-def triggers_install(connection: Any) -> None:
-    """Create (or re-create) every trigger; safe to run again."""
-    if connection.vendor == "postgresql":
-        _run(connection, _pg_install())
-    elif connection.vendor == "sqlite":
-        _run(connection, list(_sqlite_triggers().values()))
-
-
-def triggers_remove(connection: Any) -> None:
-    if connection.vendor == "postgresql":
-        _run(connection, _pg_remove())
-    elif connection.vendor == "sqlite":
-        _run(connection, [f"DROP TRIGGER IF EXISTS {name};" for name in _sqlite_triggers()])
-
-
-def _pg_alter(connection: Any, action: str) -> None:
-    # Inside a transaction that wrote rows, PostgreSQL refuses ALTER TABLE while deferred
-    # foreign-key checks are pending: run them first, then defer again.
-    statements = [f"ALTER TABLE {table} {action} TRIGGER USER" for table in TABLES]
-    if connection.in_atomic_block:
-        statements = ["SET CONSTRAINTS ALL IMMEDIATE", *statements, "SET CONSTRAINTS ALL DEFERRED"]
-    _run(connection, statements)
-
-
-def triggers_suspend(connection: Any) -> None:
-    """Switch the triggers off (PostgreSQL: disabled; SQLite: dropped until reinstalled)."""
-    if connection.vendor == "postgresql":
-        _pg_alter(connection, "DISABLE")
-    elif connection.vendor == "sqlite":
-        triggers_remove(connection)
-
-
-def triggers_resume(connection: Any) -> None:
-    if connection.vendor == "postgresql":
-        _pg_alter(connection, "ENABLE")
-    elif connection.vendor == "sqlite":
-        triggers_install(connection)
-
-
-def triggers_missing(connection: Any) -> list[str]:
-    """The triggers that are not installed, or (PostgreSQL) installed but disabled."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relname = ANY(%s)",
-                [list(TABLES)],
-            )
-            present = {name for _table, name in cursor.fetchall()}
-            return [name for _table, name in _pg_trigger_names() if name not in present]
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            present = {name for (name,) in cursor.fetchall()}
-            return [name for name in _sqlite_triggers() if name not in present]
-    return []
+TRIGGERS = TriggerSet(TABLES, _pg_install, _pg_remove, _sqlite_triggers, _pg_trigger_names)
+triggers_install = TRIGGERS.install
+triggers_remove = TRIGGERS.remove
+triggers_suspend = TRIGGERS.suspend
+triggers_resume = TRIGGERS.resume
+triggers_missing = TRIGGERS.missing
