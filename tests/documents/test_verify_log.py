@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.core.cache import cache
 from django.core.management import call_command
 
 from khutwa.documents.pdf import document_pdf, qr_of
@@ -36,7 +35,6 @@ def _files(client, tmp_path: Path, document, *, cosigned: bool = True) -> tuple[
         body, _lines = split_note(checkpoint.note)
         cosignature_add(size=checkpoint.size, line=cosign(body, WITNESS, 1_764_633_600))
     entry = Entry.objects.get(document=document)
-    cache.clear()  # the published keys are cached: these tests change the witnesses in settings
     keys, proof_file, note_file = tmp_path / "keys.json", tmp_path / "proof.json", tmp_path / "checkpoint.txt"
     keys.write_bytes(client.get("/.well-known/khutwa-keys.json").content)
     note_file.write_bytes(client.get("/api/v1/log/checkpoint").content)

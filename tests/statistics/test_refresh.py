@@ -68,8 +68,8 @@ def test_a_refresh_replaces_figures_still_in_the_cache(dataset):
 
 def test_at_a_miss_others_serve_the_previous_figures_while_one_computes(dataset, monkeypatch):
     previous = selectors.statistics_public()
-    _due_until, value = cache.get(selectors.PUBLIC_KEY)
-    cache.set(selectors.PUBLIC_KEY, (0.0, value))  # due for a refresh
+    _due_until, value, stamp = cache.get(selectors.PUBLIC_KEY)
+    cache.set(selectors.PUBLIC_KEY, (0.0, value, stamp))  # due for a refresh
     assert cache.add(f"{selectors.PUBLIC_KEY}:lock", 1)  # another request is computing them
 
     def computed(*args, **kwargs):
@@ -88,7 +88,7 @@ def test_at_a_miss_with_no_previous_figures_others_wait_for_the_computation(data
     def other_request_finishes(seconds: float) -> None:
         waited.append(seconds)
         if len(waited) == 3:
-            cache.set(selectors.PUBLIC_KEY, (time.time() + 60, fresh))
+            cache.set(selectors.PUBLIC_KEY, (time.time() + 60, fresh, "another"))
 
     def computed(*args, **kwargs):
         raise AssertionError("computed twice")

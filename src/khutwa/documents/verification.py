@@ -33,17 +33,19 @@ _cached: dict[str, Any] = {}
 
 
 def public_keys() -> dict[str, Any]:
-    """The JWKS, re-read only when the key index changes."""
+    """The JWKS, re-read only when the key index or the configured witnesses change."""
     index = Path(settings.KHUTWA_KEY_DIR) / "keys.json"
     try:
         mtime = index.stat().st_mtime
     except FileNotFoundError:
         mtime = 0.0
+    # Keyed on everything the JWKS is made of: the key store (its index's time, its folder)
+    # and the log's witnesses (settings; the JWKS's "tlog" member publishes them).
+    version = (mtime, settings.KHUTWA_KEY_DIR, tuple(settings.KHUTWA_LOG_WITNESSES))
     with _lock:
-        if _cached.get("mtime") != mtime or _cached.get("dir") != settings.KHUTWA_KEY_DIR:
+        if _cached.get("version") != version:
             _cached["jwks"] = load_jwks()
-            _cached["mtime"] = mtime
-            _cached["dir"] = settings.KHUTWA_KEY_DIR
+            _cached["version"] = version
         return _cached["jwks"]
 
 
