@@ -456,45 +456,23 @@ class Volume:
 
 
 def _insert(model: Any, objs: list[Any]) -> None:
-    """INSERT the rows in one `executemany`: the ORM's bulk_create prepares every value of every
-    row through its field (most of its time at this volume); here each column's conversion is
-    chosen once. Values are those of `Field.get_db_prep_save` for these column types."""
-    import json
+    """INSERT the rows through `khutwa.prebuilt` (the issuing path's statements built once per
+    process, values prepared as the ORM prepares them), in multi-row statements of at most
+    30,000 values (under SQLite's limit on bound parameters)."""
+    from django.db import connection
 
-    from django.db import connection, models
+    from khutwa import prebuilt
 
     if not objs:
         return
-    ops = connection.ops
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
-    adapters: list[Any] = []
-    for f in fields:
-        if isinstance(f, models.UUIDField):
-            adapters.append((lambda v: v.hex) if connection.vendor == "sqlite" else (lambda v: v))
-        elif isinstance(f, models.DateTimeField):
-            adapters.append(ops.adapt_datetimefield_value)
-        elif isinstance(f, models.DateField):
-            adapters.append(ops.adapt_datefield_value)
-        elif isinstance(f, models.DecimalField):
-            adapters.append(lambda v, f=f: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places))
-        elif isinstance(f, models.JSONField):
-            adapters.append(lambda v: json.dumps(v))
-        else:
-            adapters.append(lambda v: v)
-    attnames = [f.attname for f in fields]
-    rows = [
-        tuple(
-            None if (v := getattr(o, a)) is None else adapt(v)
-            for a, adapt in zip(attnames, adapters, strict=True)
-        )
-        for o in objs
-    ]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
-        if connection.vendor == "postgresql" and objs[0].pk is not None:
+    names = tuple(
+        f.attname for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)
+    )
+    for batch in _chunks(objs, max(1, 30_000 // len(names))):
+        prebuilt.insert_values(model, names, [[getattr(o, name) for name in names] for o in batch])
+    if connection.vendor == "postgresql" and objs[0].pk is not None:
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{model._meta.db_table}', 'id'), "  # noqa: S608
                 f"(SELECT MAX(id) FROM {table}))"
