@@ -55,3 +55,14 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def follow(page: Page, selector: str) -> None:
+    """Click what navigates (a link, a form's button) and return once the next page has loaded.
+
+    A click alone returns before the navigation starts, and `wait_for_load_state()` right after it
+    answers for the page being left: a read that does not wait (`count()`, `url`) then sees the old
+    page. Waiting for the navigation itself is the only race-free order.
+    """
+    with page.expect_navigation():
+        page.locator(selector).first.click()

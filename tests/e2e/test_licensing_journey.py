@@ -6,6 +6,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from khutwa.accounts.roles import Role
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import follow
 from tests.licensing.factories import applicant, staff
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -23,8 +24,7 @@ def login(browser: Browser, base: str, username: str) -> Page:
 
 
 def click_action(page: Page, action: str) -> None:
-    page.locator(f"form[action$='/{action}/'] button[type=submit]").click()
-    page.wait_for_load_state()
+    follow(page, f"form[action$='/{action}/'] button[type=submit]")
 
 
 def test_apply_screen_review_issue_and_download_the_certificate_in_arabic(
@@ -74,7 +74,7 @@ def test_apply_screen_review_issue_and_download_the_certificate_in_arabic(
     # The registrar screens it and sends it to the bodies.
     desk = login(browser, base, registrar.username)
     desk.goto(f"{base}/ar/registrar/screening/")
-    desk.locator("#screening a").first.click()
+    follow(desk, "#screening a")
     click_action(desk, "start_screening")
     click_action(desk, "accept")
     expect(desk.locator("#application-status")).to_have_attribute("data-status", "in_review")
@@ -84,13 +84,11 @@ def test_apply_screen_review_issue_and_download_the_certificate_in_arabic(
     for reviewer in reviewers.values():
         rp = login(browser, base, reviewer.username)
         rp.goto(f"{base}/ar/reviews/")
-        rp.locator("#queue a").first.click()
+        follow(rp, "#queue a")
         if rp.locator("form[action$='/inspection/']").count():
-            rp.locator("form[action$='/inspection/'] button[type=submit]").click()
-            rp.wait_for_load_state()
+            follow(rp, "form[action$='/inspection/'] button[type=submit]")
             rp.select_option("form[action$='/outcome/'] select[name=outcome]", "passed")
-            rp.locator("form[action$='/outcome/'] button[type=submit]").click()
-            rp.wait_for_load_state()
+            follow(rp, "form[action$='/outcome/'] button[type=submit]")
         rp.check("#decision-form input[value=approve]")
         rp.locator("#decision-form button[type=submit]").click()
         expect(rp.locator("#review-status")).to_have_text("موافق عليه")

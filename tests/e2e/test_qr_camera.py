@@ -21,7 +21,7 @@ from khutwa.documents.pdf import qr_of
 from khutwa.documents.signing import cache_clear
 from khutwa.support import services
 from khutwa.support.models import Programme, ProgrammeCap
-from tests.e2e.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.e2e.conftest import CHROMIUM_FLAGS, chromium_path, follow
 from tests.e2e.test_support_journey import login
 from tests.licensing.factories import World, applicant, staff
 
@@ -113,8 +113,7 @@ def test_a_document_is_attached_by_scanning_its_qr_code(
         page.goto(f"{base}/{lang}/support/applications/{application.pk}/")
         page.click("[data-qr-scan=id_documents]")
         expect(page.locator("#id_documents")).to_have_value(content, timeout=20_000)
-        page.locator("#claim-form button[type=submit]").click()
-        page.wait_for_load_state()
+        follow(page, "#claim-form button[type=submit]")
         expect(page.locator("#claim-status")).to_have_attribute("data-status", "submitted")
         expect(page.locator("#checks li[data-passed=false]")).to_have_count(0)
     finally:

@@ -17,6 +17,7 @@ from khutwa.documents.models import Document
 from khutwa.documents.signing import cache_clear
 from khutwa.support.models import Programme, ProgrammeCap, SupportApplication
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import follow
 from tests.licensing.factories import World, applicant, staff
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -37,8 +38,7 @@ def login(browser: Browser, base: str, lang: str, user) -> Page:
 
 
 def submit(page: Page, selector: str) -> None:
-    page.locator(selector).click()
-    page.wait_for_load_state()
+    follow(page, selector)
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
