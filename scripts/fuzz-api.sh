@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the live API with schemathesis from its own OpenAPI document: zero server errors allowed.
-# Serves a throwaway SQLite database with the demo data on a free loopback port.
+# Serves a throwaway SQLite database with the demo data on a free loopback port; each operation is
+# called with the token of the demo account whose role it serves (scripts/fuzz_auth.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/khutwa-fuzz.XXXXXX)
@@ -18,13 +19,10 @@ trap cleanup EXIT
   --log-level warning >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-token=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/auth/token" -H 'Content-Type: application/json' \
-  -d "{\"username\": \"registrar\", \"password\": \"${KHUTWA_DEMO_PASSWORD:-khutwa-demo}\"}" |
-  .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+.venv/bin/python scripts/fuzz_auth.py "http://127.0.0.1:$port" "${KHUTWA_DEMO_PASSWORD:-khutwa-demo}" "$work/schemathesis.toml"
 status=0
-.venv/bin/schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
+.venv/bin/schemathesis --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --checks not_a_server_error \
-  --header "Authorization: Bearer $token" \
   --max-examples "${FUZZ_EXAMPLES:-15}" \
   --suppress-health-check all \
   --seed 20261127 || status=$?

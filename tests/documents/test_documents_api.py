@@ -182,3 +182,20 @@ def test_statements_and_quotation_answers_through_the_api(client, holder, custom
         **auth(holder),
     )
     assert statement.status_code == 201 and statement.json()["type"] == "statement"
+
+
+def test_the_customer_list_pages_by_limit_and_offset_with_the_total(client, holder):
+    """API.md: every list takes `?limit=&offset=`; `count` is the total, not the page's length."""
+    headers = auth(holder)
+    for n in range(3):
+        client.post(
+            "/api/v1/customers",
+            {"kind": "business", "cr_number": f"1234{n}-1", "name_en": f"Shop {n}"},
+            content_type="application/json",
+            **headers,
+        )
+    pages = [client.get(f"/api/v1/customers?limit=2&offset={o}", **headers).json() for o in (0, 2)]
+    assert [len(p["items"]) for p in pages] == [2, 1] and {p["count"] for p in pages} == {3}
+    assert len({c["id"] for p in pages for c in p["items"]}) == 3
+    bad = client.get("/api/v1/customers?limit=0", HTTP_ACCEPT_LANGUAGE="en", **headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "limit"

@@ -93,3 +93,29 @@ def test_another_beneficiarys_application_is_404(client, programme, claimant, qu
     assert client.post(f"/en/support/applications/{application.pk}/cancel/").status_code == 404
     application.refresh_from_db()
     assert application.status == "submitted"
+
+
+def test_support_lists_page_by_limit_and_offset_with_the_total(
+    client, programme, claimant, officer, quotation
+):
+    """The officer's queue and the enterprises awaiting a check are not cut at a fixed length:
+    they page like every list of the API (`?limit=&offset=`, `count` the total)."""
+    from khutwa.support import services
+    from tests.licensing.factories import applicant
+
+    services.application_create(
+        actor=claimant, programme_code="bdsupport", quotation_ref=str(quotation.public_id)
+    )
+    staff = auth(officer)
+    first = client.get("/api/v1/support/applications?limit=1", **staff).json()
+    past = client.get("/api/v1/support/applications?limit=1&offset=1", **staff).json()
+    assert (len(first["items"]), first["count"]) == (1, 1) and (past["items"], past["count"]) == ([], 1)
+    for n, cr in enumerate(["145678-1", "145679-1", "145680-1"]):
+        services.enterprise_register(
+            actor=applicant(cpr=f"85050505{n}", username=f"biz{n}"), cr_number=cr, name_en=f"B{n}"
+        )
+    pages = [client.get(f"/api/v1/support/enterprises?limit=2&offset={o}", **staff).json() for o in (0, 2)]
+    assert [len(p["items"]) for p in pages] == [2, 1] and {p["count"] for p in pages} == {3}
+    assert [e["cr_number"] for p in pages for e in p["items"]] == ["145678-1", "145679-1", "145680-1"]
+    bad = client.get("/api/v1/support/applications?status=" + "x" * 21, HTTP_ACCEPT_LANGUAGE="en", **staff)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "status"

@@ -186,3 +186,14 @@ def test_another_integrators_subscription_is_not_found(client, holder, make_user
         assert client.post(f"/api/v1/webhooks/events/{bad}/replay", **headers).status_code in (401, 404)
     if caller != "anonymous":
         assert client.get("/api/v1/webhooks/subscriptions", **headers).json() == {"items": [], "count": 0}
+
+
+def test_the_subscription_list_pages_by_limit_and_offset_with_the_total(client, holder, receiver):
+    headers = auth(holder)
+    for n in range(3):
+        assert create(client, headers, receiver, organisation=f"ERP {n}").status_code == 201
+    pages = [
+        client.get(f"/api/v1/webhooks/subscriptions?limit=2&offset={o}", **headers).json() for o in (0, 2)
+    ]
+    assert [len(p["items"]) for p in pages] == [2, 1] and {p["count"] for p in pages} == {3}
+    assert [s["organisation"] for p in pages for s in p["items"]] == ["ERP 0", "ERP 1", "ERP 2"]

@@ -10,7 +10,7 @@ from ninja import Field, Header, Query, Router, Schema
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
 from khutwa.config.routers import replica_read
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
@@ -310,9 +310,8 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
 
 
 @router.get("/customers", response={200: ListOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
-def customer_list(request: HttpRequest) -> dict[str, Any]:
-    items = [customer_out(c) for c in selectors.customers_of(_user(request))]
-    return {"items": items, "count": len(items)}
+def customer_list(request: HttpRequest, page: Query[PageIn]) -> dict[str, Any]:
+    return page_of(selectors.customers_of(_user(request)), page, customer_out)
 
 
 @router.patch(

@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, PageIn, Problem
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
@@ -204,11 +204,6 @@ class AmendmentIn(Schema):
     tier: str = Field(..., max_length=50)
     trade_name: str = Field("", max_length=200)
     address: AddressIn | None = None
-
-
-class PageIn(Schema):
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 class ApplicationFilters(PageIn):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
+from django.db.models import Model, QuerySet
 from ninja import Field, Schema
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -10,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from khutwa.inputs import date_in_range
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
 def _day(value: dt.date) -> dt.date:
@@ -33,6 +36,19 @@ class Problem(Schema):
 class ListOut(Schema, Generic[T]):
     items: list[T]
     count: int
+
+
+class PageIn(Schema):
+    """`?limit=&offset=` of every list (API.md): `count` is the total, `items` the page."""
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+def page_of(rows: QuerySet[M], page: PageIn, out: Callable[[M], Any]) -> dict[str, Any]:
+    """One page of an ordered queryset as a list response: the page's rows and the total count."""
+    items = [out(row) for row in rows[page.offset : page.offset + page.limit]]
+    return {"items": items, "count": rows.count()}
 
 
 class TokenIn(Schema):

@@ -6,13 +6,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import Day, ListOut, Problem
+from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
 from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.support import selectors, services
@@ -62,6 +62,11 @@ class RuleOut(Schema):
 class EligibilityOut(Schema):
     eligible: bool
     rules: list[RuleOut]
+
+
+class ApplicationFilters(PageIn):
+    status: str = Field("", max_length=20)
+    programme: str = Field("", max_length=50)
 
 
 class ApplicationIn(Schema):
@@ -296,12 +301,11 @@ def enterprise_register(request: HttpRequest, payload: EnterpriseIn) -> Enterpri
     auth=AUTH,
     summary="Officer: businesses awaiting a check of their commercial registration",
 )
-def enterprise_list(request: HttpRequest) -> dict[str, Any]:
+def enterprise_list(request: HttpRequest, page: Query[PageIn]) -> dict[str, Any]:
     if not _user(request).has_role(Role.TAMKEEN_OFFICER):
         raise Refused(_("You may not do this."), status=403)
-    pending = Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="").order_by("submitted_at")
-    items = [enterprise_out(e) for e in pending[:500]]
-    return {"count": len(items), "items": items}
+    pending = Enterprise.objects.filter(verified_at__isnull=True, rejected_reason="")
+    return page_of(pending.order_by("submitted_at", "id"), page, enterprise_out)
 
 
 @router.post(
@@ -340,10 +344,9 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
     auth=AUTH,
     summary="Your applications, or the officer's queue",
 )
-def application_list(request: HttpRequest, status: str = "", programme: str = "") -> dict[str, Any]:
-    qs = selectors.applications_for(_user(request), status=status[:20], programme=programme[:50])
-    items = [application_out(a) for a in qs.prefetch_related("messages")[:200]]
-    return {"items": items, "count": qs.count()}
+def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
+    qs = selectors.applications_for(_user(request), status=filters.status, programme=filters.programme)
+    return page_of(qs.prefetch_related("messages"), filters, application_out)
 
 
 @router.get("/applications/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH)

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.schemas import ListOut, Problem
+from khutwa.api.schemas import ListOut, PageIn, Problem, page_of
 from khutwa.webhooks import events, selectors, services
 from khutwa.webhooks.models import Delivery, DeliveryStatus, Subscription
 
@@ -142,9 +142,8 @@ def subscription_create(request: HttpRequest, payload: SubscriptionIn) -> tuple[
     auth=AUTH,
     summary="Your subscriptions",
 )
-def subscription_list(request: HttpRequest) -> dict[str, Any]:
-    rows = [subscription_out(s) for s in selectors.subscriptions_of(_user(request))[:500]]
-    return {"items": rows, "count": len(rows)}
+def subscription_list(request: HttpRequest, page: Query[PageIn]) -> dict[str, Any]:
+    return page_of(selectors.subscriptions_of(_user(request)), page, subscription_out)
 
 
 @router.get("/subscriptions/{subscription_id}", response={200: SubscriptionOut, **ERRORS}, auth=AUTH)
