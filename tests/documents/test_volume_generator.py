@@ -1,8 +1,12 @@
 """The bulk generator of `bench/volume.py` makes rows that the real verifier accepts."""
 
+import datetime as dt
+
+import bench.volume
 import pytest
 from bench.volume import Volume
 from django.db.models import Count
+from django.utils import timezone
 
 from khutwa.documents.chains import chains_verify
 from khutwa.documents.models import Document, DocumentCounter, DocumentLine, DocumentType
@@ -14,10 +18,16 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 @pytest.fixture
-def volume(db):
+def volume(db, monkeypatch):
+    monkeypatch.setattr(bench.volume, "ROUND", 25)  # several rounds: workers keep chains between them
     volume = Volume.create(licences=6, big_holders=2)
-    volume.add(60, big_each=15)
-    volume.add(40, big_each=5)  # a second batch continues every chain
+    end = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=1)
+    middle = end - dt.timedelta(days=100)
+    # Sealed in two forked processes, inserted here.
+    volume.add(60, big_each=15, workers=2, start=end - dt.timedelta(days=365), end=middle)
+    assert volume.workers == 2
+    assert volume.worker_cpu_seconds > 0
+    volume.add(40, big_each=5, workers=1, start=middle, end=end)  # made here, continues every chain
     return volume
 
 
@@ -50,6 +60,17 @@ def test_numbers_are_gapless_per_licence_type_and_year_and_counters_match(volume
         assert numbers == list(range(1, row["n"] + 1))
     big = volume.big[0].licence
     assert Document.objects.filter(licence=big).count() == 20
+    for licence_id in Document.objects.values_list("licence", flat=True).distinct():
+        chain = list(
+            Document.objects.filter(licence_id=licence_id)
+            .order_by("counter")
+            .values_list("counter", "issued_at", "id")
+        )
+        assert [c for c, _at, _id in chain] == list(range(1, len(chain) + 1))
+        assert [at for _c, at, _id in chain] == sorted(
+            at for _c, at, _id in chain
+        )  # chain order is time order
+        assert [i for _c, _at, i in chain] == sorted(i for _c, _at, i in chain)  # and id order
 
 
 def test_the_service_issues_on_after_generated_documents(volume):
