@@ -1,8 +1,8 @@
 """`{% per_language "name" %}…{% end_per_language %}`: a part of a page that is the same for
 every visitor in a language (translated labels, links reversed by name), rendered once per
 process and language and then reused. Its content must not read the page's context: a
-fragment that did would show the first visitor's values to everyone (the tag renders it with
-an empty context, so such a fragment renders blank parts instead)."""
+fragment that did would show the first visitor's values to everyone (the tag renders it in
+a context without the page's values, so such a fragment shows none of them)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class PerLanguageNode(template.Node):
         fragment = _rendered.get(key)
         if fragment is None:
             # Rendered without the page's context: nothing personal can be kept here.
-            fragment = mark_safe(self.nodelist.render(template.Context(autoescape=context.autoescape)))  # noqa: S308 - our own template's output
+            fragment = mark_safe(self.nodelist.render(context.new()))  # noqa: S308 - our template's output
             with _lock:
                 _rendered[key] = fragment
         return fragment
