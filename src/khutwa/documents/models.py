@@ -230,7 +230,8 @@ class Document(ImmutableRow):
             ),
         ]
         indexes = [
-            models.Index(fields=["licence", "type", "issued_at"]),
+            # A type (and a status, which is of one type) filter is one range of this index.
+            models.Index(fields=["licence", "type", "issued_at", "id"], name="document_licence_type_keyset"),
             # Keyset pages of a holder's list (selectors.document_page), newest first, and of a
             # customer's documents (the list's customer filter, documents addressed to a user).
             models.Index(fields=["licence", "issued_at", "id"], name="document_licence_keyset"),

@@ -61,6 +61,8 @@ class Record:
     hash: str
     licence_number: str
     licence_status: str
+    public_id: str = ""
+    licence_ref: str = ""  # the licence's public reference (its public check page)
 
 
 @dataclass
@@ -83,7 +85,7 @@ class Verification:
 # `khutwa documents-verify`). Through the ORM these were many queries, and on this public,
 # rate-limited hot path the ORM's per-query cost was most of the response time.
 _VERDICT_SQL = """
-SELECT d.id, d.payload, d.hash, d.signature, d.kid, l.status,
+SELECT d.id, d.payload, d.hash, d.signature, d.kid, l.status, l.check_code,
        (SELECT SUM(c.total) FROM {document} c WHERE c.invoice_id = d.id AND c.type = 'credit_note'),
        (SELECT SUM(a.amount) FROM {allocation} a WHERE a.invoice_id = d.id),
        k.last, k.last_hash,
@@ -141,9 +143,9 @@ def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, payload, digest, signature, kid, licence_status, credited, allocated, last, last_hash = row[:10]
-    before_hash, after_previous, head_hash = row[10:13]
-    stored, related = integrity.stored_of(row[13:], links=False)
+    pk, payload, digest, signature, kid, licence_status, check_code = row[:7]
+    credited, allocated, last, last_hash, before_hash, after_previous, head_hash = row[7:14]
+    stored, related = integrity.stored_of(row[14:], links=False)
     if isinstance(payload, str):
         payload = json.loads(payload)
     result = verify_document(payload, signature, kid, public_keys(), sealed_hash=digest)
@@ -183,6 +185,8 @@ def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
         digest,
         stored.licence or "",
         licence_status,
+        public_id,
+        f"{stored.licence}-{check_code}" if stored.licence else "",  # Licence.public_ref
     )
     return Verification(
         valid=not reasons,
@@ -225,14 +229,14 @@ def licence_status_at_issue(document: Document | Record) -> str:
     return LicenceStatus.ACTIVE
 
 
-def qr_site(document: Document) -> str:
+def qr_site(document: Document | Record) -> str:
     """The site of a document's QR: the one it was sealed for (KW2, payload v2), else today's."""
     if seal_version(document.payload) == "KW2":
         return str(document.payload["site"])
     return str(settings.KHUTWA_SITE_URL)
 
 
-def qr_verify(document: Document, content: str) -> list[str]:
+def qr_verify(document: Document | Record, content: str) -> list[str]:
     """Reasons why QR content does not belong to this document (empty when it does). A KW2
     QR must be signed for the site its document was sealed for; a KW1 QR must point to
     today's site (its site is not signed)."""

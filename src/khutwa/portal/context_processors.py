@@ -5,8 +5,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from khutwa.accounts.roles import OFFICIAL_ROLES, Role
@@ -57,21 +58,34 @@ _NAV: list[tuple[str, Any, str, frozenset[str] | None]] = [
 ]
 
 
+_urls: dict[tuple[str, str | None, str], str] = {}
+
+
+def _url(name: str) -> str:
+    """`reverse(name)` for these argument-less links, kept per language (the URLs carry its
+    prefix) and script prefix: the navigation is on every page."""
+    key = (name, get_language(), get_script_prefix())
+    url = _urls.get(key)
+    if url is None:
+        url = _urls[key] = reverse(name)
+    return url
+
+
 def navigation(path: str, roles: set[str], *, is_staff: bool, unread: int) -> list[NavItem]:
     """The links a person's roles use: the public pages for the public, applicants, holders and
     customers; staff see their own pages only (no empty "Documents" or "My support")."""
     official = bool(roles & (OFFICIAL_ROLES | {Role.SYSADMIN}))
-    home = reverse("portal:home")
+    home = _url("portal:home")
     items = [NavItem("home", _("Home"), home, current=path == home)]
     for key, label, name, who in _NAV:
         if official if who is _PUBLIC else not roles & who:
             continue
-        url = reverse(name)
+        url = _url(name)
         items.append(
             NavItem(key, label, url, current=path.startswith(url), badge=unread if key == "my" else 0)
         )
     if is_staff:
-        items.append(NavItem("admin", _("Administration"), reverse("admin:index")))
+        items.append(NavItem("admin", _("Administration"), _url("admin:index")))
     return items
 
 

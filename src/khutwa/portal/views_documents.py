@@ -4,6 +4,7 @@ public verification page and the platform's public keys."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -26,10 +27,18 @@ from khutwa.documents import money, selectors, services
 from khutwa.documents.models import Document, DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
 from khutwa.documents.statements import statement_issue
-from khutwa.documents.verification import document_verify, pdf_verify, public_keys, qr_site, qr_verify
+from khutwa.documents.verification import (
+    Record,
+    pdf_verify,
+    public_keys,
+    public_verify,
+    qr_site,
+    qr_verify,
+)
 from khutwa.errors import Refused
 from khutwa.http import download
 from khutwa.inputs import parse_count, parse_date, parse_id
+from khutwa.licensing.models import LicenceStatus
 from khutwa.licensing.selectors import active_licence_of
 from khutwa.portal.access import found, me
 from khutwa.portal.detail_forms import submit
@@ -53,21 +62,25 @@ def jwks(request: HttpRequest) -> JsonResponse:
 
 @replica_read
 def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal."""
+    """Where the QR lands: valid or not, the facts, the licence then and now; nothing personal.
+    Everything shown comes from the verdict's one indexed read (`verification.public_verify`)."""
     if limited := refused(request, "verify"):
         return limited
-    document = found(lambda: selectors.document_public(public_id))
-    result = document_verify(document)
+    result = found(lambda: public_verify(public_id))
+    record = result.record
+    assert record is not None  # noqa: S101 - public_verify always gives the record
     qr_reasons: list[str] = []
     if request.GET.get("s") and request.GET.get("g"):
         # The page was opened from a QR code: check that code too (a forged QR may point here).
-        qr_reasons = qr_verify(document, _qr_content(request, document))
+        qr_reasons = qr_verify(record, _qr_content(request, record))
     return render(
         request,
         "portal/verify.html",
         {
-            "document": document,
-            "p": document.payload,
+            "record": record,
+            "type_label": DocumentType(record.type).label,
+            "status_label": LicenceStatus(record.licence_status).label,
+            "p": record.payload,
             "result": result,
             "qr_reasons": qr_reasons,
             "reasons": verification_reasons([*result.reasons, *qr_reasons]),
@@ -78,10 +91,10 @@ def verify_page(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
-def _qr_content(request: HttpRequest, document: Document) -> str:
+def _qr_content(request: HttpRequest, record: Record) -> str:
     """The QR content that led here: the document's QR site and public id (both signed by a
     KW2 seal), and this page's query (``s`` and ``g``)."""
-    return f"{qr_site(document)}/verify/{document.public_id}?{request.META.get('QUERY_STRING', '')}"
+    return f"{qr_site(record)}/verify/{record.public_id}?{request.META.get('QUERY_STRING', '')}"
 
 
 def verify_upload(request: HttpRequest) -> HttpResponse:
@@ -167,6 +180,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         cursor_error = str(exc)
         page = selectors.document_page(user, size=selectors.PAGE_SIZE, **filters)
     licence = active_licence_of(user)
+    _label_rows(page.items)
     return render(
         request,
         "portal/documents.html",
@@ -194,6 +208,20 @@ def document_list(request: HttpRequest) -> HttpResponse:
             ],
         },
     )
+
+
+def _label_rows(documents: list[Document]) -> None:
+    """Each row's link and type label, made once per page rather than per row in the template
+    (a `{% url %}` and a `get_type_display` per row were most of the list's rendering)."""
+    base = reverse("portal:document", args=[_ANY_ID])
+    prefix, suffix = base.split(str(_ANY_ID))
+    labels = {value: str(label) for value, label in DocumentType.choices}
+    for document in documents:
+        document.url = f"{prefix}{document.public_id}{suffix}"  # type: ignore[attr-defined]
+        document.type_label = labels.get(document.type, document.type)  # type: ignore[attr-defined]
+
+
+_ANY_ID = uuid.UUID(int=0)
 
 
 def _date(text: str | None) -> dt.date | None:

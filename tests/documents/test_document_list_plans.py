@@ -1,0 +1,95 @@
+"""The holder's list filtered by type or by a quotation's status reads one range of the index
+(licence, type, issued_at, id) in list order: a rare type deep in a big list is not found by
+walking every document of the licence. Checked in the plans of both engines."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from khutwa.documents import selectors
+from khutwa.documents.models import Document, DocumentType
+from tests.documents.test_document_list_keyset import issue
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_of(sql):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            return " ".join(str(row) for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        return " ".join(row[0] for row in cursor.fetchall())
+
+
+def list_sql(user, **filters):
+    with CaptureQueriesContext(connection) as queries:
+        page = selectors.document_page(user, size=2, **filters)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "documents_document" in q["sql"]]
+    return page, sql
+
+
+@pytest.fixture
+def mixed(holder, customer):
+    base = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
+    invoices = [issue(holder, customer, base + dt.timedelta(minutes=k)) for k in range(4)]
+    quotation = issue(holder, customer, base + dt.timedelta(minutes=1, seconds=30), DocumentType.QUOTATION)
+    return invoices, quotation
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"type_": DocumentType.QUOTATION}, {"status": "awaiting"}, {"status": "unpaid"}, {"type_": "invoice"}],
+)
+def test_a_type_or_status_filter_reads_the_type_index(holder, mixed, filters):
+    page, sql = list_sql(holder, **filters)
+    assert page.items
+    plan = plan_of(sql)
+    assert "document_licence_type_keyset" in plan, plan
+
+
+def test_a_deep_page_of_one_type_reads_the_type_index_from_the_cursor(holder, mixed):
+    invoices, quotation = mixed
+    first = selectors.document_page(holder, size=2, type_=DocumentType.INVOICE)
+    with CaptureQueriesContext(connection) as queries:
+        deep = selectors.document_page(holder, size=2, type_=DocumentType.INVOICE, after=first.next)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "documents_document" in q["sql"]]
+    assert [d.pk for d in deep] == [invoices[1].pk, invoices[0].pk]
+    assert "document_licence_type_keyset" in plan_of(sql)
+    awaiting = selectors.document_page(holder, size=2, status="awaiting")
+    assert [d.pk for d in awaiting] == [quotation.pk]
+
+
+def test_the_list_page_labels_rows_without_per_row_lookups(client, holder, mixed, monkeypatch):
+    invoices, quotation = mixed
+    client.force_login(holder)
+    client.get("/en/documents/")
+    calls = []
+    original = Document._get_FIELD_display
+
+    def counting(self, field):
+        calls.append(field.name)
+        return original(self, field)
+
+    monkeypatch.setattr(Document, "_get_FIELD_display", counting)
+    with CaptureQueriesContext(connection) as few:
+        body = client.get("/en/documents/").content.decode()
+    assert calls == []
+    assert (
+        f'<a href="/en/documents/{quotation.public_id}/"><bdi>{quotation.number}</bdi></a></td><td>Quotation<'
+        in body
+    )
+    first = invoices[0]
+    assert (
+        f'<a href="/en/documents/{first.public_id}/"><bdi>{first.number}</bdi></a></td><td>Invoice<' in body
+    )
+    arabic = client.get("/ar/documents/").content.decode()
+    assert f'href="/ar/documents/{quotation.public_id}/"' in arabic and "تسعيرة" in arabic
+    issue(holder, invoices[0].customer, timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5))
+    with CaptureQueriesContext(connection) as more:
+        client.get("/en/documents/")
+    assert len(more.captured_queries) == len(few.captured_queries)
