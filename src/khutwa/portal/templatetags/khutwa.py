@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 
 from khutwa import display
 from khutwa.documents.services import UNIT_LABELS
@@ -83,6 +87,49 @@ def unit_label(code: Any) -> str:
 
 
 @register.filter
+def label(obj: Any, field_name: str) -> Any:
+    """``{{ r|label:"status" }}`` is ``{{ r.get_status_display }}``, from a map built once per
+    model field and language (display.choice_label): list rows use it."""
+    return display.choice_label(obj, field_name)
+
+
+@register.filter
+def capped(n: int, cap: int) -> str:
+    """A count that stops at cap (keyset.count_capped counts to cap + 1): "more than 1000"."""
+    if n > cap:
+        return gettext("more than %(n)s") % {"n": cap}
+    return str(n)
+
+
+# A page's rows link to their detail pages: Django's reverse() matches the pattern anew for every
+# row (a tenth of a millisecond each). Reversed once per URL name, language and script prefix
+# with a placeholder, a row's link is the two halves around its value.
+_PLACEHOLDER = "8080808080808080"
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")  # unreserved characters: reverse() would not quote them
+_URL_HALVES: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+
+
+def url_with(name: str, value: Any) -> str:
+    """reverse(name, args=[value]) for a URL with one argument."""
+    text = str(value)
+    if _PLAIN.fullmatch(text):
+        key = (name, get_language() or "", get_script_prefix())
+        if key not in _URL_HALVES:
+            head, found, tail = reverse(name, args=[_PLACEHOLDER]).partition(_PLACEHOLDER)
+            _URL_HALVES[key] = (head, tail) if found and _PLACEHOLDER not in tail else None
+        halves = _URL_HALVES[key]
+        if halves is not None:
+            return halves[0] + text + halves[1]
+    return reverse(name, args=[value])
+
+
+@register.simple_tag
+def row_url(name: str, value: Any) -> str:
+    """``{% row_url 'portal:review' r.pk %}``: ``{% url 'portal:review' r.pk %}`` for list rows."""
+    return url_with(name, value)
+
+
+@register.filter
 def display_name(obj: Any) -> str:
     """A person's or customer's name in the page's language, falling back to the other."""
     return display.display_name(obj)
@@ -114,3 +161,34 @@ def query_with(context: Any, **kwargs: Any) -> str:
         else:
             params[key] = value
     return "?" + params.urlencode() if params else "?"
+
+
+# Fragments of the base template that are the same for everyone reading a language (the
+# government's names, the footer, the style sheets): rendered once per process, language and
+# script prefix. Nothing personal may go inside one: no user, no CSRF token, no request.
+_SHARED: dict[tuple[str, str, str], SafeString] = {}
+
+
+class SharedNode(template.Node):
+    def __init__(self, name: str, nodelist: template.NodeList) -> None:
+        self.name = name
+        self.nodelist = nodelist
+
+    def render(self, context: template.Context) -> str:
+        key = (self.name, get_language() or "", get_script_prefix())
+        html = _SHARED.get(key)
+        if html is None:
+            html = _SHARED[key] = mark_safe(self.nodelist.render(context))  # noqa: S308 - rendered by the template
+        return html
+
+
+@register.tag
+def shared(parser: template.base.Parser, token: template.base.Token) -> SharedNode:
+    """``{% shared "footer" %}…{% endshared %}``: a fragment the same for every reader of a
+    language, rendered once per process and language (see _SHARED)."""
+    bits = token.split_contents()
+    if len(bits) != 2 or bits[1][0] not in "\"'" or bits[1][0] != bits[1][-1]:
+        raise template.TemplateSyntaxError("{% shared %} takes one quoted name")
+    nodelist = parser.parse(("endshared",))
+    parser.delete_first_token()
+    return SharedNode(bits[1][1:-1], nodelist)
