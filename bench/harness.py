@@ -80,7 +80,10 @@ def khutwa(*args: str) -> None:
 
 
 @contextmanager
-def server(workers: int = 2, timeout: int = 30) -> Iterator[int]:
+def server(workers: int = 2, timeout: int = 120, ready_within: float = 300.0) -> Iterator[int]:
+    """gunicorn with the application loaded once in the master (``--preload``: config/wsgi.py
+    imports the URLconf there), so a worker's first request does not import the API; on a busy
+    machine that import outlasted the worker timeout and the workers were killed over and over."""
     port = free_port()
     os.environ["KHUTWA_SITE_URL"] = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -95,22 +98,31 @@ def server(workers: int = 2, timeout: int = 30) -> Iterator[int]:
             "warning",
             "--timeout",
             str(timeout),
+            "--preload",
         ],
         stdout=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + ready_within
+        while True:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     break
             except OSError:
-                time.sleep(0.1)
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer /healthz within {ready_within:.0f} s")
+            time.sleep(0.2)
         yield port
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker stuck past the graceful stop
+            proc.kill()
+            proc.wait()
 
 
 @dataclass

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,34 +59,41 @@ _NAV: list[tuple[str, Any, str, frozenset[str] | None]] = [
 ]
 
 
-_urls: dict[tuple[str, str | None, str], str] = {}
+# The links of a set of roles, as (key, label, url) in one language: built once per process,
+# language and script prefix (reverse() and a translation per link cost more than the rest of the
+# header); which one is current and the badge are the request's own.
+_LINKS: dict[tuple[str, str, frozenset[str], bool], list[tuple[str, str, str]]] = {}
 
 
-def _url(name: str) -> str:
-    """`reverse(name)` for these argument-less links, kept per language (the URLs carry its
-    prefix) and script prefix: the navigation is on every page."""
-    key = (name, get_language(), get_script_prefix())
-    url = _urls.get(key)
-    if url is None:
-        url = _urls[key] = reverse(name)
-    return url
+def _links(roles: frozenset[str], *, is_staff: bool) -> list[tuple[str, str, str]]:
+    key = (get_language() or "", get_script_prefix(), roles, is_staff)
+    links = _LINKS.get(key)
+    if links is None:
+        official = bool(roles & (OFFICIAL_ROLES | {Role.SYSADMIN}))
+        links = [("home", str(_("Home")), reverse("portal:home"))]
+        for link_key, label, name, who in _NAV:
+            if official if who is _PUBLIC else not roles & who:
+                continue
+            links.append((link_key, str(label), reverse(name)))
+        if is_staff:
+            links.append(("admin", str(_("Administration")), reverse("admin:index")))
+        _LINKS[key] = links
+    return links
 
 
-def navigation(path: str, roles: set[str], *, is_staff: bool, unread: int) -> list[NavItem]:
+def navigation(
+    path: str, roles: set[str], *, is_staff: bool, unread: int | Callable[[], int]
+) -> list[NavItem]:
     """The links a person's roles use: the public pages for the public, applicants, holders and
-    customers; staff see their own pages only (no empty "Documents" or "My support")."""
-    official = bool(roles & (OFFICIAL_ROLES | {Role.SYSADMIN}))
-    home = _url("portal:home")
-    items = [NavItem("home", _("Home"), home, current=path == home)]
-    for key, label, name, who in _NAV:
-        if official if who is _PUBLIC else not roles & who:
-            continue
-        url = _url(name)
-        items.append(
-            NavItem(key, label, url, current=path.startswith(url), badge=unread if key == "my" else 0)
-        )
-    if is_staff:
-        items.append(NavItem("admin", _("Administration"), _url("admin:index")))
+    customers; staff see their own pages only (no empty "Documents" or "My support"). `unread`
+    (or the function that counts it) is read only when the links include "My applications"."""
+    items = []
+    for key, label, url in _links(frozenset(roles), is_staff=is_staff):
+        current = path == url if key == "home" else path.startswith(url) and key != "admin"
+        badge = 0
+        if key == "my":
+            badge = unread() if callable(unread) else unread
+        items.append(NavItem(key, label, url, current=current, badge=badge))
     return items
 
 
@@ -93,7 +101,14 @@ def site(request: HttpRequest) -> dict[str, Any]:
     user: Any = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
     roles: set[str] = user.role_names() if authenticated else set()
-    unread = user.notices.filter(read_at__isnull=True).count() if authenticated else 0
+    counted: list[int] = []
+
+    def unread() -> int:
+        """The person's unread notices, counted on first use (staff pages never show them)."""
+        if not counted:
+            counted.append(user.notices.filter(read_at__isnull=True).count() if authenticated else 0)
+        return counted[0]
+
     return {
         "KHUTWA_SITE_URL": settings.KHUTWA_SITE_URL,
         "user_roles": roles,

@@ -18,10 +18,12 @@ from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import Inspection, Review, ReviewStatus
 from khutwa.catalogue.models import Governorate
+from khutwa.display import choice_labels
 from khutwa.inputs import parse_id
 from khutwa.keyset import BadCursor, KeysetPage, keyset_page
 from khutwa.licensing import selectors
-from khutwa.licensing.models import ApplicationStatus, LicenceStatus
+from khutwa.licensing.models import Application, ApplicationStatus, LicenceStatus
+from khutwa.portal import rows
 from khutwa.portal.access import found, me, role_required
 from khutwa.portal.detail_forms import submit
 from khutwa.portal.forms import DecisionForm, InspectionForm, InspectionOutcomeForm
@@ -58,18 +60,20 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         selectors.pipeline(status=status, query=query, governorate=governorate),
         selectors.PIPELINE_ORDER,
     )
+    counts = selectors.pipeline_counts()
+    labels = choice_labels(Application, "status")
     return render(
         request,
         "portal/registrar_pipeline.html",
         {
-            "counts": selectors.pipeline_counts(),
+            "status_counts": [(value, labels[value], counts[value]) for value in ApplicationStatus.values],
             "cap": selectors.COUNT_CAP,
-            "statuses": ApplicationStatus.choices,
             "status": status,
             "q": query,
             "governorate": governorate,
             "governorates": Governorate.objects.all(),
             "page": page,
+            "rows": rows.application_rows(page),
             "overdue": review_selectors.overdue_by_body(),
         },
     )
@@ -77,8 +81,6 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REGISTRAR)
 def screening(request: HttpRequest) -> HttpResponse:
-    from khutwa.licensing.models import Application
-
     queue = (
         Application.objects.filter(status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SCREENING])
         .select_related("tier", "governorate")
@@ -89,13 +91,14 @@ def screening(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REGISTRAR)
 def overdue(request: HttpRequest) -> HttpResponse:
-    reviews = review_selectors.overdue_reviews()
+    page = _keyset(request, review_selectors.overdue_reviews(), review_selectors.QUEUE_ORDER)
     return render(
         request,
         "portal/registrar_overdue.html",
         {
             "by_body": review_selectors.overdue_by_body(),
-            "page": _keyset(request, reviews, review_selectors.QUEUE_ORDER),
+            "page": page,
+            "rows": rows.overdue_rows(page),
             "cap": selectors.COUNT_CAP,
             "today": timezone.localdate(),
         },
@@ -108,13 +111,13 @@ def licences(request: HttpRequest) -> HttpResponse:
     if status and status not in LicenceStatus.values:
         status = ""
     query = request.GET.get("q", "")[:100]
+    page = _keyset(request, selectors.licences_list(status=status, query=query), selectors.LICENCES_ORDER)
     return render(
         request,
         "portal/registrar_licences.html",
         {
-            "page": _keyset(
-                request, selectors.licences_list(status=status, query=query), selectors.LICENCES_ORDER
-            ),
+            "page": page,
+            "rows": rows.licence_rows(page),
             "statuses": LicenceStatus.choices,
             "status": status,
             "q": query,
@@ -133,11 +136,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     today = timezone.localdate()
     queue = review_selectors.review_queue(user, status=status, overdue=overdue_only, query=query, today=today)
+    page = _keyset(request, queue, review_selectors.QUEUE_ORDER)
     return render(
         request,
         "portal/review_queue.html",
         {
-            "page": _keyset(request, queue, review_selectors.QUEUE_ORDER),
+            "page": page,
+            "rows": rows.review_rows(page, today=today),
             "status": status,
             "statuses": ReviewStatus.choices,
             "overdue": overdue_only,
