@@ -19,6 +19,7 @@ from typing import Any, cast
 from django.db import connection, models
 from django.db.models.expressions import Col
 
+from khutwa import prebuilt
 from khutwa.catalogue.models import Activity, Governorate, LicenceTier
 from khutwa.documents.models import Customer
 from khutwa.licensing.models import Licence
@@ -98,9 +99,7 @@ def latest_licence_with_scope_and_subscribers(
     """`latest_licence_with_scope`, and whether some active webhook subscription may receive
     the holder's documents' events (True when there is no licence: nothing is known)."""
     sql, parts = _statement(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_key(customer_id), holder_id])
-        rows = cursor.fetchall()
+    rows = prebuilt.run(sql, [_key(customer_id), holder_id], fetch=True)
     if not rows:
         return None, None, True
     subscribed = bool(rows[0][-1])

@@ -753,9 +753,8 @@ def _advance(
     params: list[Any] = [type_, year, turnover_year, fils, licence.pk]
     for kind, y in ordered:
         params += [kind, y]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in cursor}
+    rows = prebuilt.run(sql, params, fetch=True) or []
+    return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in rows}
 
 
 def _party(customer: Customer) -> dict[str, Any]:
