@@ -187,9 +187,9 @@ def insert_values(
     if not returning:
         execute(sql, params)
         return None
-    rows = run(sql, params, fetch=True)
-    assert rows  # noqa: S101 - an INSERT … RETURNING returns its row
-    return int(rows[0][0])
+    found = run(sql, params, fetch=True)
+    assert found  # noqa: S101 - an INSERT … RETURNING returns its row
+    return int(found[0][0])
 
 
 def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:
