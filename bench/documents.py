@@ -251,9 +251,9 @@ PROFILED = [
     ("  together(): the queued writes sent", "khutwa/prebuilt.py", "_send"),
     ("  values prepared (get_db_prep_save)", "django/db/models/fields/__init__.py", "get_db_prep_save"),
     ("atomic: COMMIT", "django/db/transaction.py", "__exit__"),
-    ("SQL executed (wrapper, driver, database)", "django/db/backends/utils.py", "_execute"),
-    ("  of which driver and database", "django/db/backends/sqlite3/base.py", "execute"),
-    ("  of which driver and database", "psycopg/cursor.py", "execute"),
+    ("SQL through Django's cursor (wrapper, driver, database)", "django/db/backends/utils.py", "_execute"),
+    ("SQL, driver and database (every statement)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
+    ("SQL, driver and database (every statement)", "psycopg/cursor.py", "execute"),
     ("model instances built (scope, document, audit)", "django/db/models/base.py", "__init__"),
 ]
 #: The parts that do not overlap (atomic's enter and exit also count the audit's inner block,
@@ -284,7 +284,7 @@ def profile_issuing(issue: Callable[[], object], count: int) -> list[dict[str, o
             for (file, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items()
             if name == function and file.replace(os.sep, "/").endswith(path)
         )
-        if label in seen or (not cumulative and label.startswith("  of which driver")):
+        if label in seen or (not cumulative and label.startswith("SQL, driver")):
             continue  # the other engine's driver
         seen.add(label)
         ms = cumulative / count * 1000
@@ -303,7 +303,7 @@ def profile_issuing(issue: Callable[[], object], count: int) -> list[dict[str, o
     ]
     own = float(str(out[at]["ms_per_issue"])) - sum(float(str(p["ms_per_issue"])) for p in inside)
     out.insert(
-        at + 1 + len(inside) + 1,
+        next(i for i, p in enumerate(out) if "get_db_prep_save" in str(p["part"])),
         {
             "part": "  the rest: payload dicts, Document instance",
             "ms_per_issue": round(own, 3),
