@@ -13,14 +13,23 @@ are given explicitly), no signals (none is connected to these models), no savepo
 Writes whose answer nobody waits for can be sent `together()`: on PostgreSQL as the parts of one
 statement (a data-modifying `WITH`), one round trip instead of one each; on SQLite, which has no
 round trips, one after another.
+
+The statements go to the driver's own cursor (`run`) when nothing watches the queries: Django's
+cursor wrapper (a new wrapper per cursor, the placeholders rewritten for SQLite by a regular
+expression at every call, the thread and wrapper checks) cost about as much as SQLite's own work
+for these short statements. Errors are still turned into Django's (`wrap_database_errors`), a
+broken transaction is still refused, and when queries are logged (DEBUG, the test suite's
+`django_assert_num_queries`, `CaptureQueriesContext`) or an execute wrapper is installed, the
+statements go through Django's cursor as before, so that they are counted and seen.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -61,6 +70,41 @@ def insert_sql(
     return sql
 
 
+_FORMAT = re.compile(r"(?<!%)%s")
+
+
+@lru_cache(maxsize=256)
+def _qmark(sql: str) -> str:
+    """SQLite's spelling of a statement written with `%s` (what Django's SQLite cursor does at
+    every call, once per statement here)."""
+    return _FORMAT.sub("?", sql).replace("%%", "%")
+
+
+def run(sql: str, params: Sequence[Any], *, fetch: bool = False) -> list[tuple[Any, ...]] | None:
+    """Execute one statement (written with `%s` placeholders) on the default database in the
+    current transaction; its rows when `fetch`. Through the driver's cursor unless queries are
+    watched (see the module's docstring)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.queries_logged or connection.execute_wrappers or connection.connection is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if fetch else None
+    connection.validate_no_broken_transaction()
+    if connection.vendor == "sqlite":
+        sql = _qmark(sql)
+    with connection.wrap_database_errors:
+        # PostgreSQL: Django's own cursor factory (it sets the time zone of timestamps read when
+        # the connection's differs), without its wrapper.
+        cursor = (
+            connection.connection.cursor() if connection.vendor == "sqlite" else connection.create_cursor()
+        )
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if fetch else None
+        finally:
+            cursor.close()
+
+
 #: The writes of the innermost `together()` block, not yet sent.
 _queued: ContextVar[list[tuple[str, list[Any]]] | None] = ContextVar("prebuilt_queued", default=None)
 
@@ -97,16 +141,20 @@ def flush() -> None:
 
 
 def _send(statements: list[tuple[str, list[Any]]]) -> None:
-    connection = connections[DEFAULT_DB_ALIAS]
     if not statements:
         return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(statements) > 1:
-            parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(statements[:-1]))
-            cursor.execute(f"WITH {parts} {statements[-1][0]}", [p for _sql, ps in statements for p in ps])
-            return
-        for sql, params in statements:
-            cursor.execute(sql, params)
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql" and len(statements) > 1:
+        run(_with_sql(tuple(sql for sql, _params in statements)), [p for _sql, ps in statements for p in ps])
+        return
+    for sql, params in statements:
+        run(sql, params)
+
+
+@lru_cache(maxsize=64)
+def _with_sql(statements: tuple[str, ...]) -> str:
+    """PostgreSQL: the statements as the parts of one data-modifying `WITH`."""
+    parts = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(statements[:-1]))
+    return f"WITH {parts} {statements[-1]}"
 
 
 def execute(sql: str, params: list[Any]) -> None:
@@ -115,8 +163,7 @@ def execute(sql: str, params: list[Any]) -> None:
     if statements is not None:
         statements.append((sql, params))
         return
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(sql, params)
+    run(sql, params)
 
 
 def insert_values(
@@ -140,9 +187,9 @@ def insert_values(
     if not returning:
         execute(sql, params)
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.fetchone()[0])
+    found = run(sql, params, fetch=True)
+    assert found  # noqa: S101 - an INSERT … RETURNING returns its row
+    return int(found[0][0])
 
 
 def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:

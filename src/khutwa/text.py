@@ -14,6 +14,7 @@ sealed text itself safe wherever it is shown (PDF readers, the verify API, offli
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 from typing import Any, TypeVar
 
 #: The explicit directional formatting characters of Unicode's bidirectional algorithm (UAX #9):
@@ -56,3 +57,20 @@ def _clean(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_clean(v) for v in value)
     return value
+
+
+@cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def holds_bidi(value: Any) -> bool:
+    """Whether `without_bidi` would change anything in `value` (the same walk, nothing copied):
+    a service that does not change its input afterwards may skip the copy when it is False."""
+    if isinstance(value, str):
+        return not BIDI_CONTROLS.isdisjoint(value)
+    if isinstance(value, list | tuple):
+        return any(holds_bidi(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(holds_bidi(getattr(value, name)) for name in _init_fields(type(value)))
+    return False

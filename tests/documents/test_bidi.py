@@ -13,7 +13,7 @@ from khutwa.approvals.models import Review
 from khutwa.catalogue.models import Activity
 from khutwa.documents import services
 from khutwa.licensing.certificate import certificate_html
-from khutwa.text import BIDI_CONTROLS, has_bidi, strip_bidi, without_bidi
+from khutwa.text import BIDI_CONTROLS, has_bidi, holds_bidi, strip_bidi, without_bidi
 from tests.documents.conftest import line
 from tests.licensing.factories import World
 
@@ -90,3 +90,14 @@ def test_catalogue_names_are_cleaned_and_a_name_of_only_controls_is_blank():
     with pytest.raises(ValidationError) as refused:
         activity.full_clean()
     assert "name_ar" in refused.value.message_dict
+
+
+def test_holds_bidi_says_whether_without_bidi_changes_anything():
+    clean = services.DocumentInput(type="invoice", customer=7, lines=[line(), line()], reason="ab")
+    assert not holds_bidi(clean) and without_bidi(clean) == clean
+    for dirty in (
+        services.DocumentInput(type="invoice", lines=[line(), line(description=f"Cake{RLO}")]),
+        services.DocumentInput(type="invoice", reason=f"a{LRI}b"),
+        services.DocumentInput(type="invoice", delivery_notes=[f"x{ALM}"]),
+    ):
+        assert holds_bidi(dirty) and without_bidi(dirty) != dirty

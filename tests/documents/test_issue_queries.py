@@ -3,10 +3,13 @@ the audit chain's place in one UPDATE … RETURNING. The query count cannot cree
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Model
+from django.db.transaction import TransactionManagementError
 
+from khutwa import prebuilt
 from khutwa.accounts.models import User
+from khutwa.audit.models import AuditHead
 from khutwa.documents import services
 from khutwa.documents.models import Customer, Document
 from khutwa.documents.scope import latest_licence_with_scope
@@ -75,3 +78,41 @@ def test_issuing_to_another_holders_customer_is_refused_naming_the_field(issue, 
         issue("invoice", customer=other.pk)
     assert "customer" in refused.value.message_dict
     assert not Document.objects.exists()
+
+
+def test_the_issuing_statements_skip_djangos_cursor_wrapper_when_nobody_watches(issue, monkeypatch):
+    """`prebuilt.run` hands the statements to the driver's cursor: only the test transaction's
+    SAVEPOINT and RELEASE (Django's own `atomic`) open a Django cursor."""
+    issue("invoice")  # the first creates the counter and audit head rows (through the ORM)
+    db = connections[DEFAULT_DB_ALIAS]
+    assert not db.queries_logged
+    opened = []
+    real = db.cursor
+
+    def counted():
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(db, "cursor", counted)
+    document = issue("invoice", lines=[line(description=f"Item {n}") for n in range(5)])
+    assert len(opened) <= 2
+    assert document.lines.count() == 5
+    assert Document.objects.get(pk=document.pk).hash == document.hash
+
+
+def test_a_statement_refused_by_the_database_raises_djangos_error(issue):
+    issue("invoice")
+    table = AuditHead._meta.db_table
+    chain = AuditHead.objects.values_list("chain", flat=True).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        prebuilt.run(
+            f"INSERT INTO {table} (chain, last_seq, last_hash, anchored_seq) VALUES (%s, 0, '', 0)",  # noqa: S608
+            [chain],
+        )
+
+
+def test_a_broken_transaction_is_refused_before_any_statement(issue):
+    issue("invoice")
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        transaction.set_rollback(True)
+        prebuilt.run("SELECT 1", [])

@@ -105,14 +105,12 @@ def _head_locked(chain: str) -> AuditHead:
     INSERT … ON CONFLICT DO NOTHING, then the UPDATE again (two first writers of a chain both
     insert-or-skip, then queue on the one row). The returned head holds the new place and the
     hash of the event before it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_PLACE, [chain])
-        row = cursor.fetchone()
-        if row is None:
-            AuditHead.objects.bulk_create([AuditHead(chain=chain)], ignore_conflicts=True)
-            cursor.execute(_TAKE_PLACE, [chain])
-            row = cursor.fetchone()
-    pk, seq, prev_hash = row
+    rows = prebuilt.run(_TAKE_PLACE, [chain], fetch=True)
+    if not rows:
+        AuditHead.objects.bulk_create([AuditHead(chain=chain)], ignore_conflicts=True)
+        rows = prebuilt.run(_TAKE_PLACE, [chain], fetch=True)
+    assert rows  # noqa: S101 - the head exists now
+    pk, seq, prev_hash = rows[0]
     return AuditHead(pk=pk, chain=chain, last_seq=seq, last_hash=prev_hash)
 
 

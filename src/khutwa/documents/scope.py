@@ -19,6 +19,7 @@ from typing import Any, cast
 from django.db import connection, models
 from django.db.models.expressions import Col
 
+from khutwa import prebuilt
 from khutwa.catalogue.models import Activity, Governorate, LicenceTier
 from khutwa.documents.models import Customer
 from khutwa.licensing.models import Licence
@@ -36,17 +37,19 @@ _PARTS: tuple[tuple[type[models.Model], str], ...] = (
 
 @cache
 def _statement(vendor: str) -> tuple[str, tuple[tuple[type[models.Model], list[str], list[Any]], ...]]:
-    """The SQL and, per model, its field names and each column's converters (built once)."""
+    """The SQL and, per model, its field names and the converters of the columns that have
+    any (built once)."""
     through = Licence.activities.through._meta
     columns, parts = [], []
     for model, alias in _PARTS:
         fields = model._meta.concrete_fields
         columns += [f'{alias}."{f.column}"' for f in fields]
-        converters = []
-        for f in fields:
+        converters = []  # (column index, converters, expression), for the columns that have any
+        for i, f in enumerate(fields):
             expression = Col(alias, f)
             found = connection.ops.get_db_converters(expression) + cast(Any, f).get_db_converters(connection)
-            converters.append((found, expression))
+            if found:
+                converters.append((i, found, expression))
         parts.append((model, [f.attname for f in fields], converters))
     order = ", ".join(
         f'act."{cast(Any, Activity._meta.get_field(n)).column}"' for n in ("sort_order", "code")
@@ -68,11 +71,14 @@ def _statement(vendor: str) -> tuple[str, tuple[tuple[type[models.Model], list[s
 
 
 def _instance(model: type[models.Model], names: list[str], converters: list[Any], values: tuple) -> Any:
-    converted = []
-    for value, (functions, expression) in zip(values, converters, strict=True):
+    if not converters:
+        return model.from_db(connection.alias, names, values)
+    converted = list(values)
+    for i, functions, expression in converters:
+        value = converted[i]
         for function in functions:
             value = function(value, expression, connection)
-        converted.append(value)
+        converted[i] = value
     return model.from_db(connection.alias, names, converted)
 
 
@@ -98,9 +104,7 @@ def latest_licence_with_scope_and_subscribers(
     """`latest_licence_with_scope`, and whether some active webhook subscription may receive
     the holder's documents' events (True when there is no licence: nothing is known)."""
     sql, parts = _statement(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_key(customer_id), holder_id])
-        rows = cursor.fetchall()
+    rows = prebuilt.run(sql, [_key(customer_id), holder_id], fetch=True)
     if not rows:
         return None, None, True
     subscribed = bool(rows[0][-1])

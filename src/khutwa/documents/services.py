@@ -51,7 +51,7 @@ from khutwa.jobs.services import task_enqueue_with_transaction
 from khutwa.licensing.models import Licence, LicenceStatus
 from khutwa.notifications.services import quotation_to_accept
 from khutwa.prebuilt import insert_instance
-from khutwa.text import strip_bidi, without_bidi
+from khutwa.text import holds_bidi, strip_bidi, without_bidi
 from khutwa.tlog.services import document_log
 from khutwa.trust.seal import seal_payload
 from khutwa.webhooks import payloads as webhook_payloads
@@ -753,9 +753,8 @@ def _advance(
     params: list[Any] = [type_, year, turnover_year, fils, licence.pk]
     for kind, y in ordered:
         params += [kind, y]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in cursor}
+    rows = prebuilt.run(sql, params, fetch=True) or []
+    return {(kind, y): (pk, last, last_hash, fils_) for pk, kind, y, last, last_hash, fils_ in rows}
 
 
 def _party(customer: Customer) -> dict[str, Any]:
@@ -1111,7 +1110,8 @@ def document_issue(*, actor: User, data: DocumentInput, now: dt.datetime | None 
     """Validate everything, then issue in one transaction; raise ValidationError naming each
     bad field, or Refused for a rule (licence not active, ceiling, over-allocation, what a
     quotation allows)."""
-    data = without_bidi(data)
+    if holds_bidi(data):  # (the input is not changed below: no copy needed when it is clean)
+        data = without_bidi(data)
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     if data.type not in DocumentType.values or data.type == DocumentType.STATEMENT:
