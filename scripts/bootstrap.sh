@@ -39,6 +39,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Front-end assets from the npm registry (served by whitenoise, never a CDN), in the background
+# while the Python packages are installed (waited for below).
+npm_pid=""
+if [ ! -f node_modules/.khutwa-installed ] || [ package-lock.json -nt node_modules/.khutwa-installed ]; then
+  echo "bootstrap: installing front-end assets (npm ci), beside the Python packages"
+  (npm ci --no-audit --no-fund --silent && touch node_modules/.khutwa-installed) &
+  npm_pid=$!
+fi
+
 # Python: a venv with uv, then exactly the locked dependencies.
 if [ ! -x .venv/bin/uv ]; then
   echo "bootstrap: creating .venv with uv $UV_VERSION"
@@ -52,11 +61,10 @@ if [ ! -f "$stamp" ] || [ uv.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp
   touch "$stamp"
 fi
 
-# Front-end assets from the npm registry (served by whitenoise, never a CDN).
-if [ ! -f node_modules/.khutwa-installed ] || [ package-lock.json -nt node_modules/.khutwa-installed ]; then
-  echo "bootstrap: installing front-end assets (npm ci)"
-  npm ci --no-audit --no-fund --silent
-  touch node_modules/.khutwa-installed
+# The front-end assets are installed beside the Python packages (both mostly unpack files);
+# their step is waited for, and its failure stops the bootstrap, before anything goes on.
+if [ -n "$npm_pid" ]; then
+  wait "$npm_pid"
 fi
 
 # Translations.

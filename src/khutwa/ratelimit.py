@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
 from khutwa.http import client_address
-from khutwa.ops.cache import CACHE_ERRORS
+from khutwa.ops.cache import cache_errors
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def hit(purpose: str, key: str) -> None:
     """Count one attempt of `key` for `purpose`."""
     try:
         _hit(purpose, key)
-    except CACHE_ERRORS:
+    except cache_errors():
         _unavailable(purpose)
 
 
@@ -155,7 +155,7 @@ def allow(purpose: str, key: str) -> bool:
     restarting) the attempt is let through and the log says so: a public service stays up."""
     try:
         return _allow(purpose, key)
-    except CACHE_ERRORS:
+    except cache_errors():
         _unavailable(purpose)
         return True
 

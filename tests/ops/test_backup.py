@@ -15,6 +15,7 @@ import pytest
 
 from khutwa.ops import crypto
 from tests.config.test_settings import environment_for
+from tests.processes import migrate
 
 KEY = crypto.new_key()
 
@@ -34,12 +35,16 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def _environment(tmp_path: Path, url: str) -> dict[str, str]:
+    return environment_for(
+        tmp_path / "var", DATABASE_URL=url, KHUTWA_BACKUP_KEY=KEY, KHUTWA_KEY_PASSPHRASE="backup-test"
+    )
+
+
 def _khutwa(tmp_path: Path, url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "khutwa.cli", *args],
-        env=environment_for(
-            tmp_path / "var", DATABASE_URL=url, KHUTWA_BACKUP_KEY=KEY, KHUTWA_KEY_PASSPHRASE="backup-test"
-        ),
+        env=_environment(tmp_path, url),
         capture_output=True,
         text=True,
         timeout=300,
@@ -60,7 +65,9 @@ def test_backup_wipe_restore_keeps_every_document_verifying(tmp_path):
         _admin(url, f'CREATE DATABASE "{pg_name}"')
     try:
         var = tmp_path / "var"
-        _khutwa(tmp_path, url, "migrate", "-v0")
+        # The test process' migrated template, copied (tests/processes.py): the same schema as
+        # `khutwa migrate`, which the first such test of the process runs from nothing.
+        migrate(_environment(tmp_path, url))
         _khutwa(tmp_path, url, "demo")
         attachment = var / "private" / "attachments" / "a1.pdf"
         attachment.parent.mkdir(parents=True, exist_ok=True)
