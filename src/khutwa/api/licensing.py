@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, PageIn, Problem
+from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
@@ -368,7 +368,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
 
 @router.get("", response={200: ListOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
 def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
-    status, q, limit, offset = filters.status, filters.q, filters.limit, filters.offset
+    status, q = filters.status, filters.q
     user = _user(request)
     from khutwa.accounts.roles import Role
 
@@ -379,9 +379,9 @@ def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -
     )
     if not user.has_role(Role.REGISTRAR) and status:
         qs = qs.filter(status=status)
-    total = qs.count()
-    items = [
-        ApplicationSummary(
+
+    def summary(a: Any) -> ApplicationSummary:
+        return ApplicationSummary(
             id=a.pk,
             reference=a.reference,
             status=a.status,
@@ -390,9 +390,8 @@ def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -
             governorate=a.governorate.code,
             created_at=a.created_at,
         )
-        for a in qs.select_related("governorate")[offset : offset + limit]
-    ]
-    return {"items": items, "count": total}
+
+    return page_of(qs.select_related("governorate"), filters, summary)
 
 
 @router.get(
@@ -530,14 +529,13 @@ def licence_issue(request: HttpRequest, application_id: int) -> tuple[int, Licen
 )
 def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str, Any]:
     status, overdue, q = filters.status, filters.overdue, filters.q
-    limit, offset = filters.limit, filters.offset
     today = timezone.localdate()
     user = _user(request)
     qs = review_selectors.review_queue(user, status=status, overdue=overdue, query=q, today=today)
     body_code = user.body.code if user.body_id and user.body else ""
-    total = qs.count()
-    items = [
-        ReviewQueueItem(
+
+    def item(r: Any) -> ReviewQueueItem:
+        return ReviewQueueItem(
             id=r.pk,
             application=r.application_id,
             reference=r.application.reference,
@@ -548,9 +546,8 @@ def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str
             trade_name=r.application.trade_name,
             applicant_name=r.application.name_ar,
         )
-        for r in qs[offset : offset + limit]
-    ]
-    return {"items": items, "count": total}
+
+    return page_of(qs, filters, item)
 
 
 @reviews_router.get("/{review_id}", response={200: ReviewOut, **ERRORS}, auth=AUTH, summary="One review")

@@ -67,10 +67,9 @@ class DeliveryOut(Schema):
     created_at: dt.datetime
 
 
-class DeliveryFilter(Schema):
+class DeliveryFilter(PageIn):
     status: str = Field("", max_length=10, description="pending | delivered | failed")
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 def _user(request: HttpRequest) -> User:
@@ -207,9 +206,7 @@ def delivery_list(
 ) -> dict[str, Any]:
     subscription = selectors.get_subscription_for(_user(request), subscription_id)
     status = filters.status if filters.status in DeliveryStatus.values else ""
-    rows = selectors.deliveries_of(subscription, status=status)
-    page = rows[filters.offset : filters.offset + filters.limit]
-    return {"items": [delivery_out(d) for d in page], "count": rows.count()}
+    return page_of(selectors.deliveries_of(subscription, status=status), filters, delivery_out)
 
 
 @router.post(

@@ -4,7 +4,6 @@ public verification page and the platform's public keys."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from khutwa.config.routers import replica_read
+from khutwa.display import choice_label
 from khutwa.documents import money, selectors, services
 from khutwa.documents.models import Document, DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
@@ -47,6 +47,7 @@ from khutwa.portal.forms import ActionForm
 from khutwa.portal.limits import refused
 from khutwa.portal.problems import CUSTOMER_FIELDS as CUSTOMER_PROBLEM_FIELDS
 from khutwa.portal.problems import STATEMENT_FIELDS, document_problems, field_problems, verification_reasons
+from khutwa.portal.templatetags.khutwa import url_with
 from khutwa.support import services as support_services
 from khutwa.trust import sandbox
 
@@ -213,15 +214,9 @@ def document_list(request: HttpRequest) -> HttpResponse:
 def _label_rows(documents: list[Document]) -> None:
     """Each row's link and type label, made once per page rather than per row in the template
     (a `{% url %}` and a `get_type_display` per row were most of the list's rendering)."""
-    base = reverse("portal:document", args=[_ANY_ID])
-    prefix, suffix = base.split(str(_ANY_ID))
-    labels = {value: str(label) for value, label in DocumentType.choices}
     for document in documents:
-        document.url = f"{prefix}{document.public_id}{suffix}"  # type: ignore[attr-defined]
-        document.type_label = labels.get(document.type, document.type)  # type: ignore[attr-defined]
-
-
-_ANY_ID = uuid.UUID(int=0)
+        document.url = url_with("portal:document", document.public_id)  # type: ignore[attr-defined]
+        document.type_label = choice_label(document, "type")  # type: ignore[attr-defined]
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -101,25 +101,27 @@ def capped(n: int, cap: int) -> str:
 
 
 # A page's rows link to their detail pages: Django's reverse() matches the pattern anew for every
-# row (a tenth of a millisecond each). Reversed once per URL name, language and script prefix
-# with a placeholder, a row's link is the two halves around its value.
-_PLACEHOLDER = "8080808080808080"
+# row (a tenth of a millisecond each). Reversed once per URL name, language and script prefix —
+# with the first row's own value, so that any converter (int, slug, uuid) accepts it — a row's
+# link is the two halves around its value.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")  # unreserved characters: reverse() would not quote them
-_URL_HALVES: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+_URL_HALVES: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
 def url_with(name: str, value: Any) -> str:
     """reverse(name, args=[value]) for a URL with one argument."""
     text = str(value)
-    if _PLAIN.fullmatch(text):
-        key = (name, get_language() or "", get_script_prefix())
-        if key not in _URL_HALVES:
-            head, found, tail = reverse(name, args=[_PLACEHOLDER]).partition(_PLACEHOLDER)
-            _URL_HALVES[key] = (head, tail) if found and _PLACEHOLDER not in tail else None
-        halves = _URL_HALVES[key]
-        if halves is not None:
-            return halves[0] + text + halves[1]
-    return reverse(name, args=[value])
+    if not _PLAIN.fullmatch(text):
+        return reverse(name, args=[value])
+    key = (name, get_language() or "", get_script_prefix())
+    halves = _URL_HALVES.get(key)
+    if halves is not None:
+        return halves[0] + text + halves[1]
+    url = reverse(name, args=[value])
+    if url.count(text) == 1:  # the value stands once: the rest is the same for every row
+        head, _, tail = url.partition(text)
+        _URL_HALVES[key] = (head, tail)
+    return url
 
 
 @register.simple_tag
