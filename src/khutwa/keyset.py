@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -131,6 +131,9 @@ def keyset_page(
         rows.reverse()
 
     def key(row: Any) -> str:
+        # A model instance, or a dict of a values() queryset (which must read the ordering's columns).
+        if isinstance(row, dict):
+            return cursor_encode([row[n] for n in names])
         return cursor_encode([getattr(row, n) for n in names])
 
     page = KeysetPage(items=rows, names=names, is_first=not cursor or (backwards and not more))
@@ -143,18 +146,55 @@ def keyset_page(
     return page
 
 
-def count_capped(querysets: Mapping[_K, QuerySet[Any]], cap: int) -> dict[_K, int]:
-    """How many rows each queryset has, counting no further than cap + 1 (an index range of at
-    most cap + 1 entries; a value above `cap` reads "more than cap"), all in one query."""
-    if not querysets:
-        return {}
+def _capped_statement(querysets: Mapping[Any, QuerySet[Any]], cap: int) -> tuple[str, list[Any]]:
     parts: list[str] = []
     params: list[Any] = []
     for i, qs in enumerate(querysets.values()):
         sql, part_params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped{i})")  # noqa: S608 - compiled by the ORM
         params.extend(part_params)
-    with connections[router.db_for_read(next(iter(querysets.values())).model)].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
+    return "SELECT " + ", ".join(parts), params
+
+
+def _run(alias: str, sql: str, params: Sequence[Any]) -> tuple[Any, ...]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return tuple(cursor.fetchone())
+
+
+def count_capped(querysets: Mapping[_K, QuerySet[Any]], cap: int) -> dict[_K, int]:
+    """How many rows each queryset has, counting no further than cap + 1 (an index range of at
+    most cap + 1 entries; a value above `cap` reads "more than cap"), all in one query."""
+    if not querysets:
+        return {}
+    sql, params = _capped_statement(querysets, cap)
+    row = _run(router.db_for_read(next(iter(querysets.values())).model), sql, params)
     return dict(zip(querysets, (int(n) for n in row), strict=True))
+
+
+#: Statements of count_capped_once by (key, cap, database alias): a few per process (the pages'
+#: count sets; `key` names everything the querysets depend on, e.g. the day and the bodies).
+_STATEMENTS: dict[Hashable, tuple[list[Any], str, list[Any]]] = {}
+_STATEMENTS_KEPT = 64
+
+
+def count_capped_once(
+    key: Hashable, model: type[Model], build: Callable[[], Mapping[_K, QuerySet[Any]]], cap: int
+) -> dict[_K, int]:
+    """count_capped for counts whose querysets (from `build`, over `model`) depend on nothing but
+    `key`: the ORM builds and compiles them once per key, cap and database, and each request
+    only runs the statement (building a page's ten querysets cost more than counting them)."""
+    alias = router.db_for_read(model)
+    memo = (key, cap, alias)
+    kept = _STATEMENTS.get(memo)
+    if kept is None:
+        querysets = build()
+        if not querysets:
+            return {}
+        kept = (list(querysets), *_capped_statement(querysets, cap))
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        _STATEMENTS[memo] = kept
+    names, sql, params = kept
+    row = _run(alias, sql, params)
+    return dict(zip(names, (int(n) for n in row), strict=True))

@@ -12,7 +12,7 @@ from khutwa.accounts.roles import Role
 from khutwa.approvals.models import Review, ReviewStatus
 from khutwa.catalogue.models import ApprovingBody
 from khutwa.errors import NotFound
-from khutwa.keyset import count_capped
+from khutwa.keyset import count_capped_once
 from khutwa.licensing import selectors as licensing_selectors
 from khutwa.licensing.selectors import search_filter
 
@@ -92,13 +92,21 @@ def overdue_by_body(today: dt.date | None = None, cap: int | None = None) -> lis
     cap + 1 (more reads "more than cap")."""
     today = today or timezone.localdate()
     bodies = list(ApprovingBody.objects.filter(is_active=True))
-    counts = count_capped(
-        {body: Review.objects.filter(overdue_q(today), body=body) for body in bodies},
+    by_id = {body.pk: body for body in bodies}
+    counts = count_capped_once(
+        ("overdue_by_body", today, tuple(by_id)),
+        Review,
+        lambda: {pk: Review.objects.filter(overdue_q(today), body_id=pk) for pk in by_id},
         licensing_selectors.COUNT_CAP if cap is None else cap,
     )
     return [
-        {"body__code": body.code, "body__name_ar": body.name_ar, "body__name_en": body.name_en, "n": n}
-        for body, n in counts.items()
+        {
+            "body__code": by_id[pk].code,
+            "body__name_ar": by_id[pk].name_ar,
+            "body__name_en": by_id[pk].name_en,
+            "n": n,
+        }
+        for pk, n in counts.items()
         if n
     ]
 

@@ -15,7 +15,7 @@ from khutwa.approvals.models import Review
 from khutwa.arabic import normalize
 from khutwa.catalogue.models import Activity, ApprovingBody
 from khutwa.errors import NotFound
-from khutwa.keyset import count_capped
+from khutwa.keyset import count_capped_once
 from khutwa.licensing.models import (
     CHECK_CODE_LENGTH,
     OPEN_STATUSES,
@@ -142,8 +142,10 @@ def search_filter(query: str) -> Q:
 def pipeline_counts(cap: int | None = None) -> dict[str, int]:
     """Applications per status, each counted up to cap + 1 through the (status, created_at)
     index: a handful of short index ranges instead of a GROUP BY over every application."""
-    return count_capped(
-        {status: Application.objects.filter(status=status) for status in ApplicationStatus.values},
+    return count_capped_once(
+        "pipeline_counts",
+        Application,
+        lambda: {status: Application.objects.filter(status=status) for status in ApplicationStatus.values},
         COUNT_CAP if cap is None else cap,
     )
 

@@ -55,11 +55,8 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         status = ""
     query = request.GET.get("q", "")[:100]
     governorate = request.GET.get("governorate", "")[:30]
-    page = _keyset(
-        request,
-        selectors.pipeline(status=status, query=query, governorate=governorate),
-        selectors.PIPELINE_ORDER,
-    )
+    applications = selectors.pipeline(status=status, query=query, governorate=governorate)
+    page = _keyset(request, applications.values(*rows.APPLICATION_FIELDS), selectors.PIPELINE_ORDER)
     counts = selectors.pipeline_counts()
     labels = choice_labels(Application, "status")
     return render(
@@ -91,7 +88,9 @@ def screening(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REGISTRAR)
 def overdue(request: HttpRequest) -> HttpResponse:
-    page = _keyset(request, review_selectors.overdue_reviews(), review_selectors.QUEUE_ORDER)
+    page = _keyset(
+        request, review_selectors.overdue_reviews().values(*rows.OVERDUE_FIELDS), review_selectors.QUEUE_ORDER
+    )
     return render(
         request,
         "portal/registrar_overdue.html",
@@ -111,7 +110,11 @@ def licences(request: HttpRequest) -> HttpResponse:
     if status and status not in LicenceStatus.values:
         status = ""
     query = request.GET.get("q", "")[:100]
-    page = _keyset(request, selectors.licences_list(status=status, query=query), selectors.LICENCES_ORDER)
+    page = _keyset(
+        request,
+        selectors.licences_list(status=status, query=query).values(*rows.LICENCE_FIELDS),
+        selectors.LICENCES_ORDER,
+    )
     return render(
         request,
         "portal/registrar_licences.html",
@@ -136,7 +139,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     today = timezone.localdate()
     queue = review_selectors.review_queue(user, status=status, overdue=overdue_only, query=query, today=today)
-    page = _keyset(request, queue, review_selectors.QUEUE_ORDER)
+    page = _keyset(request, queue.values(*rows.REVIEW_FIELDS), review_selectors.QUEUE_ORDER)
     return render(
         request,
         "portal/review_queue.html",
