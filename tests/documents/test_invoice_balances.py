@@ -223,3 +223,37 @@ def test_the_list_page_says_when_a_search_stopped_early(client, holder, customer
     body = client.get("/en/documents/", {"q": "no such name"}).content.decode()
     assert 'id="search-partial"' in body and 'rel="next"' in body
     assert 'id="search-partial"' not in client.get("/en/documents/").content.decode()
+
+
+# The list's rows, labelled once per page -------------------------------------------------------
+
+
+def test_the_list_shows_names_and_dates_in_the_pages_language_without_per_row_lookups(
+    client, holder, customer, monkeypatch
+):
+    from khutwa import display
+
+    made = issue(holder, customer, timezone.now().replace(microsecond=0) - dt.timedelta(hours=1))
+    client.force_login(holder)
+    arabic = client.get("/ar/documents/").content.decode()
+    english = client.get("/en/documents/").content.decode()
+    date = f"<bdi>{made.issue_date.isoformat()}</bdi>"
+    assert f"<td>يوسف إبراهيم</td><td>{date}</td>" in arabic
+    assert f"<td>Yousif Ebrahim</td><td>{date}</td>" in english
+    assert f'<option value="{customer.pk}">Yousif Ebrahim</option>' in english
+    assert f'<option value="{customer.pk}">يوسف إبراهيم</option>' in arabic
+    calls = []
+    original = display.get_language
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(display, "get_language", counting)
+    client.get("/en/documents/")
+    one_row = len(calls)
+    for k in range(5):
+        issue(holder, customer, timezone.now().replace(microsecond=0) - dt.timedelta(minutes=50 - k))
+    calls.clear()
+    client.get("/en/documents/")
+    assert len(calls) == one_row  # once per page, not once per row
