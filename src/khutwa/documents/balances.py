@@ -180,4 +180,10 @@ def balances_problems(licence_id: int | None = None) -> list[str]:
                     f"invoice {pk}: balance {b_total}/{b_credited}/{b_allocated} {b_status}, "
                     f"documents say {total}/{credited}/{allocated} {status}"
                 )
+        if licence_id is None:
+            cursor.execute(
+                f"SELECT b.invoice_id FROM {BALANCE} b LEFT JOIN documents_document d "  # noqa: S608
+                "ON d.id = b.invoice_id WHERE d.id IS NULL"
+            )
+            problems += [f"invoice {pk}: a balance but no invoice" for (pk,) in cursor]
     return problems

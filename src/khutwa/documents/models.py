@@ -384,12 +384,16 @@ class InvoiceBalance(models.Model):
     the credit note or the receipt's allocation (`documents.balances`); the list's status
     filter reads one range of its `(licence, status, issued_at, invoice)` index."""
 
+    # No foreign-key constraint: an invoice never goes away (documents.triggers), and a row
+    # deleted behind the application is reported by `khutwa documents-verify` (its chain walk
+    # and `balances_problems`), not blocked here.
     invoice = models.OneToOneField(
         Document,
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
         primary_key=True,
         related_name="balance",
         verbose_name=_("invoice"),
+        db_constraint=False,
     )
     # No index of its own: the keyset index leads with the licence.
     licence = models.ForeignKey(

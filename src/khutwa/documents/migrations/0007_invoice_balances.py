@@ -30,7 +30,8 @@ class Migration(migrations.Migration):
                 (
                     "invoice",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
                         primary_key=True,
                         related_name="balance",
                         serialize=False,
