@@ -11,7 +11,10 @@
      portal and the API, median latency against `/healthz` (target ≤ 3);
 3. the statement snapshot (`statements.statement_compute`) of a big holder's busiest customer
    over 12 months and over about a tenth of it: time and peak Python memory (tracemalloc) per
-   entry, to show that rows are streamed and memory per entry stays flat.
+   entry, to show that rows are streamed and memory per entry stays flat;
+4. at full volume, that statement's PDF (issued, then rendered in a forked child) over the
+   same two periods: CPU seconds per page against a one-page invoice's (target ≤ 1.5) and the
+   renderer's peak memory growth per entry.
 
     python -m bench documents-volume [--documents 1000000] [--first 10000] [--licences 20000]
                                      [--per-holder 10000] [--requests 300] [--threads 8]
@@ -142,6 +145,10 @@ def _measure_stage(
             ("holder's list, first page (portal)", "/ar/documents/", cookie, ""),
             ("holder's list, deep page (portal)", f"/ar/documents/?after={cursor}", cookie, ""),
             ("holder's list, invoices only, deep", f"/ar/documents/?type=invoice&after={cursor}", cookie, ""),
+            # A rare invoice status (the generator makes no receipt): one range of the balances.
+            ("holder's list, paid invoices (rare)", "/ar/documents/?status=paid", cookie, ""),
+            ("holder's list, unpaid, deep", f"/ar/documents/?status=unpaid&after={cursor}", cookie, ""),
+            ("holder's list, search without a match", "/ar/documents/?q=zzzz", cookie, ""),
             ("API list, first page (cursor)", "/api/v1/documents?limit=25&cursor=", "", auth),
             ("API list, deep page (cursor)", f"/api/v1/documents?limit=25&cursor={cursor}", "", auth),
         ]
@@ -199,6 +206,96 @@ def statement_memory(volume: Any) -> dict[str, Any]:
             "peak_bytes_per_entry": round(peak / max(1, entries)),
             "payload_bytes_per_entry": round(len(json.dumps(snapshot["entries"])) / max(1, entries)),
         }
+    return out
+
+
+def _render_apart(document: Any) -> dict[str, Any]:
+    """Render `document`'s PDF (unsigned: signing is per document, not per page) in a forked
+    child from the row already read, and return its seconds (wall and CPU), pages and how much
+    the child's peak resident memory grew. The child touches no database connection."""
+    import resource
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        try:
+            from khutwa.documents.pdf import document_pdf_unsigned
+
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started, cpu = time.perf_counter(), time.process_time()
+            pdf = document_pdf_unsigned(document)
+            out = {
+                "seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu,
+                "pages": _pages(pdf),
+                "rss_growth_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
+            }
+        except Exception as exc:  # reported to the parent
+            out = {"error": repr(exc)}
+        os.write(write, json.dumps(out).encode())
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    result: dict[str, Any] = json.loads(b"".join(chunks))
+    return result
+
+
+def _pages(pdf: bytes) -> int:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
+
+
+def statement_pdf(volume: Any) -> dict[str, Any]:
+    """The signed statement's PDF for the big holder's busiest customer over about a tenth of
+    the year and over 12 months, against a one-page invoice of the same holder: seconds per
+    page (target ≤ 1.5 × the invoice's) and the renderer's memory growth (flat: per entry)."""
+    import datetime as dt
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from khutwa.documents.models import Document, DocumentType
+    from khutwa.documents.statements import statement_issue
+
+    chain = volume.big[0]
+    holder = chain.licence.holder
+    busiest = (
+        Document.objects.filter(licence=chain.licence)
+        .values("customer")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    invoices = Document.objects.filter(licence=chain.licence, type=DocumentType.INVOICE)
+    invoice = invoices.order_by("-id").first()
+    from khutwa.documents.pdf import document_pdf_unsigned
+
+    document_pdf_unsigned(invoice)  # fonts and the renderer loaded here, before the children fork
+    out: dict[str, Any] = {"invoice": [_render_apart(invoice) for _ in range(3)]}
+    one = sorted(r["cpu_seconds"] for r in out["invoice"])[1]
+    end = timezone.localdate() - dt.timedelta(days=1)
+    for label, days in (("about a tenth", 36), ("12 months", 365)):
+        statement = statement_issue(
+            actor=holder, customer_id=busiest["customer"], start=end - dt.timedelta(days=days), end=end
+        ).document
+        rendered = _render_apart(statement)
+        rendered["entries"] = len(statement.payload["statement"]["entries"])
+        if rendered.get("pages"):
+            per_page = rendered["cpu_seconds"] / rendered["pages"]
+            rendered["cpu_seconds_per_page"] = round(per_page, 4)
+            rendered["per_page_vs_invoice"] = round(per_page / one, 2)
+            growth = rendered["rss_growth_kib"] * 1024
+            rendered["rss_growth_bytes_per_entry"] = round(growth / max(1, rendered["entries"]))
+        out[label] = rendered
+    out["invoice_cpu_seconds"] = round(one, 4)
     return out
 
 
@@ -321,6 +418,8 @@ def main(argv: list[str]) -> int:
                     )
             rows += grown
             extra["statement_full"] = statement_memory(volume)
+            extra["statement_pdf"] = statement_pdf(volume)
+            print(f"  statement_pdf: {extra['statement_pdf']}", flush=True)
         extra["database"] = connection.vendor
         extra["documents"] = volume.made
         extra["big_holder_documents"] = args.per_holder

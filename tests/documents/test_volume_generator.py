@@ -8,8 +8,9 @@ from bench.volume import Volume
 from django.db.models import Count
 from django.utils import timezone
 
+from khutwa.documents.balances import balances_problems
 from khutwa.documents.chains import chains_verify
-from khutwa.documents.models import Document, DocumentCounter, DocumentLine, DocumentType
+from khutwa.documents.models import Document, DocumentCounter, DocumentLine, DocumentType, InvoiceBalance
 from khutwa.documents.services import DocumentInput, document_issue
 from khutwa.documents.verification import document_verify
 from tests.documents.conftest import line
@@ -40,6 +41,9 @@ def test_generated_documents_pass_the_verifier_and_the_chain_walk(volume):
     assert [r for r in reports if r.broken is not None] == []
     assert sum(r.checked for r in reports) == 100
     assert volume.check_sample(10) == []
+    # The balances' triggers fired for the bulk rows too (COPY / executemany).
+    assert InvoiceBalance.objects.count() == Document.objects.filter(type=DocumentType.INVOICE).count() > 0
+    assert balances_problems() == []
 
 
 def test_numbers_are_gapless_per_licence_type_and_year_and_counters_match(volume):

@@ -371,6 +371,49 @@ class RenderedFile(ImmutableRow):
         return f"{self.document_id}.pdf"
 
 
+class InvoiceStatus(models.TextChoices):
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
+    CREDITED = "credited", _("Credited")
+
+
+class InvoiceBalance(models.Model):
+    """What happened to an invoice since it was issued: the sums credited (credit notes) and
+    allocated (receipts) against it, in fils, and the status they make. The one MUTABLE row
+    beside an immutable invoice, kept by database triggers in the same statement that stores
+    the credit note or the receipt's allocation (`documents.balances`); the list's status
+    filter reads one range of its `(licence, status, issued_at, invoice)` index."""
+
+    # No foreign-key constraint: an invoice never goes away (documents.triggers), and a row
+    # deleted behind the application is reported by `khutwa documents-verify` (its chain walk
+    # and `balances_problems`), not blocked here.
+    invoice = models.OneToOneField(
+        Document,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="balance",
+        verbose_name=_("invoice"),
+        db_constraint=False,
+    )
+    # No index of its own: the keyset index leads with the licence.
+    licence = models.ForeignKey(
+        "licensing.Licence", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    issued_at = models.DateTimeField()
+    total_fils = models.BigIntegerField()
+    credited_fils = models.BigIntegerField(default=0)
+    allocated_fils = models.BigIntegerField(default=0)
+    status = models.CharField(_("status"), max_length=8, choices=InvoiceStatus.choices)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["licence", "status", "issued_at", "invoice"], name="invoice_balance_keyset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.status}"
+
+
 class IdempotencyKey(models.Model):
     """`Idempotency-Key` of POST /documents: the same key and body return the same document."""
 

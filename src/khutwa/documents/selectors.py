@@ -42,50 +42,57 @@ def addressed_to(user: Any, customer: Customer) -> bool:
 
 
 STATUSES = ("unpaid", "paid", "credited", "awaiting", "accepted", "declined", "expired")
+INVOICE_STATUSES = ("unpaid", "paid", "credited")
 
 
 def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet[Document]:
-    """Filter by what happened to a document since: invoices unpaid/paid/credited, quotations
-    awaiting an answer, accepted, declined or expired."""
-    if status in ("unpaid", "paid", "credited"):
-        credited = Coalesce(
-            Subquery(
-                Document.objects.filter(invoice_id=OuterRef("pk"))
-                .order_by()
-                .values("invoice_id")
-                .annotate(s=Sum("total"))
-                .values("s")
-            ),
-            Value(Decimal("0")),
-            output_field=DecimalField(max_digits=14, decimal_places=3),
-        )
-        allocated = Coalesce(
-            Subquery(
-                Allocation.objects.filter(invoice_id=OuterRef("pk"))
-                .order_by()
-                .values("invoice_id")
-                .annotate(s=Sum("amount"))
-                .values("s")
-            ),
-            Value(Decimal("0")),
-            output_field=DecimalField(max_digits=14, decimal_places=3),
-        )
-        qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
-        # Fully credited: "credited" (not "paid", though nothing is left to pay); paid: settled
-        # by receipts, with or without a partial credit; unpaid: anything still outstanding.
-        fully_credited = Q(s_credited__gte=F("total"))
-        if status == "credited":
-            return qs.filter(fully_credited)
-        settled = Q(s_allocated__gt=0, s_allocated__gte=F("total") - F("s_credited")) & ~fully_credited
-        if status == "paid":
-            return qs.filter(settled)
-        return qs.exclude(settled).exclude(fully_credited)
+    """Filter by what happened to a document since: invoices unpaid/paid/credited (their stored
+    balance, `documents.balances`), quotations awaiting an answer, accepted, declined or expired."""
+    if status in INVOICE_STATUSES:
+        return qs.filter(type=DocumentType.INVOICE, balance__status=status)
     qs = qs.filter(type=DocumentType.QUOTATION)
     if status == "awaiting":
         return qs.filter(response__isnull=True, valid_until__gte=today)
     if status == "expired":
         return qs.filter(response__isnull=True, valid_until__lt=today)
     return qs.filter(response__answer=status)
+
+
+def with_status_computed(qs: QuerySet[Document], status: str) -> QuerySet[Document]:
+    """An invoice status computed from the credit notes and receipts themselves (per invoice
+    row, two subqueries): what the stored balance must agree with (tests, verification)."""
+    credited = Coalesce(
+        Subquery(
+            Document.objects.filter(invoice_id=OuterRef("pk"))
+            .order_by()
+            .values("invoice_id")
+            .annotate(s=Sum("total"))
+            .values("s")
+        ),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=3),
+    )
+    allocated = Coalesce(
+        Subquery(
+            Allocation.objects.filter(invoice_id=OuterRef("pk"))
+            .order_by()
+            .values("invoice_id")
+            .annotate(s=Sum("amount"))
+            .values("s")
+        ),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=3),
+    )
+    qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
+    # Fully credited: "credited" (not "paid", though nothing is left to pay); paid: settled
+    # by receipts, with or without a partial credit; unpaid: anything still outstanding.
+    fully_credited = Q(s_credited__gte=F("total"))
+    if status == "credited":
+        return qs.filter(fully_credited)
+    settled = Q(s_allocated__gt=0, s_allocated__gte=F("total") - F("s_credited")) & ~fully_credited
+    if status == "paid":
+        return qs.filter(settled)
+    return qs.exclude(settled).exclude(fully_credited)
 
 
 def _filtered(
@@ -196,11 +203,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 class DocumentPage:
     """One page of a list in keyset order; `next`/`previous` are the cursors of the pages
     around it (None at either end). There is no total: counting a holder's whole list on
-    every request is what made deep lists slow."""
+    every request is what made deep lists slow. `partial`: a text search stopped at its scan
+    bound (`SCAN_LIMIT`) with fewer matches than a page; `next` continues the search."""
 
     items: list[Document]
     next: str | None
     previous: str | None
+    partial: bool = False
 
     def __iter__(self) -> Any:
         return iter(self.items)
@@ -233,19 +242,25 @@ LIST_COLUMNS = (
     "customer__name_en",
 )
 
+#: A text search (`q=`) reads at most this many rows of each source per request, in list order,
+#: and keeps those that match; when fewer than a page match, the page says so and its `next`
+#: cursor continues after the last row read. No index serves a substring of a name in both
+#: engines, so the bound is what keeps a rare word in a big list from reading the whole list.
+SCAN_LIMIT = 1000
 
-def _sources(user: Any) -> list[Q]:
-    """Who may see what, as conditions each served by one index: the user's licences' documents,
-    and the documents addressed to them (their customer entries in every holder's book). The
-    two are read apart and merged, so that each walks its own index in list order."""
+
+def _sources(user: Any) -> list[tuple[str, list[int]]]:
+    """Who may see what, as (column, ids) each served by one index: the user's licences'
+    documents, and the documents addressed to them (their customer entries in every holder's
+    book). The two are read apart and merged, so that each walks its own index in list order."""
     if not getattr(user, "is_authenticated", False):
         return []
     from khutwa.licensing.models import Licence
 
-    sources: list[Q] = []
+    sources: list[tuple[str, list[int]]] = []
     licences = list(Licence.objects.filter(holder_id=user.pk).values_list("pk", flat=True))
     if licences:
-        sources.append(Q(licence_id__in=licences))
+        sources.append(("licence", licences))
     addressed = Q(pk__in=[])
     if user.cpr:
         addressed |= Q(kind=CustomerKind.INDIVIDUAL, cpr=user.cpr)
@@ -254,8 +269,17 @@ def _sources(user: Any) -> list[Q]:
     if user.cpr or user.verified_cr:
         customers = list(Customer.objects.filter(addressed).values_list("pk", flat=True))
         if customers:
-            sources.append(Q(customer_id__in=customers))
+            sources.append(("customer", customers))
     return sources
+
+
+def _text(query: str) -> Q:
+    text = query.strip()
+    return (
+        Q(number__icontains=text)
+        | Q(customer__name_ar__icontains=text)
+        | Q(customer__name_en__icontains=text)
+    )
 
 
 def document_page(
@@ -274,39 +298,71 @@ def document_page(
     columns: tuple[str, ...] | None = LIST_COLUMNS,
 ) -> DocumentPage:
     """A page of the user's documents, newest first, after (or before) a cursor: one indexed
-    range read per source of visibility, `size + 1` rows each, no OFFSET and no COUNT.
-    `columns`: the columns read (None: whole rows, payload included). Raises BadCursor for a
-    cursor this list did not make."""
+    range read per source of visibility, `size + 1` rows each, no OFFSET and no COUNT. An
+    invoice status reads the balances' `(licence, status, issued_at, invoice)` index; a text
+    search reads at most `SCAN_LIMIT` rows per source. `columns`: the columns read (None: whole
+    rows, payload included). Raises BadCursor for a cursor this list did not make."""
     position = Position.decode(before or after) if (before or after) else None
     backwards = bool(before)
+    sign = 1 if backwards else -1
     items: dict[int, Document] = {}
-    for source in _sources(user):
+    bound: tuple[int, int] | None = None  # how far every source was searched, in scan order
+    for field, ids in _sources(user):
+        # An invoice status of the user's licences: the balances' index, in list order.
+        keyed = field == "licence" and status in INVOICE_STATUSES
+        at, pk = ("balance__issued_at", "balance__invoice_id") if keyed else ("issued_at", "id")
+        source = Q(balance__licence_id__in=ids) if keyed else Q(**{f"{field}_id__in": ids})
         qs = _filtered(
             Document.objects.filter(source),
             type_=type_,
             customer=customer,
             start=start,
             end=end,
-            query=query,
             status=status,
             today=today,
         )
         if position is not None:
-            t, pk = position.issued_at, position.id
+            t, i = position.issued_at, position.id
             if backwards:
-                qs = qs.filter(Q(issued_at__gt=t) | Q(issued_at=t, id__gt=pk))
+                qs = qs.filter(Q(**{f"{at}__gt": t}) | Q(**{at: t, f"{pk}__gt": i}))
             else:
-                qs = qs.filter(Q(issued_at__lt=t) | Q(issued_at=t, id__lt=pk))
-        order = ("issued_at", "id") if backwards else ("-issued_at", "-id")
-        qs = qs.select_related("customer").order_by(*order)
+                qs = qs.filter(Q(**{f"{at}__lt": t}) | Q(**{at: t, f"{pk}__lt": i}))
+        order = (at, pk) if backwards else (f"-{at}", f"-{pk}")
+        qs = qs.order_by(*order)
+        if query:
+            # The window: the next SCAN_LIMIT rows of this source; the matches among them.
+            window = qs.values("pk")[:SCAN_LIMIT]
+            rows: QuerySet[Document] = Document.objects.filter(pk__in=window).filter(_text(query))
+            rows = rows.order_by(*(("issued_at", "id") if backwards else ("-issued_at", "-id")))
+        else:
+            rows = qs
+        rows = rows.select_related("customer")
         if columns is not None:
-            qs = qs.only(*columns)
-        for document in qs[: size + 1]:
+            rows = rows.only(*columns)
+        found = list(rows[: size + 1])
+        for document in found:
             items[document.pk] = document
-    sign = 1 if backwards else -1
-    merged = heapq.nsmallest(size + 1, items.values(), key=lambda d: (sign * _stamp(d), sign * d.pk))
+        if query and len(found) <= size:
+            edge = list(qs.values_list(at, pk)[SCAN_LIMIT - 1 : SCAN_LIMIT + 1])
+            if len(edge) > 1:  # rows beyond the window: this source is searched down to its end
+                key = (sign * _micros(edge[0][0]), sign * edge[0][1])
+                bound = key if bound is None else min(bound, key)
+    keys = {d.pk: (sign * _stamp(d), sign * d.pk) for d in items.values()}
+    candidates = [d for d in items.values() if bound is None or keys[d.pk] <= bound]
+    merged = heapq.nsmallest(size + 1, candidates, key=lambda d: keys[d.pk])
     more = len(merged) > size
     page = merged[:size]
+    partial = not more and bound is not None
+    cursor = position.encode() if position is not None else None
+    if partial:
+        assert bound is not None  # noqa: S101 - partial says so
+        reached = Position(_EPOCH + dt.timedelta(microseconds=sign * bound[0]), sign * bound[1]).encode()
+        if backwards:
+            page.reverse()
+            oldest = Position.of(page[-1]).encode() if page else None
+            return DocumentPage(page, next=oldest or cursor, previous=reached, partial=True)
+        newest = Position.of(page[0]).encode() if page else None
+        return DocumentPage(page, next=reached, previous=newest or cursor, partial=True)
     if backwards:
         if not page:  # nothing newer than the cursor: the first page
             return document_page(
@@ -329,8 +385,12 @@ def document_page(
     return DocumentPage(page, next=last if more else None, previous=first if position is not None else None)
 
 
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
 def _stamp(document: Document) -> int:
-    return (document.issued_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return _micros(document.issued_at)
 
 
 def _uuid(value: Any) -> uuid.UUID:
