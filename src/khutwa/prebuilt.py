@@ -166,6 +166,28 @@ def execute(sql: str, params: list[Any]) -> None:
     run(sql, params)
 
 
+def _same(text: str) -> str:
+    return text
+
+
+class JsonText:
+    """The value of a JSON field already encoded as JSON text (for a documents payload, the
+    canonical JSON its seal hashed): stored as it is instead of being encoded again. The text
+    must be one JSON value; what is read back is `json.loads(text)` on either engine."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def db_value(self, connection: Any) -> Any:
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb  # only with PostgreSQL's driver
+
+            return Jsonb(self.text, dumps=_same)  # as Django's adapt_json_value, already dumped
+        return self.text
+
+
 def insert_values(
     model: type[models.Model],
     names: tuple[str, ...],
@@ -180,7 +202,11 @@ def insert_values(
     params: list[Any] = []
     for row in rows:
         params += [
-            value if field is None else field.get_db_prep_save(value, connection)
+            value
+            if field is None
+            else value.db_value(connection)
+            if type(value) is JsonText
+            else field.get_db_prep_save(value, connection)
             for field, value in zip(converted, row, strict=True)
         ]
     sql = insert_sql(model, names, len(rows), returning, connection.vendor)
@@ -192,9 +218,12 @@ def insert_values(
     return int(found[0][0])
 
 
-def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:
+def insert_instance(obj: models.Model, names: tuple[str, ...], stored: dict[str, Any] | None = None) -> None:
     """INSERT the instance's `names` (attnames) in one prebuilt statement and set its id, as
-    `save(force_insert=True)` would (the instance is then saved, not adding)."""
-    obj.pk = insert_values(type(obj), names, [[getattr(obj, name) for name in names]], returning=True)
+    `save(force_insert=True)` would (the instance is then saved, not adding). `stored` gives,
+    for some names, the value to store instead of the attribute (a `JsonText` of it)."""
+    stored = stored or {}
+    row = [stored[name] if name in stored else getattr(obj, name) for name in names]
+    obj.pk = insert_values(type(obj), names, [row], returning=True)
     obj._state.adding = False
     obj._state.db = DEFAULT_DB_ALIAS
