@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any
 
@@ -50,10 +51,36 @@ def _is_plain(field: Any) -> bool:
     return isinstance(field, _PLAIN) and type(field).get_db_prep_save is models.Field.get_db_prep_save
 
 
+class _DecimalPrep:
+    """A DecimalField's `get_db_prep_save` for a finite `Decimal`: the value itself, which is what
+    Django's returns for one (`to_python` makes `Decimal(value)`, an equal Decimal with the same
+    digits, and no backend adapts decimals further); anything else goes to the field (a tenth of
+    an issue's value preparation: every amount of the document and of each line)."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    def get_db_prep_save(self, value: Any, connection: Any) -> Any:
+        if type(value) is Decimal and value.is_finite():
+            return value
+        return self.field.get_db_prep_save(value, connection)
+
+
+def _preparer(field: Any) -> Any:
+    if _is_plain(field):
+        return None
+    if type(field) is models.DecimalField:
+        return _DecimalPrep(field)
+    return field
+
+
 @cache
 def _converted(model: type[models.Model], names: tuple[str, ...]) -> tuple[Any, ...]:
-    """Per field, None when its values pass as they are, else the field (`get_db_prep_save`)."""
-    return tuple(None if _is_plain(f) else f for f in _fields(model, names))
+    """Per field, None when its values pass as they are, else what prepares them
+    (`get_db_prep_save`: the field's, or `_DecimalPrep`'s)."""
+    return tuple(_preparer(f) for f in _fields(model, names))
 
 
 @cache
