@@ -238,7 +238,7 @@ PROFILED = [
     ("  payload: money.words", "khutwa/documents/money.py", "words"),
     ("  check_renderable (PDF context, UBL check)", "khutwa/documents/pdf.py", "check_renderable"),
     ("    ubl.invoice_check", "khutwa/documents/ubl.py", "invoice_check"),
-    ("  seal_payload (canonical JSON, SHA-256, Ed25519)", "khutwa/trust/seal.py", "seal_payload"),
+    ("  seal_payload (canonical JSON, SHA-256, Ed25519)", "khutwa/trust/seal.py", "seal_payload_canonical"),
     ("    canonical_json (check + dumps)", "khutwa/trust/canonical.py", "canonical_json"),
     ("  document INSERT (prebuilt, RETURNING id)", "khutwa/prebuilt.py", "insert_instance"),
     ("  log outbox INSERT (document_log)", "khutwa/tlog/services.py", "document_log"),

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any
 
@@ -50,10 +51,36 @@ def _is_plain(field: Any) -> bool:
     return isinstance(field, _PLAIN) and type(field).get_db_prep_save is models.Field.get_db_prep_save
 
 
+class _DecimalPrep:
+    """A DecimalField's `get_db_prep_save` for a finite `Decimal`: the value itself, which is what
+    Django's returns for one (`to_python` makes `Decimal(value)`, an equal Decimal with the same
+    digits, and no backend adapts decimals further); anything else goes to the field (a tenth of
+    an issue's value preparation: every amount of the document and of each line)."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    def get_db_prep_save(self, value: Any, connection: Any) -> Any:
+        if type(value) is Decimal and value.is_finite():
+            return value
+        return self.field.get_db_prep_save(value, connection)
+
+
+def _preparer(field: Any) -> Any:
+    if _is_plain(field):
+        return None
+    if type(field) is models.DecimalField:
+        return _DecimalPrep(field)
+    return field
+
+
 @cache
 def _converted(model: type[models.Model], names: tuple[str, ...]) -> tuple[Any, ...]:
-    """Per field, None when its values pass as they are, else the field (`get_db_prep_save`)."""
-    return tuple(None if _is_plain(f) else f for f in _fields(model, names))
+    """Per field, None when its values pass as they are, else what prepares them
+    (`get_db_prep_save`: the field's, or `_DecimalPrep`'s)."""
+    return tuple(_preparer(f) for f in _fields(model, names))
 
 
 @cache
@@ -166,6 +193,28 @@ def execute(sql: str, params: list[Any]) -> None:
     run(sql, params)
 
 
+def _same(text: str) -> str:
+    return text
+
+
+class JsonText:
+    """The value of a JSON field already encoded as JSON text (for a documents payload, the
+    canonical JSON its seal hashed): stored as it is instead of being encoded again. The text
+    must be one JSON value; what is read back is `json.loads(text)` on either engine."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def db_value(self, connection: Any) -> Any:
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb  # only with PostgreSQL's driver
+
+            return Jsonb(self.text, dumps=_same)  # as Django's adapt_json_value, already dumped
+        return self.text
+
+
 def insert_values(
     model: type[models.Model],
     names: tuple[str, ...],
@@ -180,7 +229,11 @@ def insert_values(
     params: list[Any] = []
     for row in rows:
         params += [
-            value if field is None else field.get_db_prep_save(value, connection)
+            value
+            if field is None
+            else value.db_value(connection)
+            if type(value) is JsonText
+            else field.get_db_prep_save(value, connection)
             for field, value in zip(converted, row, strict=True)
         ]
     sql = insert_sql(model, names, len(rows), returning, connection.vendor)
@@ -192,9 +245,12 @@ def insert_values(
     return int(found[0][0])
 
 
-def insert_instance(obj: models.Model, names: tuple[str, ...]) -> None:
+def insert_instance(obj: models.Model, names: tuple[str, ...], stored: dict[str, Any] | None = None) -> None:
     """INSERT the instance's `names` (attnames) in one prebuilt statement and set its id, as
-    `save(force_insert=True)` would (the instance is then saved, not adding)."""
-    obj.pk = insert_values(type(obj), names, [[getattr(obj, name) for name in names]], returning=True)
+    `save(force_insert=True)` would (the instance is then saved, not adding). `stored` gives,
+    for some names, the value to store instead of the attribute (a `JsonText` of it)."""
+    stored = stored or {}
+    row = [stored[name] if name in stored else getattr(obj, name) for name in names]
+    obj.pk = insert_values(type(obj), names, [row], returning=True)
     obj._state.adding = False
     obj._state.db = DEFAULT_DB_ALIAS

@@ -164,8 +164,13 @@ class DocumentQuerySet(ImmutableQuerySet["Document"]):
 
 class Document(ImmutableRow):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of its own: every index below that starts with the licence serves its lookups.
     licence = models.ForeignKey(
-        "licensing.Licence", on_delete=models.PROTECT, related_name="documents", verbose_name=_("licence")
+        "licensing.Licence",
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("licence"),
+        db_index=False,
     )
     type = models.CharField(_("type"), max_length=14, choices=DocumentType.choices, db_index=True)
     number = models.CharField(_("number"), max_length=24)
@@ -177,8 +182,13 @@ class Document(ImmutableRow):
     payload = models.JSONField()
     issued_at = models.DateTimeField(_("issued"), db_index=True)
     issue_date = models.DateField(_("issue date"), db_index=True)
+    # Served by the index (customer, issued_at, id).
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="documents", verbose_name=_("customer")
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     currency = models.CharField(max_length=3, default="BHD")
     subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=3, default=Decimal("0.000"))
@@ -188,8 +198,15 @@ class Document(ImmutableRow):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # quotation, invoice and split_group are indexed where set only (see Meta.indexes).
     quotation = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("quotation")
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("quotation"),
+        db_index=False,
     )
     invoice = models.ForeignKey(
         "self",
@@ -199,11 +216,11 @@ class Document(ImmutableRow):
         related_name="credit_notes",
         verbose_name=_("invoice"),
         help_text=_("For a credit note: the invoice it corrects."),
+        db_index=False,
     )
     split_group = models.UUIDField(
         null=True,
         blank=True,
-        db_index=True,
         help_text=_(
             "Split invoicing: the two invoices issued together (Tamkeen's share and the customer's)."
         ),
@@ -236,6 +253,17 @@ class Document(ImmutableRow):
             # customer's documents (the list's customer filter, documents addressed to a user).
             models.Index(fields=["licence", "issued_at", "id"], name="document_licence_keyset"),
             models.Index(fields=["customer", "issued_at", "id"], name="document_customer_keyset"),
+            # Set on few documents: indexed where set only, so that a document without them (most
+            # of them) writes no entry (a lookup `= x` or `IN (…)` implies IS NOT NULL on both engines).
+            models.Index(
+                fields=["quotation"], condition=Q(quotation__isnull=False), name="document_quotation_set"
+            ),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="document_invoice_set"),
+            models.Index(
+                fields=["split_group"],
+                condition=Q(split_group__isnull=False),
+                name="document_split_group_set",
+            ),
         ]
         base_manager_name = "objects"
 
@@ -244,7 +272,8 @@ class Document(ImmutableRow):
 
 
 class DocumentLine(ImmutableRow):
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines")
+    # Served by the unique index (document, position).
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveSmallIntegerField()
     activity = models.ForeignKey("catalogue.Activity", on_delete=models.PROTECT, related_name="+")
     description = models.CharField(_("description"), max_length=500)

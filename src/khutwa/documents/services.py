@@ -53,7 +53,7 @@ from khutwa.notifications.services import quotation_to_accept
 from khutwa.prebuilt import insert_instance
 from khutwa.text import holds_bidi, strip_bidi, without_bidi
 from khutwa.tlog.services import document_log
-from khutwa.trust.seal import seal_payload
+from khutwa.trust.seal import seal_payload_canonical
 from khutwa.webhooks import payloads as webhook_payloads
 from khutwa.webhooks.services import events_emit
 
@@ -863,7 +863,7 @@ def _seal_and_store(
     }
     check_renderable(payload)  # a document whose PDF cannot be made is never numbered
     kid, key = signing_material()
-    facts, signature = seal_payload(payload, kid, key)
+    facts, signature, canonical = seal_payload_canonical(payload, kid, key)
     digest = facts.hash
     document = Document(
         public_id=public_id,
@@ -885,7 +885,9 @@ def _seal_and_store(
         issued_by=actor,
         **fields,
     )
-    insert_instance(document, _DOCUMENT_FIELDS)  # save(force_insert=True), prebuilt
+    # save(force_insert=True), prebuilt; the payload's text is the canonical JSON just sealed
+    # (read back, it is the same payload: only its keys' order and spacing are canonical).
+    insert_instance(document, _DOCUMENT_FIELDS, {"payload": prebuilt.JsonText(canonical.decode())})
     if p.delivery_notes:
         document.delivery_notes.set(p.delivery_notes)
     if p.allocations:

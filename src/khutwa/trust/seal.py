@@ -50,6 +50,7 @@ __all__ = [
     "parse_seal",
     "seal_head",
     "seal_payload",
+    "seal_payload_canonical",
     "seal_string",
     "seal_version",
     "sign_seal",
@@ -311,17 +312,30 @@ def facts_from_payload(payload: Mapping[str, Any], kid: str) -> Facts:
     ``issue_date``, ``total``, ``vat``, the SHA-256 of its canonical JSON, and ``kid``; and
     for a payload ``"v": 2`` or later (KW2) its ``public_id`` and ``site`` too.
     Raises ``PayloadError`` (not canonicalisable) or ``SealError`` (a field is missing/invalid)."""
+    return _facts_and_json(payload, kid)[0]
+
+
+def _facts_and_json(payload: Mapping[str, Any], kid: str) -> tuple[Facts, bytes]:
     paths = FACT_PAYLOAD_PATHS_KW2 if seal_version(payload) == "KW2" else FACT_PAYLOAD_PATHS
-    digest = sha256_hex(canonical_json(payload))
+    data = canonical_json(payload)
     values = {name: _get(payload, path) for name, path in paths.items()}
-    return Facts(**values, hash=digest, kid=kid)
+    return Facts(**values, hash=sha256_hex(data), kid=kid), data
 
 
 def seal_payload(payload: Mapping[str, Any], kid: str, private_key: Ed25519PrivateKey) -> tuple[Facts, str]:
     """What the documents app calls on issue: the facts of ``payload`` (KW1 or KW2, by its
     ``v``) and their signature."""
-    facts = facts_from_payload(payload, kid)
-    return facts, sign_seal(facts, private_key)
+    facts, signature, _data = seal_payload_canonical(payload, kid, private_key)
+    return facts, signature
+
+
+def seal_payload_canonical(
+    payload: Mapping[str, Any], kid: str, private_key: Ed25519PrivateKey
+) -> tuple[Facts, str, bytes]:
+    """``seal_payload``, and the canonical JSON whose hash was sealed (issuing stores it as the
+    payload's text, so that the payload is encoded once)."""
+    facts, data = _facts_and_json(payload, kid)
+    return facts, sign_seal(facts, private_key), data
 
 
 # --- verification against a JWKS --------------------------------------------------------------
