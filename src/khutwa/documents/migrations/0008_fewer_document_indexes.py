@@ -68,7 +68,7 @@ def restore_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0006_list_type_keyset_index"),
+        ("documents", "0007_invoice_balances"),
         ("licensing", "0006_application_name_trigram_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
