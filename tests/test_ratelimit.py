@@ -244,3 +244,56 @@ def test_two_processes_in_parallel_refuse_a_client_over_its_rate(settings, one_w
     assert all(n < 500 for n in allowed)  # each was refused in the end
     current = ratelimit._keys("verify", "192.0.2.14", ratelimit.rate_of("verify"), one_window[0])[0]
     assert cache.get(current) >= sum(allowed) - 2 * (batch - 1)  # all but what is still pending
+
+
+COUNTING_PROCESS = """
+import os, sys, time
+import django
+
+django.setup()
+from khutwa import ratelimit
+
+ratelimit._clock = lambda: 60 * 30_000_000.0 + 1  # one window for both processes
+go, ready = sys.argv[1], sys.argv[2]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+print(sum(ratelimit.allow("verify", "192.0.2.20") for _ in range(1000)))
+"""
+
+
+def test_two_server_processes_over_one_sqlite_file_refuse_a_client_over_its_rate(tmp_path):
+    """Two real processes (as two gunicorn workers) over one SQLite database and its cache
+    table: together they let through the rate and at most (2 + 1) batches more."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.config.test_settings import environment_for
+    from tests.processes import ROOT, migrate
+
+    env = environment_for(
+        tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'shared.sqlite3'}", KHUTWA_PUBLIC_RATE=BATCHED
+    )
+    migrate(env)
+    go = tmp_path / "go"
+    processes = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", COUNTING_PROCESS, str(go), str(tmp_path / f"ready-{n}")],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{n}").exists() for n in range(2)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()  # both set up: they count at the same time
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    allowed = [int(out.strip().splitlines()[-1]) for out, _err in outputs]
+    assert 640 <= sum(allowed) <= 640 + 3 * 20, allowed
+    assert all(n < 1000 for n in allowed), allowed  # each was refused in the end
