@@ -7,6 +7,7 @@ from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
+from khutwa import ratelimit
 from khutwa.portal.templatetags import fragments
 from tests.documents.test_volume_reads import invoices
 
@@ -32,13 +33,20 @@ def test_the_page_and_the_api_read_the_document_once(client, holder, customer, p
     assert not [s for s in sql if "licensing_licence" in s and s is not documents[0]]
 
 
-def test_the_page_makes_no_more_queries_than_the_api(client, holder, customer):
+def test_the_page_makes_no_more_queries_than_the_api(client, holder, customer, settings, monkeypatch):
+    # Between two writes of the rate limit's count (a batch, khutwa/ratelimit.py) neither
+    # touches the shared cache, and the log's newest checkpoint comes with the verdict
+    # statement: the page and the API make that one query (before: the rate limit's cache read
+    # and write on every request, and the checkpoint's own query).
+    settings.KHUTWA_PUBLIC_RATE = "6400/m"  # a batch of 100
+    monkeypatch.setattr(ratelimit, "FLUSH_SECONDS", 3600.0)
     document = invoices(holder, customer, 1)[0]
     page, api = f"/en/verify/{document.public_id}", f"/api/v1/verify/{document.public_id}"
     client.get(page), client.get(api)
     _response, page_sql, _ = reads_of_documents(client, page)
     _response, api_sql, _ = reads_of_documents(client, api)
-    assert len(page_sql) == len(api_sql)
+    assert len(page_sql) == len(api_sql) == 1, (page_sql, api_sql)
+    assert not [s for s in page_sql + api_sql if "khutwa_cache" in s]
 
 
 def test_the_page_shows_the_facts_from_the_verdict(client, holder, customer, licence):
@@ -81,3 +89,37 @@ def test_a_fragment_needs_a_quoted_name():
 
     with pytest.raises(TemplateSyntaxError, match="one quoted name"):
         Template("{% load fragments %}{% per_language footer %}x{% end_per_language %}")
+
+
+def test_a_kept_seal_check_does_not_hide_a_changed_row(client, holder, customer):
+    """The seal's Ed25519 check is kept per process for the same facts, signature and JWKS;
+    the row is read on every request, so a payload altered after a first (kept) check fails."""
+    import json
+
+    from khutwa.documents import verification
+    from khutwa.documents.triggers import triggers_resume
+    from tests.documents.test_tamper import tamper
+
+    document = invoices(holder, customer, 1)[0]
+    path = f"/api/v1/verify/{document.public_id}"
+    assert client.get(path).json()["valid"] is True
+    assert client.get(path).json()["valid"] is True  # the kept check
+    assert any(key[1] == document.signature for key in verification._seals)
+    try:
+        forged = {**document.payload, "notes": "altered after issue"}
+        tamper("UPDATE documents_document SET payload = %s WHERE id = %s", [json.dumps(forged), document.pk])
+        altered = client.get(path).json()
+        assert altered["valid"] is False
+        assert "payload hash differs from the sealed hash" in altered["reasons"]
+        # The same facts with another signature: checked again, refused.
+        tamper(
+            "UPDATE documents_document SET payload = %s, signature = %s WHERE id = %s",
+            [json.dumps(document.payload), "A" * 86, document.pk],
+        )
+        assert client.get(path).json()["valid"] is False
+        tamper(
+            "UPDATE documents_document SET signature = %s WHERE id = %s", [document.signature, document.pk]
+        )
+        assert client.get(path).json()["valid"] is True
+    finally:
+        triggers_resume(connection)

@@ -92,6 +92,17 @@ def on_replica() -> Iterator[None]:
         _on_replica.reset(token)
 
 
+@contextmanager
+def on_primary() -> Iterator[None]:
+    """Reads inside go to the primary, even within ``on_replica`` (a read that must see the
+    latest writes, such as a rate limit's count before it is written)."""
+    token = _on_replica.set(False)
+    try:
+        yield
+    finally:
+        _on_replica.reset(token)
+
+
 def replica_read(view: Callable[..., Any]) -> Callable[..., Any]:
     """Run a public read view on the replica, or on the primary when the client is pinned to it
     or the replica is unreachable (then the view runs again, on the primary: it only reads)."""

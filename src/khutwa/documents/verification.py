@@ -23,9 +23,11 @@ from khutwa.documents.signing import key_store, tsa_trust_roots
 from khutwa.errors import NotFound
 from khutwa.licensing.models import LicenceStatus
 from khutwa.ops.metrics import count_verification
-from khutwa.tlog.selectors import DocumentInLog, LogState, document_in_log
+from khutwa.tlog.models import Checkpoint
+from khutwa.tlog.selectors import DocumentInLog, LogState, document_in_log_at
+from khutwa.trust.canonical import PayloadError
 from khutwa.trust.sandbox import Uncheckable, read_pdf
-from khutwa.trust.seal import seal_version
+from khutwa.trust.seal import Facts, SealError, VerifyResult, facts_from_payload, seal_version, verify_seal
 from khutwa.trust.verify import verify_document, verify_qr
 
 _lock = threading.Lock()
@@ -34,6 +36,11 @@ _cached: dict[str, Any] = {}
 
 def public_keys() -> dict[str, Any]:
     """The JWKS, re-read only when the key index or the configured witnesses change."""
+    return _public_keys()[1]
+
+
+def _public_keys() -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The JWKS and its version (what it was read from)."""
     index = Path(settings.KHUTWA_KEY_DIR) / "keys.json"
     try:
         mtime = index.stat().st_mtime
@@ -46,7 +53,37 @@ def public_keys() -> dict[str, Any]:
         if _cached.get("version") != version:
             _cached["jwks"] = load_jwks()
             _cached["version"] = version
-        return _cached["jwks"]
+        return version, _cached["jwks"]
+
+
+#: Seal checks already made by this process: (facts, signature, JWKS version) → result.
+_seals: dict[tuple[Facts, str, tuple[Any, ...]], VerifyResult] = {}
+SEALS_KEPT = 10_000
+
+
+def _sealed(payload: Any, signature: str, kid: str, digest: str) -> VerifyResult:
+    """`verify_document` for a stored row, with the Ed25519 check's result kept per process.
+
+    The facts are rebuilt from the row's payload on every request (its canonical JSON's
+    SHA-256 included), so a changed row has other facts and is checked again; what is kept is
+    only the signature's verdict over the same facts with the same signature and the same JWKS
+    (a key revoked or retired in the key index is another JWKS version). A row whose payload
+    no longer hashes to its sealed hash gets the full reasons of `verify_document`."""
+    version, jwks = _public_keys()
+    try:
+        facts = facts_from_payload(payload, kid)
+    except (PayloadError, SealError, TypeError, ValueError, AttributeError):
+        facts = None
+    if facts is None or facts.hash != digest:
+        return verify_document(payload, signature, kid, jwks, sealed_hash=digest)
+    key = (facts, signature, version)
+    result = _seals.get(key)
+    if result is None:
+        result = verify_seal(facts, signature, jwks)
+        if len(_seals) >= SEALS_KEPT:
+            _seals.clear()
+        _seals[key] = result
+    return result
 
 
 @dataclass(frozen=True)
@@ -82,8 +119,9 @@ class Verification:
 # paid against it, the licence's chain counter, the hashes of the chain neighbours and of the
 # document the counter names as the last, and the stored columns, lines and allocations that the
 # payload states too (`integrity.stored_columns`; the links to other documents are left to
-# `khutwa documents-verify`). Through the ORM these were many queries, and on this public,
-# rate-limited hot path the ORM's per-query cost was most of the response time.
+# `khutwa documents-verify`), and the public log's newest checkpoint (checkpoints are only ever
+# added: a new one shows on the next request). Through the ORM these were many queries, and on
+# this public, rate-limited hot path the ORM's per-query cost was most of the response time.
 _VERDICT_SQL = """
 SELECT d.id, d.payload, d.hash, d.signature, d.kid, l.status, l.check_code,
        (SELECT SUM(c.total) FROM {document} c WHERE c.invoice_id = d.id AND c.type = 'credit_note'),
@@ -93,9 +131,11 @@ SELECT d.id, d.payload, d.hash, d.signature, d.kid, l.status, l.check_code,
        (SELECT n.previous_hash FROM {document} n
          WHERE n.licence_id = d.licence_id AND n.counter = d.counter + 1),
        (SELECT h.hash FROM {document} h WHERE h.licence_id = d.licence_id AND h.counter = k.last),
+       cp.id, cp.size, cp.root_hash, cp.created_at,
        {stored_columns}
 {stored_from}
 LEFT JOIN {counter} k ON k.licence_id = d.licence_id AND k.type = 'chain' AND k.year = 0
+LEFT JOIN (SELECT id, size, root_hash, created_at FROM {checkpoint} ORDER BY size DESC LIMIT 1) cp ON 1 = 1
 WHERE d.{column} = %s
 """
 
@@ -106,6 +146,7 @@ def _sql(vendor: str, column: str) -> str:
         document=Document._meta.db_table,
         allocation=Allocation._meta.db_table,
         counter=DocumentCounter._meta.db_table,
+        checkpoint=Checkpoint._meta.db_table,
         stored_columns=integrity.stored_columns(vendor, links=False),
         stored_from=integrity.stored_from(links=False),
         column=column,
@@ -145,10 +186,11 @@ def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
         return None
     pk, payload, digest, signature, kid, licence_status, check_code = row[:7]
     credited, allocated, last, last_hash, before_hash, after_previous, head_hash = row[7:14]
-    stored, related = integrity.stored_of(row[14:], links=False)
+    checkpoint_id, checkpoint_size, checkpoint_root, checkpoint_at = row[14:18]
+    stored, related = integrity.stored_of(row[18:], links=False)
     if isinstance(payload, str):
         payload = json.loads(payload)
-    result = verify_document(payload, signature, kid, public_keys(), sealed_hash=digest)
+    result = _sealed(payload, signature, kid, digest)
     reasons = list(result.reasons)
     reasons += integrity.stored_vs_sealed(stored, related, payload)
     counter, previous_hash, total = stored.counter, stored.previous_hash, stored.total
@@ -162,7 +204,16 @@ def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
     if last is not None and counter > last:
         reasons.append(f"this document's counter ({counter}) is beyond the licence's last counter ({last})")
     # The public log: the entry of its sealed facts, proved against the newest checkpoint.
-    log = document_in_log(
+    latest = None
+    if checkpoint_id is not None:
+        latest = Checkpoint(
+            id=checkpoint_id,
+            size=checkpoint_size,
+            root_hash=checkpoint_root,
+            created_at=_moment(checkpoint_at),
+        )
+    log = document_in_log_at(
+        latest,
         number=str(payload.get("number", stored.number)),
         public_id=public_id,
         hash=digest,

@@ -94,7 +94,22 @@ def document_in_log(
     hash: str,
     issued_at: dt.datetime,
 ) -> DocumentInLog:
-    """Where a document is in the public log, checked against the newest signed checkpoint.
+    """`document_in_log_at` the newest checkpoint."""
+    return document_in_log_at(
+        checkpoint_latest(), number=number, public_id=public_id, hash=hash, issued_at=issued_at
+    )
+
+
+def document_in_log_at(
+    latest: Checkpoint | None,
+    *,
+    number: str,
+    public_id: str,
+    hash: str,
+    issued_at: dt.datetime,
+) -> DocumentInLog:
+    """Where a document is in the public log, checked against `latest`, the newest signed
+    checkpoint (read by the caller: the public verification reads it with the document).
 
     Its entry is recomputed from its sealed facts (number, public id, hash, issue time).
     Included: that entry is in the log and its inclusion proof leads to the checkpoint's root.
@@ -104,7 +119,6 @@ def document_in_log(
     """
     expected = document_entry_of(number=number, public_id=public_id, hash=hash, issued_at=issued_at)
     leaf = merkle.leaf_hash(expected.encode()).hex()
-    latest = checkpoint_latest()
     entry = None
     if latest is not None:
         entry = (
