@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from io import BytesIO
 from typing import Any
 
-from bench.harness import RESULTS, ROOT, environment, fresh_postgres, is_postgres, khutwa, server
+from bench.harness import RESULTS, ROOT, environment, fresh_postgres, is_postgres, migrate, server
 
 TITLE = "documents: issuing, verification, signed PDF and a long statement, each against a floor"
 TARGETS = {  # section → (comparison, bound) on value / floor
@@ -752,7 +752,7 @@ def main(argv: list[str]) -> int:
             "KHUTWA_PUBLIC_RATE": "100000000/m",
         }
         with extra_environment(settings):
-            khutwa("migrate", "--noinput")
+            migrate()
             import django
 
             django.setup()

@@ -37,7 +37,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.documents import client_ip, extra_environment, throughput
-from bench.harness import RESULTS, ROOT, environment, fresh_postgres, is_postgres, khutwa, measure, server
+from bench.harness import (
+    RESULTS,
+    ROOT,
+    environment,
+    fresh_postgres,
+    is_postgres,
+    measure,
+    migrate,
+    server,
+)
 
 TITLE = "documents-volume: verification, the holder's list and statements at volume, against /healthz"
 TARGETS = {
@@ -352,7 +361,7 @@ def main(argv: list[str]) -> int:
                 }
             )
         )
-        khutwa("migrate", "--noinput")
+        migrate()
         import django
 
         django.setup()

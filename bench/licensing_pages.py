@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import time
 
-from bench.harness import environment, fresh_postgres, is_postgres, khutwa, measure, report, server
+from bench.harness import environment, fresh_postgres, is_postgres, khutwa, measure, migrate, report, server
 
 
 def multiply(target: int) -> dict[str, int]:
@@ -164,7 +164,7 @@ def main(argv: list[str]) -> int:
         if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
             database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_licensing"))
         stack.enter_context(environment(database_url))
-        khutwa("migrate", "--noinput")
+        migrate()
         started = time.perf_counter()
         khutwa("demo")
         counts = multiply(args.applications)

@@ -14,7 +14,17 @@ import http.client
 import statistics
 import time
 
-from bench.harness import Timing, environment, fresh_postgres, is_postgres, khutwa, measure, report, server
+from bench.harness import (
+    Timing,
+    environment,
+    fresh_postgres,
+    is_postgres,
+    khutwa,
+    measure,
+    migrate,
+    report,
+    server,
+)
 from bench.licensing_pages import multiply, session_cookie
 
 #: The options of main (routed by bench/__main__.py).
@@ -135,7 +145,7 @@ def main(argv: list[str]) -> int:
         if is_postgres(database_url):  # a throwaway database on that server, as SQLite's
             database_url = stack.enter_context(fresh_postgres(database_url, "khutwa_bench_statistics"))
         stack.enter_context(environment(database_url))
-        khutwa("migrate", "--noinput")
+        migrate()
         started = time.perf_counter()
         khutwa("demo")
         counts = multiply(args.applications)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -457,3 +458,22 @@ def test_module_imports_neither_django_nor_weasyprint() -> None:
     command = [sys.executable, "-c", code]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_process_that_does_not_sign_imports_no_pyhanko(tmp_path: Path) -> None:
+    """pyHanko (with aiohttp) costs every process about 0.8 s of CPU to import: a `khutwa`
+    process loads the whole URLconf (the API included) and runs the system checks without it;
+    it is imported the first time something is signed, time-stamped or verified."""
+    code = (
+        "import sys, django; django.setup(); "
+        "from django.core.management import call_command; "
+        "import khutwa.config.urls, khutwa.documents.signing, khutwa.trust.tsa; call_command('check'); "
+        "loaded = lambda: sorted({m.split('.')[0] for m in sys.modules} & {'pyhanko', 'aiohttp'}); "
+        "before = loaded(); from khutwa.trust.pdf import pades_sign; "
+        "from khutwa.trust.tsa import LocalTimeStamper; print(before, loaded())"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "khutwa.config.settings", "KHUTWA_VAR_DIR": str(tmp_path)}
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=env)  # noqa: S603
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split("\n")[-2] == "[] ['aiohttp', 'pyhanko']", result.stdout

@@ -19,6 +19,8 @@ def _warm() -> None:
     from django.db import connections
     from django.urls import get_resolver
 
+    import khutwa.trust.pades  # noqa: F401 (pyHanko: the web server signs; commands load it on first use)
+
     get_resolver().url_patterns  # noqa: B018 (the import is the point)
     connections.close_all()  # nothing opened here may be shared by forked workers
 

@@ -8,17 +8,21 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from pyhanko.sign.timestamps import TimeStamper
 
 from khutwa.config.files import write_new
+from khutwa.trust import pdf as trust_pdf
 from khutwa.trust.keys import KeyStore
-from khutwa.trust.pdf import Revocation, pades_sign
-from khutwa.trust.tsa import LocalTimeStamper, TimestampAuthority
+from khutwa.trust.tsa import TimestampAuthority
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+    from khutwa.trust.pdf import Revocation
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {}
@@ -136,6 +140,8 @@ def pades_material() -> PadesMaterial:
             key, certificate, chain = store.pades_credentials()
             timestamper: TimeStamper
             if authority is not None:
+                from khutwa.trust.local_stamper import LocalTimeStamper  # imports pyHanko
+
                 timestamper = LocalTimeStamper(authority)
             else:
                 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
@@ -164,7 +170,7 @@ def pdf_sign(pdf: bytes, *, reason: str) -> bytes:
     signature time-stamp and a document time-stamp (the platform's TSA, or KHUTWA_TSA_URL's),
     the certificates and CRLs embedded. Nothing is fetched but the time-stamps."""
     material = pades_material()
-    return pades_sign(
+    return trust_pdf.pades_sign(  # imports pyHanko on first use
         pdf,
         key=material.key,
         certificate=material.certificate,

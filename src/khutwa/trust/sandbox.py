@@ -140,7 +140,9 @@ def _mp() -> Any:
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["khutwa.trust.sandbox"])
+        # pyHanko too (`khutwa.trust.pdf` loads it on first use): imported once in the server,
+        # not in each child within its time limit.
+        _context.set_forkserver_preload(["khutwa.trust.sandbox", "khutwa.trust.pades"])
     return _context
 
 

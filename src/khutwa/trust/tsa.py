@@ -18,7 +18,8 @@
 - the TSA certificate in the SignedData when the request sets `certReq`.
 
 `LocalTimeStamper` plugs the authority into pyHanko in-process (the same request and response
-bytes as over HTTP, without the network).
+bytes as over HTTP, without the network); it lives in `khutwa.trust.local_stamper`, loaded on
+first use, so that the TSA's view (and every process that does not sign) does not import pyHanko.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -37,9 +38,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 
 from khutwa.trust.keys import key_usage_end
+
+if TYPE_CHECKING:
+    from khutwa.trust.local_stamper import LocalTimeStamper
 
 __all__ = [
     "KHUTWA_TSA_POLICY",
@@ -289,18 +292,9 @@ class TimestampAuthority:
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
 
 
-class LocalTimeStamper(TimeStamper):
-    """A pyHanko time stamper that asks a `TimestampAuthority` in this process: the request
-    and the response go through their DER encoding, exactly as over HTTP."""
+def __getattr__(name: str) -> Any:
+    if name == "LocalTimeStamper":  # pyHanko is imported on first use
+        from khutwa.trust.local_stamper import LocalTimeStamper
 
-    def __init__(self, authority: TimestampAuthority) -> None:
-        super().__init__(include_nonce=True)
-        self.authority = authority
-
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        response = self.authority.respond(req.dump())
-        status = _TimeStampResp.load(response)["status"]
-        if status["status"].native != "granted":  # asn1crypto's TimeStampResp cannot hold this
-            text = "; ".join(status["status_string"].native or [])
-            raise TimestampRequestError(f"the time-stamping authority refused: {text}")
-        return tsp.TimeStampResp.load(response)
+        return LocalTimeStamper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
