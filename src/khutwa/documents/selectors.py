@@ -58,31 +58,26 @@ def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet
     return qs.filter(response__answer=status)
 
 
+def _sum_per_invoice(rows: QuerySet[Any], field: str) -> Coalesce:
+    """The sum of `field` over the rows that name the outer invoice (0 when none do)."""
+    return Coalesce(
+        Subquery(
+            rows.filter(invoice_id=OuterRef("pk"))
+            .order_by()
+            .values("invoice_id")
+            .annotate(s=Sum(field))
+            .values("s")
+        ),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=3),
+    )
+
+
 def with_status_computed(qs: QuerySet[Document], status: str) -> QuerySet[Document]:
     """An invoice status computed from the credit notes and receipts themselves (per invoice
     row, two subqueries): what the stored balance must agree with (tests, verification)."""
-    credited = Coalesce(
-        Subquery(
-            Document.objects.filter(invoice_id=OuterRef("pk"))
-            .order_by()
-            .values("invoice_id")
-            .annotate(s=Sum("total"))
-            .values("s")
-        ),
-        Value(Decimal("0")),
-        output_field=DecimalField(max_digits=14, decimal_places=3),
-    )
-    allocated = Coalesce(
-        Subquery(
-            Allocation.objects.filter(invoice_id=OuterRef("pk"))
-            .order_by()
-            .values("invoice_id")
-            .annotate(s=Sum("amount"))
-            .values("s")
-        ),
-        Value(Decimal("0")),
-        output_field=DecimalField(max_digits=14, decimal_places=3),
-    )
+    credited = _sum_per_invoice(Document.objects.all(), "total")
+    allocated = _sum_per_invoice(Allocation.objects.all(), "amount")
     qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
     # Fully credited: "credited" (not "paid", though nothing is left to pay); paid: settled
     # by receipts, with or without a partial credit; unpaid: anything still outstanding.
