@@ -40,6 +40,7 @@ from bench.documents import client_ip, extra_environment, throughput
 from bench.harness import (
     RESULTS,
     ROOT,
+    analyze,
     environment,
     fresh_postgres,
     is_postgres,
@@ -387,6 +388,7 @@ def main(argv: list[str]) -> int:
         print(f"licences made in {extra['licences_seconds']} s", flush=True)
         with unsafe_bulk_load():
             extra["first_seconds"] = round(volume.add(first, big_each=first_big, start=start, end=middle), 1)
+        analyze()
         print(f"{volume.made:,} documents made in {extra['first_seconds']} s", flush=True)
         problems = volume.check_sample(30)
         if problems:
@@ -401,6 +403,7 @@ def main(argv: list[str]) -> int:
             cpu = volume.worker_cpu_seconds, time.process_time()
             with unsafe_bulk_load():
                 seconds = volume.add(rest, big_each=args.per_holder - first_big, start=middle, end=end)
+            analyze()
             extra["grow_seconds"] = round(seconds, 1)
             extra["documents_per_second"] = round(rest / seconds, 1)
             extra["generator_workers"] = volume.workers

@@ -10,7 +10,17 @@ import argparse
 import contextlib
 import time
 
-from bench.harness import environment, fresh_postgres, is_postgres, khutwa, measure, migrate, report, server
+from bench.harness import (
+    analyze,
+    environment,
+    fresh_postgres,
+    is_postgres,
+    khutwa,
+    measure,
+    migrate,
+    report,
+    server,
+)
 
 
 def multiply(target: int) -> dict[str, int]:
@@ -168,6 +178,7 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         khutwa("demo")
         counts = multiply(args.applications)
+        analyze()
         load_s = time.perf_counter() - started
         reviewer = session_cookie("reviewer-municipality")
         registrar = session_cookie("registrar")

@@ -16,6 +16,7 @@ import time
 
 from bench.harness import (
     Timing,
+    analyze,
     environment,
     fresh_postgres,
     is_postgres,
@@ -150,6 +151,7 @@ def main(argv: list[str]) -> int:
         khutwa("demo")
         counts = multiply(args.applications)
         counts.update(enrich())
+        analyze()
         load_s = time.perf_counter() - started
         registrar = session_cookie("registrar")
         officer = session_cookie("tamkeen-officer")
