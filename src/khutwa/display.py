@@ -23,10 +23,11 @@ def is_arabic() -> bool:
     return not (get_language() or "ar").startswith("en")
 
 
-def name_in_language(name_ar: str, name_en: str, fallback: str = "") -> str:
-    """The name in the active language, else the other one, else `fallback`."""
+def name_in_language(name_ar: str, name_en: str, fallback: str = "", *, arabic: bool | None = None) -> str:
+    """The name in the active language, else the other one, else `fallback` (`arabic`: the
+    language already looked up by a caller that names many rows)."""
     name_ar, name_en = (name_ar or "").strip(), (name_en or "").strip()
-    first, second = (name_ar, name_en) if is_arabic() else (name_en, name_ar)
+    first, second = (name_ar, name_en) if (is_arabic() if arabic is None else arabic) else (name_en, name_ar)
     return first or second or fallback
 
 

@@ -22,7 +22,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from khutwa.config.routers import replica_read
-from khutwa.display import choice_label, is_arabic
+from khutwa.display import choice_label, is_arabic, name_in_language
 from khutwa.documents import money, selectors, services
 from khutwa.documents.models import Document, DocumentType, PaymentMethod
 from khutwa.documents.pdf import document_pdf, ubl_of, verify_url
@@ -222,21 +222,17 @@ def _label_rows(documents: list[Document]) -> None:
         if document.type not in labels:
             labels[document.type] = choice_label(document, "type")
         document.type_label = labels[document.type]  # type: ignore[attr-defined]
-        document.customer_name = _name(document.customer.name_ar, document.customer.name_en, arabic)  # type: ignore[attr-defined]
+        customer = document.customer
+        name = name_in_language(customer.name_ar, customer.name_en, arabic=arabic)
+        document.customer_name = name  # type: ignore[attr-defined]
         document.date_text = document.issue_date.isoformat()  # type: ignore[attr-defined]
-
-
-def _name(name_ar: str, name_en: str, arabic: bool) -> str:
-    """`display.name_in_language` with the language looked up once by the caller."""
-    name_ar, name_en = (name_ar or "").strip(), (name_en or "").strip()
-    return (name_ar or name_en) if arabic else (name_en or name_ar)
 
 
 def _customer_options(user: Any) -> list[dict[str, Any]]:
     """The filter's customers: (pk, name in the page's language), without a model per entry."""
     arabic = is_arabic()
     rows = selectors.customers_of(user).values_list("pk", "name_ar", "name_en")
-    return [{"pk": pk, "name": _name(ar, en, arabic)} for pk, ar, en in rows]
+    return [{"pk": pk, "name": name_in_language(ar, en, arabic=arabic)} for pk, ar, en in rows]
 
 
 def _date(text: str | None) -> dt.date | None:
