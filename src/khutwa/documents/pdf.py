@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,16 @@ from khutwa.documents.models import Document, DocumentType, PaymentMethod, Rende
 from khutwa.documents.signing import pdf_sign
 from khutwa.documents.ubl import invoice_check, invoice_xml
 from khutwa.documents.verification import qr_site
-from khutwa.trust.pdf import Attachment, render_pdfa3
+from khutwa.trust.pdf import Attachment, render_pdfa3, render_pdfa3_parts
 from khutwa.trust.qr import qr_svg
 from khutwa.trust.seal import Facts
 
 FONT_DIR = Path(fontpkg_amiri.__file__).parent / "files"
+#: A statement with more entries than this is laid out this many entries at a time (about 17
+#: pages each), so that the renderer holds one part's layout, not the whole statement's:
+#: WeasyPrint's boxes take about 100 KB per entry (settings.KHUTWA_STATEMENT_PART_ENTRIES
+#: overrides it; docs/scaling.md, "Statements").
+STATEMENT_PART_ENTRIES = 500
 TITLES = {
     DocumentType.QUOTATION: ("تسعيرة", "Quotation"),
     DocumentType.INVOICE: ("فاتورة", "Invoice"),
@@ -195,9 +201,9 @@ def check_renderable(payload: dict[str, Any]) -> None:
         invoice_check(payload, verify_url=f"{payload.get('site', '')}/verify/")
 
 
-def document_html(document: Document) -> str:
+def _html_context(document: Document) -> dict[str, Any]:
     qr = qr_svg(qr_of(document))
-    context = {
+    return {
         **pdf_context(document.payload),
         "qr_data_uri": "data:image/svg+xml;base64," + base64.b64encode(qr.encode()).decode(),
         "verify_url": verify_url(document),
@@ -206,7 +212,43 @@ def document_html(document: Document) -> str:
         "font_regular_url": (FONT_DIR / "Amiri-Regular.ttf").as_uri(),
         "font_bold_url": (FONT_DIR / "Amiri-Bold.ttf").as_uri(),
     }
-    return render_to_string("documents/document.pdf.html", context)
+
+
+def document_html(document: Document) -> str:
+    return render_to_string("documents/document.pdf.html", _html_context(document))
+
+
+def statement_part_entries() -> int:
+    return int(getattr(settings, "KHUTWA_STATEMENT_PART_ENTRIES", STATEMENT_PART_ENTRIES))
+
+
+def statement_parts_html(document: Document, size: int) -> Iterator[str]:
+    """A statement's HTML in parts of `size` entries, one at a time: the first with everything
+    above the entries and the opening balance, each next one with the balance brought forward
+    (the last entry's running balance before it), the last with the closing balance, the
+    ageing, the total and the footer. Without the page footer, drawn over them at the end
+    (`page_numbers_html`): a part does not know the statement's page count."""
+    context = _html_context(document)
+    entries = document.payload["statement"]["entries"]
+    for start in range(0, len(entries), size):
+        part = {
+            "first": start == 0,
+            "last": start + size >= len(entries),
+            "entries": entries[start : start + size],
+            "brought_forward": entries[start - 1]["balance"] if start else None,
+        }
+        yield render_to_string("documents/document.pdf.html", {**context, "part": part})
+
+
+def page_numbers_html(document: Document, pages: int) -> str:
+    """`pages` pages with only the footer of `document.pdf.html` ("number · page / pages")."""
+    context = {
+        "p": {"number": document.number},
+        "pages": range(pages),
+        "font_regular_url": (FONT_DIR / "Amiri-Regular.ttf").as_uri(),
+        "font_bold_url": (FONT_DIR / "Amiri-Bold.ttf").as_uri(),
+    }
+    return render_to_string("documents/page_numbers.pdf.html", context)
 
 
 def document_pdf_unsigned(document: Document) -> bytes:
@@ -231,6 +273,15 @@ def document_pdf_unsigned(document: Document) -> bytes:
             Attachment(
                 name=name, data=xml, mime="application/xml", description="UBL 2.1", relationship="Alternative"
             ),
+        )
+    size = statement_part_entries()
+    if len((document.payload.get("statement") or {}).get("entries", ())) > size:
+        return render_pdfa3_parts(
+            statement_parts_html(document, size),
+            overlay=lambda pages: page_numbers_html(document, pages),
+            attachments=attachments,
+            title=document.number,
+            lang="ar",
         )
     return render_pdfa3(document_html(document), attachments=attachments, title=document.number, lang="ar")
 
