@@ -12,7 +12,7 @@ from ninja import Field, Header, Query, Router, Schema
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
+from khutwa.api.schemas import CursorPageIn, Day, ListOut, PageOut, Problem, cursor_page_of
 from khutwa.config.routers import replica_read
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Customer, Document
@@ -25,6 +25,8 @@ from khutwa.ratelimit import PurposeThrottle
 
 router = Router(tags=["documents"])
 verify_router = Router(tags=["verification"])
+#: The book's order (selectors.customers_of), ending with the key: the cursor's columns.
+CUSTOMERS_ORDER = ("name_en", "name_ar", "id")
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
 
 
@@ -311,9 +313,9 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
     return 201, customer_out(customer)
 
 
-@router.get("/customers", response={200: ListOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
-def customer_list(request: HttpRequest, page: Query[PageIn]) -> dict[str, Any]:
-    return page_of(selectors.customers_of(_user(request)), page, customer_out)
+@router.get("/customers", response={200: PageOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
+def customer_list(request: HttpRequest, page: Query[CursorPageIn]) -> dict[str, Any]:
+    return cursor_page_of(selectors.customers_of(_user(request)), page, customer_out, order=CUSTOMERS_ORDER)
 
 
 @router.patch(

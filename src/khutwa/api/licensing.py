@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
+from khutwa.api.schemas import CursorPageIn, Day, PageOut, Problem, cursor_page_of
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
@@ -206,12 +206,12 @@ class AmendmentIn(Schema):
     address: AddressIn | None = None
 
 
-class ApplicationFilters(PageIn):
+class ApplicationFilters(CursorPageIn):
     status: str = Field("", max_length=20)
     q: str = Field("", max_length=100)
 
 
-class ReviewFilters(PageIn):
+class ReviewFilters(CursorPageIn):
     status: str = Field("open", max_length=30)
     overdue: bool = False
     q: str = Field("", max_length=100)
@@ -366,7 +366,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
     return 201, _fresh(request, application.pk)
 
 
-@router.get("", response={200: ListOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
+@router.get("", response={200: PageOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
 def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
     status, q = filters.status, filters.q
     user = _user(request)
@@ -391,7 +391,7 @@ def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -
             created_at=a.created_at,
         )
 
-    return page_of(qs.select_related("governorate"), filters, summary)
+    return cursor_page_of(qs.select_related("governorate"), filters, summary, order=selectors.PIPELINE_ORDER)
 
 
 @router.get(
@@ -523,7 +523,7 @@ def licence_issue(request: HttpRequest, application_id: int) -> tuple[int, Licen
 
 @reviews_router.get(
     "",
-    response={200: ListOut[ReviewQueueItem], **ERRORS},
+    response={200: PageOut[ReviewQueueItem], **ERRORS},
     auth=AUTH,
     summary="The caller's body's review queue",
 )
@@ -547,7 +547,7 @@ def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str
             applicant_name=r.application.name_ar,
         )
 
-    return page_of(qs, filters, item)
+    return cursor_page_of(qs, filters, item, order=review_selectors.QUEUE_ORDER)
 
 
 @reviews_router.get("/{review_id}", response={200: ReviewOut, **ERRORS}, auth=AUTH, summary="One review")
