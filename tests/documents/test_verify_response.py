@@ -170,3 +170,24 @@ def test_the_openapi_document_still_declares_verifyout(client):
     answer = schema["paths"]["/api/v1/verify/{public_id}"]["get"]["responses"]["200"]
     assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/VerifyOut"}
     assert set(schema["components"]["schemas"]["VerifyOut"]["properties"]) == set(VerifyOut.model_fields)
+
+
+def test_a_row_checked_before_needs_no_canonical_json_again(client, issue, licence, monkeypatch):
+    """The seal check is kept by the payload's exact text (as read by the verdict statement, on
+    both engines): the same row again rebuilds neither its canonical JSON nor its facts; an
+    altered row is other text (test_verify_reads' kept-check test alters one)."""
+    from khutwa.documents import verification
+
+    document = issue("invoice")
+    built = []
+    original = verification.facts_from_payload
+
+    def counted(payload, kid):
+        built.append(kid)
+        return original(payload, kid)
+
+    monkeypatch.setattr(verification, "facts_from_payload", counted)
+    path = f"/api/v1/verify/{document.public_id}"
+    assert client.get(path).json()["valid"] is True
+    assert client.get(path).json()["valid"] is True
+    assert len(built) == 1
