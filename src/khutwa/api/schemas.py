@@ -28,6 +28,24 @@ def _day(value: dt.date) -> dt.date:
 Day = Annotated[dt.date, AfterValidator(_day)]
 
 
+def enforced(**schema: Any) -> dict[str, Any]:
+    """What the service behind an operation enforces (with its own field messages, in the
+    request's language), stated in the OpenAPI document as JSON Schema (`json_schema_extra`):
+    clients and the fuzzer then send what the operation takes. pydantic does not check these
+    (the service's message for each is more precise than a pattern's); `tests/api/
+    test_schema_constraints.py` checks that each one refuses what the service refuses."""
+    return schema
+
+
+#: Patterns of what the services take (each value is stripped first where the service strips it).
+AMOUNT = r"^\s*[0-9]+(\.[0-9]{1,3})?\s*$"
+PUBLIC_ID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+CPR = r"^\s*[0-9]{9}\s*$"
+CR_NUMBER = r"^\s*[0-9]{1,10}(-[0-9]{1,4})?\s*$"
+VAT_NUMBER = r"^\s*([0-9]{15})?\s*$"
+NOT_BLANK = r"\S"
+
+
 class Problem(Schema):
     type: str
     title: str
