@@ -13,10 +13,11 @@ from ninja.files import UploadedFile
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import ApiProblem, invalid_fields
-from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
+from khutwa.api.schemas import NOT_BLANK, CursorPageIn, Day, PageOut, Problem, cursor_page_of, enforced
 from khutwa.approvals import selectors as review_selectors
 from khutwa.approvals import services as review_services
 from khutwa.approvals.models import InfoRequest, Inspection, Review, ReviewStatus
+from khutwa.catalogue.seed import GOVERNORATES
 from khutwa.config.routers import replica_read
 from khutwa.licensing import selectors, services
 from khutwa.licensing.certificate import licence_check_url
@@ -36,29 +37,48 @@ FIELD_PATHS = {
 }
 
 
+#: What `services.application_input_validate` takes (a pattern of what its regular expressions take).
+_SHORT = r"[0-9A-Za-z\u0660-\u0669/-]{1,10}"
+_REQUIRED = enforced(pattern=NOT_BLANK)
+
+
 class ApplicantIn(Schema):
-    cpr: str = Field("", max_length=20)
-    name_ar: str = Field(..., max_length=200)
-    name_en: str = Field(..., max_length=200)
-    phone: str = Field(..., max_length=20)
+    cpr: str = Field(
+        "",
+        max_length=20,
+        description="9 digits; empty: the caller's own",
+        json_schema_extra=enforced(pattern=r"^\s*([0-9]{9})?\s*$"),
+    )
+    name_ar: str = Field(..., max_length=200, json_schema_extra=_REQUIRED)
+    name_en: str = Field(..., max_length=200, json_schema_extra=_REQUIRED)
+    phone: str = Field(
+        ...,
+        max_length=20,
+        description="8 digits, optionally after +973",
+        json_schema_extra=enforced(pattern=r"^ *(\+973)?( *[0-9]){8} *$"),
+    )
     email: str = Field("", max_length=254)
 
 
 class AddressIn(Schema):
-    flat: str = Field("", max_length=10)
-    building: str = Field(..., max_length=10)
-    road: str = Field(..., max_length=10)
-    block: str = Field(..., max_length=10)
-    area: str = Field(..., max_length=100)
-    governorate: str = Field(..., max_length=50)
+    flat: str = Field("", max_length=10, json_schema_extra=enforced(pattern=rf"^\s*({_SHORT})?\s*$"))
+    building: str = Field(..., max_length=10, json_schema_extra=enforced(pattern=rf"^\s*{_SHORT}\s*$"))
+    road: str = Field(..., max_length=10, json_schema_extra=enforced(pattern=rf"^\s*{_SHORT}\s*$"))
+    block: str = Field(..., max_length=10, json_schema_extra=enforced(pattern=rf"^\s*{_SHORT}\s*$"))
+    area: str = Field(..., max_length=100, json_schema_extra=_REQUIRED)
+    governorate: str = Field(
+        ..., max_length=50, json_schema_extra=enforced(enum=[code for code, _ar, _en in GOVERNORATES])
+    )
 
 
-class ApplicationIn(Schema):
+class LicenceApplicationIn(Schema):
     applicant: ApplicantIn
     address: AddressIn
-    trade_name: str = Field(..., max_length=200)
+    trade_name: str = Field(..., max_length=200, json_schema_extra=_REQUIRED)
     activities: list[str] = Field(..., max_length=20)
-    tier: str = Field(..., max_length=50)
+    tier: str = Field(
+        ..., max_length=50, description="a tier code of the catalogue", json_schema_extra=_REQUIRED
+    )
 
 
 class ReviewOut(Schema):
@@ -96,7 +116,7 @@ class TimelineOut(Schema):
     note: str
 
 
-class ApplicationOut(Schema):
+class LicenceApplicationOut(Schema):
     id: int
     reference: str
     status: str
@@ -175,7 +195,7 @@ class AnswerIn(Schema):
     answer: str = Field(..., max_length=4000)
 
 
-class DecisionIn(Schema):
+class ReviewDecisionIn(Schema):
     decision: str = Field(..., max_length=30)
     reason: str = Field("", max_length=4000)
     conditions: str = Field("", max_length=4000)
@@ -206,12 +226,12 @@ class AmendmentIn(Schema):
     address: AddressIn | None = None
 
 
-class ApplicationFilters(PageIn):
+class LicenceApplicationFilters(CursorPageIn):
     status: str = Field("", max_length=20)
     q: str = Field("", max_length=100)
 
 
-class ReviewFilters(PageIn):
+class ReviewFilters(CursorPageIn):
     status: str = Field("open", max_length=30)
     overdue: bool = False
     q: str = Field("", max_length=100)
@@ -249,11 +269,11 @@ def _review_out(review: Review, today: dt.date) -> ReviewOut:
     )
 
 
-def application_out(application: Application) -> ApplicationOut:
+def application_out(application: Application) -> LicenceApplicationOut:
     today = timezone.localdate()
     reviews = list(application.reviews.all())
     requests = InfoRequest.objects.filter(review__application=application).select_related("review__body")
-    return ApplicationOut(
+    return LicenceApplicationOut(
         id=application.pk,
         reference=application.reference,
         status=application.status,
@@ -326,7 +346,7 @@ def licence_out(licence: Licence) -> LicenceOut:
     )
 
 
-def _input(payload: ApplicationIn) -> services.ApplicationInput:
+def _input(payload: LicenceApplicationIn) -> services.ApplicationInput:
     return services.ApplicationInput(
         cpr=payload.applicant.cpr,
         name_ar=payload.applicant.name_ar,
@@ -353,12 +373,16 @@ def _application(request: HttpRequest, application_id: int) -> Application:
     return selectors.get_application_for(_user(request), pk=application_id)
 
 
-def _fresh(request: HttpRequest, application_id: int) -> ApplicationOut:
+def _fresh(request: HttpRequest, application_id: int) -> LicenceApplicationOut:
     return application_out(_application(request, application_id))
 
 
-@router.post("", response={201: ApplicationOut, **ERRORS}, auth=AUTH, summary="Create a draft application")
-def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[int, ApplicationOut]:
+@router.post(
+    "", response={201: LicenceApplicationOut, **ERRORS}, auth=AUTH, summary="Create a draft application"
+)
+def application_create(
+    request: HttpRequest, payload: LicenceApplicationIn
+) -> tuple[int, LicenceApplicationOut]:
     try:
         application = services.application_create(actor=_user(request), data=_input(payload))
     except ValidationError as exc:
@@ -366,8 +390,8 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
     return 201, _fresh(request, application.pk)
 
 
-@router.get("", response={200: ListOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
-def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
+@router.get("", response={200: PageOut[ApplicationSummary], **ERRORS}, auth=AUTH, summary="Applications")
+def application_list(request: HttpRequest, filters: Query[LicenceApplicationFilters]) -> dict[str, Any]:
     status, q = filters.status, filters.q
     user = _user(request)
     from khutwa.accounts.roles import Role
@@ -391,18 +415,22 @@ def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -
             created_at=a.created_at,
         )
 
-    return page_of(qs.select_related("governorate"), filters, summary)
+    return cursor_page_of(qs.select_related("governorate"), filters, summary, order=selectors.PIPELINE_ORDER)
 
 
 @router.get(
-    "/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH, summary="One application"
+    "/{application_id}", response={200: LicenceApplicationOut, **ERRORS}, auth=AUTH, summary="One application"
 )
-def application_get(request: HttpRequest, application_id: int) -> ApplicationOut:
+def application_get(request: HttpRequest, application_id: int) -> LicenceApplicationOut:
     return _fresh(request, application_id)
 
 
-@router.put("/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH, summary="Edit a draft")
-def application_update(request: HttpRequest, application_id: int, payload: ApplicationIn) -> ApplicationOut:
+@router.put(
+    "/{application_id}", response={200: LicenceApplicationOut, **ERRORS}, auth=AUTH, summary="Edit a draft"
+)
+def application_update(
+    request: HttpRequest, application_id: int, payload: LicenceApplicationIn
+) -> LicenceApplicationOut:
     application = _application(request, application_id)
     try:
         services.application_update(actor=_user(request), application=application, data=_input(payload))
@@ -416,12 +444,12 @@ def _action(name: str, summary: str, call: Any, schema: Any = None) -> None:
 
         @router.post(
             f"/{{application_id}}/{name}",
-            response={200: ApplicationOut, **ERRORS},
+            response={200: LicenceApplicationOut, **ERRORS},
             auth=AUTH,
             summary=summary,
             operation_id=f"application_{name}",
         )
-        def view(request: HttpRequest, application_id: int) -> ApplicationOut:
+        def view(request: HttpRequest, application_id: int) -> LicenceApplicationOut:
             call(actor=_user(request), application=_application(request, application_id))
             return _fresh(request, application_id)
 
@@ -429,12 +457,14 @@ def _action(name: str, summary: str, call: Any, schema: Any = None) -> None:
 
         @router.post(
             f"/{{application_id}}/{name}",
-            response={200: ApplicationOut, **ERRORS},
+            response={200: LicenceApplicationOut, **ERRORS},
             auth=AUTH,
             summary=summary,
             operation_id=f"application_{name}",
         )
-        def view_with_body(request: HttpRequest, application_id: int, payload: schema) -> ApplicationOut:
+        def view_with_body(
+            request: HttpRequest, application_id: int, payload: schema
+        ) -> LicenceApplicationOut:
             call(actor=_user(request), application=_application(request, application_id), payload=payload)
             return _fresh(request, application_id)
 
@@ -523,7 +553,7 @@ def licence_issue(request: HttpRequest, application_id: int) -> tuple[int, Licen
 
 @reviews_router.get(
     "",
-    response={200: ListOut[ReviewQueueItem], **ERRORS},
+    response={200: PageOut[ReviewQueueItem], **ERRORS},
     auth=AUTH,
     summary="The caller's body's review queue",
 )
@@ -547,7 +577,7 @@ def review_list(request: HttpRequest, filters: Query[ReviewFilters]) -> dict[str
             applicant_name=r.application.name_ar,
         )
 
-    return page_of(qs, filters, item)
+    return cursor_page_of(qs, filters, item, order=review_selectors.QUEUE_ORDER)
 
 
 @reviews_router.get("/{review_id}", response={200: ReviewOut, **ERRORS}, auth=AUTH, summary="One review")
@@ -561,7 +591,7 @@ def review_get(request: HttpRequest, review_id: int) -> ReviewOut:
     auth=AUTH,
     summary="Decide: approve, approve_with_conditions, reject or request_info",
 )
-def review_decide(request: HttpRequest, review_id: int, payload: DecisionIn) -> ReviewOut:
+def review_decide(request: HttpRequest, review_id: int, payload: ReviewDecisionIn) -> ReviewOut:
     review = review_selectors.get_review_for(_user(request), review_id)
     review = review_services.review_decide(
         actor=_user(request),
@@ -688,11 +718,11 @@ def licence_vat(request: HttpRequest, number: str, payload: VatNumberIn) -> Lice
 
 @licences_router.post(
     "/{number}/renew",
-    response={201: ApplicationOut, **ERRORS},
+    response={201: LicenceApplicationOut, **ERRORS},
     auth=AUTH,
     summary="Open a renewal application",
 )
-def licence_renew(request: HttpRequest, number: str, payload: ReasonIn) -> tuple[int, ApplicationOut]:
+def licence_renew(request: HttpRequest, number: str, payload: ReasonIn) -> tuple[int, LicenceApplicationOut]:
     licence = selectors.get_licence_for(_user(request), number)
     application = services.renewal_open(actor=_user(request), licence=licence)
     return 201, _fresh(request, application.pk)
@@ -700,11 +730,13 @@ def licence_renew(request: HttpRequest, number: str, payload: ReasonIn) -> tuple
 
 @licences_router.post(
     "/{number}/amend",
-    response={201: ApplicationOut, **ERRORS},
+    response={201: LicenceApplicationOut, **ERRORS},
     auth=AUTH,
     summary="Open an amendment application",
 )
-def licence_amend(request: HttpRequest, number: str, payload: AmendmentIn) -> tuple[int, ApplicationOut]:
+def licence_amend(
+    request: HttpRequest, number: str, payload: AmendmentIn
+) -> tuple[int, LicenceApplicationOut]:
     licence = selectors.get_licence_for(_user(request), number)
     data = services.licence_input(licence)
     data.activities = list(payload.activities)

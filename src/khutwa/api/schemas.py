@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from khutwa.api.errors import ApiProblem
 from khutwa.inputs import date_in_range
+from khutwa.keyset import BadCursor, cursor_encode, keyset_page
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -23,6 +26,24 @@ def _day(value: dt.date) -> dt.date:
 
 #: A date a request may carry: 1900-01-01 to 9999-12-31 (else 422 naming the field).
 Day = Annotated[dt.date, AfterValidator(_day)]
+
+
+def enforced(**schema: Any) -> dict[str, Any]:
+    """What the service behind an operation enforces (with its own field messages, in the
+    request's language), stated in the OpenAPI document as JSON Schema (`json_schema_extra`):
+    clients and the fuzzer then send what the operation takes. pydantic does not check these
+    (the service's message for each is more precise than a pattern's); `tests/api/
+    test_schema_constraints.py` checks that each one refuses what the service refuses."""
+    return schema
+
+
+#: Patterns of what the services take (each value is stripped first where the service strips it).
+AMOUNT = r"^\s*[0-9]+(\.[0-9]{1,3})?\s*$"
+PUBLIC_ID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+CPR = r"^\s*[0-9]{9}\s*$"
+CR_NUMBER = r"^\s*[0-9]{1,10}(-[0-9]{1,4})?\s*$"
+VAT_NUMBER = r"^\s*([0-9]{15})?\s*$"
+NOT_BLANK = r"\S"
 
 
 class Problem(Schema):
@@ -49,6 +70,54 @@ def page_of(rows: QuerySet[M], page: PageIn, out: Callable[[M], Any]) -> dict[st
     """One page of an ordered queryset as a list response: the page's rows and the total count."""
     items = [out(row) for row in rows[page.offset : page.offset + page.limit]]
     return {"items": items, "count": rows.count()}
+
+
+class CursorPageIn(PageIn):
+    """`?limit=&offset=` as every list, and `?cursor=` for lists that go deep (keyset pages)."""
+
+    cursor: str | None = Field(
+        None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description=(
+            "Keyset pages: empty for the first page, then the `next` of the page before. With a "
+            "cursor, `offset` is ignored and `count` is the number of items on this page (no total "
+            "is counted); without one, `offset` and the exact `count` work as before."
+        ),
+    )
+
+
+class PageOut(ListOut[T], Generic[T]):
+    next: str | None = Field(
+        None, description="The cursor of the following page (`?cursor=`), or null on the last page."
+    )
+
+
+def cursor_page_of(
+    rows: QuerySet[M], page: CursorPageIn, out: Callable[[M], Any], *, order: Sequence[str]
+) -> dict[str, Any]:
+    """`page_of` for a list that goes deep: with `?cursor=` one index range after the cursor in
+    `order` (which ends with the primary key; `khutwa.keyset`), no OFFSET and no COUNT; without,
+    the offset page and the exact total as before. Either way `next` is the following page's
+    cursor. A cursor the list did not make is a 422 naming `cursor`."""
+    rows = rows.order_by(*order)
+    names = [name.lstrip("-") for name in order]
+    if page.cursor is None:
+        chosen = list(rows[page.offset : page.offset + page.limit])
+        total = rows.count()
+        more = page.offset + len(chosen) < total
+        last = cursor_encode([getattr(chosen[-1], n) for n in names]) if chosen and more else None
+        return {"items": [out(row) for row in chosen], "count": total, "next": last}
+    try:
+        found = keyset_page(rows, order, after=page.cursor, size=page.limit)
+    except BadCursor:
+        message = _("This page link is not valid: start again from the first page.")
+        raise ApiProblem(422, message, [{"field": "cursor", "message": message}]) from None
+    if page.cursor and found.is_first:
+        # Nothing is left after the cursor (its rows left the list meanwhile): the end, not the
+        # first page again, so that a client following `next` always stops.
+        return {"items": [], "count": 0, "next": None}
+    return {"items": [out(row) for row in found], "count": len(found), "next": found.next_cursor}
 
 
 class TokenIn(Schema):

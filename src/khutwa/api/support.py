@@ -12,13 +12,15 @@ from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
 from khutwa.api.auth import AUTH
 from khutwa.api.errors import invalid_fields
-from khutwa.api.schemas import Day, ListOut, PageIn, Problem, page_of
+from khutwa.api.schemas import CursorPageIn, Day, ListOut, PageIn, PageOut, Problem, cursor_page_of, page_of
 from khutwa.errors import NotFound, Refused
 from khutwa.http import download
 from khutwa.support import selectors, services
 from khutwa.support.models import Claim, PayoutBatch, Programme, SupportApplication
 
 router = Router(tags=["support"])
+#: The order of selectors.applications_for, ending with the key: the cursor's columns.
+APPLICATIONS_ORDER = ("-created_at", "-id")
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
 
 
@@ -64,7 +66,7 @@ class EligibilityOut(Schema):
     rules: list[RuleOut]
 
 
-class ApplicationFilters(PageIn):
+class ApplicationFilters(CursorPageIn):
     status: str = Field("", max_length=20)
     programme: str = Field("", max_length=50)
 
@@ -340,13 +342,13 @@ def application_create(request: HttpRequest, payload: ApplicationIn) -> tuple[in
 
 @router.get(
     "/applications",
-    response={200: ListOut[ApplicationOut], **ERRORS},
+    response={200: PageOut[ApplicationOut], **ERRORS},
     auth=AUTH,
     summary="Your applications, or the officer's queue",
 )
 def application_list(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
     qs = selectors.applications_for(_user(request), status=filters.status, programme=filters.programme)
-    return page_of(qs.prefetch_related("messages"), filters, application_out)
+    return cursor_page_of(qs.prefetch_related("messages"), filters, application_out, order=APPLICATIONS_ORDER)
 
 
 @router.get("/applications/{application_id}", response={200: ApplicationOut, **ERRORS}, auth=AUTH)

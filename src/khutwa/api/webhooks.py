@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from khutwa.accounts.models import User
 from khutwa.api.auth import AUTH
-from khutwa.api.schemas import ListOut, PageIn, Problem, page_of
+from khutwa.api.schemas import CursorPageIn, ListOut, PageIn, PageOut, Problem, cursor_page_of, page_of
 from khutwa.webhooks import events, selectors, services
 from khutwa.webhooks.models import Delivery, DeliveryStatus, Subscription
 
@@ -67,7 +67,7 @@ class DeliveryOut(Schema):
     created_at: dt.datetime
 
 
-class DeliveryFilter(PageIn):
+class DeliveryFilter(CursorPageIn):
     status: str = Field("", max_length=10, description="pending | delivered | failed")
     limit: int = Field(100, ge=1, le=500)
 
@@ -197,7 +197,7 @@ def subscription_ping(request: HttpRequest, subscription_id: int) -> tuple[int, 
 
 @router.get(
     "/subscriptions/{subscription_id}/deliveries",
-    response={200: ListOut[DeliveryOut], **ERRORS},
+    response={200: PageOut[DeliveryOut], **ERRORS},
     auth=AUTH,
     summary="The delivery log of a subscription, newest first",
 )
@@ -206,7 +206,9 @@ def delivery_list(
 ) -> dict[str, Any]:
     subscription = selectors.get_subscription_for(_user(request), subscription_id)
     status = filters.status if filters.status in DeliveryStatus.values else ""
-    return page_of(selectors.deliveries_of(subscription, status=status), filters, delivery_out)
+    return cursor_page_of(
+        selectors.deliveries_of(subscription, status=status), filters, delivery_out, order=("-id",)
+    )
 
 
 @router.post(
