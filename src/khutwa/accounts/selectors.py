@@ -73,9 +73,10 @@ def user_for_session(pk: Any, *, device_id: int | None = None) -> User | None:
     return statement.build(alias, [values[i] for i in statement.order])
 
 
-# Markers for the two parameters in the compiled statement (ids no table reaches).
+# Markers for the two parameters in the compiled statement, each within its column's range (the
+# device's is a 32-bit integer; an id out of range compiles to no statement on PostgreSQL).
 _PK_MARK = 2**62 + 14
-_DEVICE_MARK = 2**62 + 15
+_DEVICE_MARK = 2**31 - 15
 
 
 @dataclass(frozen=True)
