@@ -167,3 +167,29 @@ def test_the_api_refuses_a_bad_cursor_naming_the_field(client, holder, documents
     assert response.status_code == 422 and response["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert body["errors"][0]["field"] == "cursor" and body["errors"][0]["message"]
+
+
+def test_the_portal_list_reads_the_user_and_their_sources_once_per_page(
+    client, holder, customer, monkeypatch
+):
+    """A holder who is also someone else's customer: the session, the user (roles and enterprise
+    with it), the licences and customer entries (one UNION), one range read per source, the
+    customer filter's options and the header's unread notices; the same deep in the list."""
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    now = timezone.now().replace(microsecond=0)
+    for k in range(5):
+        issue(holder, customer, now - dt.timedelta(seconds=10 * k))
+    world = World()
+    world.licensed(activities=["home-meals"], tier="standard")
+    theirs = services.customer_create(
+        actor=world.applicant, kind="individual", cpr=holder.cpr, name_ar="م", name_en="M", address="Riffa"
+    )
+    addressed = issue(world.applicant, theirs, now - dt.timedelta(seconds=5))
+    client.force_login(holder)
+    assert addressed.number in client.get("/en/documents/").content.decode()
+    cursor = selectors.document_page(holder, size=2).next
+    for path in ("/en/documents/", f"/en/documents/?after={cursor}"):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        tables = [q["sql"].split(" FROM ", 1)[-1].split()[0] for q in captured.captured_queries]
+        assert len(captured.captured_queries) <= 7, tables

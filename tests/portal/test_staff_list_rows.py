@@ -133,11 +133,11 @@ def test_a_staff_page_does_not_count_notices(client, world, django_assert_num_qu
     assert 'data-nav="my"' in client.get("/en/my/").content.decode()
 
 
-# Per request: the session, the user, the user's roles; then each page's own reads.
-LICENCES_QUERIES = 3 + 1  # the page of licences (tier joined)
-QUEUE_QUERIES = 3 + 2  # the page of reviews (application joined), the reviewer's body
-PIPELINE_QUERIES = 3 + 5  # the page, the capped counts (one), overdue: bodies + capped counts, governorates
-OVERDUE_QUERIES = 3 + 3  # the page (application and body joined), overdue: bodies + capped counts
+# Per request: the session, the user with their roles (accounts.selectors.user_for_session); then the page's.
+LICENCES_QUERIES = 2 + 1  # the page of licences (tier joined)
+QUEUE_QUERIES = 2 + 2  # the page of reviews (application joined), the reviewer's body
+PIPELINE_QUERIES = 2 + 5  # the page, the capped counts (one), overdue: bodies + capped counts, governorates
+OVERDUE_QUERIES = 2 + 3  # the page (application and body joined), overdue: bodies + capped counts
 
 
 @pytest.mark.parametrize(

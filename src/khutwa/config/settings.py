@@ -187,8 +187,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # Django's and django-otp's, with the user, their roles and TOTP device in one query.
+    "khutwa.accounts.middleware.AuthenticationMiddleware",
+    "khutwa.accounts.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "khutwa.accounts.middleware.SessionPolicyMiddleware",
     "khutwa.accounts.middleware.SecondFactorMiddleware",

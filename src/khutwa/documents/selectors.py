@@ -244,28 +244,52 @@ LIST_COLUMNS = (
 SCAN_LIMIT = 1000
 
 
-def _sources(user: Any) -> list[tuple[str, list[int]]]:
-    """Who may see what, as (column, ids) each served by one index: the user's licences'
-    documents, and the documents addressed to them (their customer entries in every holder's
-    book). The two are read apart and merged, so that each walks its own index in list order."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    from khutwa.licensing.models import Licence
+@dataclass(frozen=True)
+class Sources:
+    """Who may see what, as ids each served by one index: the user's licences (their
+    documents) and the user's entries in every holder's book (the documents addressed to them);
+    `has_active_licence`: one of the licences is active (the list then shows the holder's tools)."""
 
-    sources: list[tuple[str, list[int]]] = []
-    licences = list(Licence.objects.filter(holder_id=user.pk).values_list("pk", flat=True))
-    if licences:
-        sources.append(("licence", licences))
-    addressed = Q(pk__in=[])
-    if user.cpr:
-        addressed |= Q(kind=CustomerKind.INDIVIDUAL, cpr=user.cpr)
-    if cr := user.verified_cr:
-        addressed |= Q(kind=CustomerKind.BUSINESS, cr_number=cr)
-    if user.cpr or user.verified_cr:
-        customers = list(Customer.objects.filter(addressed).values_list("pk", flat=True))
-        if customers:
-            sources.append(("customer", customers))
-    return sources
+    licences: list[int]
+    customers: list[int]
+    has_active_licence: bool = False
+
+    def as_columns(self) -> list[tuple[str, list[int]]]:
+        """(column, ids) per source that has any: read apart and merged, so that each walks its
+        own index in list order."""
+        return [
+            (field, ids) for field, ids in (("licence", self.licences), ("customer", self.customers)) if ids
+        ]
+
+
+def document_sources(user: Any) -> Sources:
+    """The user's `Sources` in one query (the licences and the customer entries, a UNION ALL)."""
+    if not getattr(user, "is_authenticated", False):
+        return Sources([], [])
+    from khutwa.licensing.models import Licence, LicenceStatus
+
+    rows = Licence.objects.filter(holder_id=user.pk).order_by().values_list(Value("licence"), "pk", "status")
+    cr = user.verified_cr
+    if user.cpr or cr:
+        addressed = Q(pk__in=[])
+        if user.cpr:
+            addressed |= Q(kind=CustomerKind.INDIVIDUAL, cpr=user.cpr)
+        if cr:
+            addressed |= Q(kind=CustomerKind.BUSINESS, cr_number=cr)
+        customers = (
+            Customer.objects.filter(addressed).order_by().values_list(Value("customer"), "pk", Value(""))
+        )
+        rows = rows.union(customers, all=True)
+    licences: list[int] = []
+    entries: list[int] = []
+    active = False
+    for source, pk, status in rows:
+        if source == "licence":
+            licences.append(pk)
+            active = active or status == LicenceStatus.ACTIVE
+        else:
+            entries.append(pk)
+    return Sources(licences, entries, has_active_licence=active)
 
 
 def _text(query: str) -> Q:
@@ -291,18 +315,22 @@ def document_page(
     status: str = "",
     today: dt.date | None = None,
     columns: tuple[str, ...] | None = LIST_COLUMNS,
+    sources: Sources | None = None,
 ) -> DocumentPage:
     """A page of the user's documents, newest first, after (or before) a cursor: one indexed
     range read per source of visibility, `size + 1` rows each, no OFFSET and no COUNT. An
     invoice status reads the balances' `(licence, status, issued_at, invoice)` index; a text
     search reads at most `SCAN_LIMIT` rows per source. `columns`: the columns read (None: whole
-    rows, payload included). Raises BadCursor for a cursor this list did not make."""
+    rows, payload included). `sources`: the user's, if the caller has them (`document_sources`).
+    Raises BadCursor for a cursor this list did not make."""
     position = Position.decode(before or after) if (before or after) else None
     backwards = bool(before)
     sign = 1 if backwards else -1
     items: dict[int, Document] = {}
     bound: tuple[int, int] | None = None  # how far every source was searched, in scan order
-    for field, ids in _sources(user):
+    if sources is None:
+        sources = document_sources(user)
+    for field, ids in sources.as_columns():
         # An invoice status of the user's licences: the balances' index, in list order.
         keyed = field == "licence" and status in INVOICE_STATUSES
         at, pk = ("balance__issued_at", "balance__invoice_id") if keyed else ("issued_at", "id")
@@ -371,6 +399,7 @@ def document_page(
                 query=query,
                 status=status,
                 today=today,
+                sources=sources,
             )
         page.reverse()
     first = Position.of(page[0]).encode() if page else None
