@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections, router
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Field, Func, Model, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 
 _K = TypeVar("_K")
 
@@ -64,16 +65,43 @@ def cursor_decode(model: type[Model], names: Sequence[str], cursor: str) -> list
     return values
 
 
-def _beyond(names: Sequence[str], values: Sequence[Any], *, forward: bool) -> Q:
+def _beyond(names: Sequence[str], values: Sequence[Any], *, forward: bool, vendor: str = "") -> Q:
     """Rows strictly beyond `values` in the (lexicographic) order of `names`, written as
-    ``a >= x AND (a > x OR <the rest beyond>)``: the leading bound is an index range."""
+    ``a >= x AND (a > x OR <the rest beyond>)``: the leading bound is an index range. On
+    PostgreSQL, ``row_beyond`` (the rest as one row comparison)."""
     gt, ge = ("gt", "gte") if forward else ("lt", "lte")
     head, value = names[0], values[0]
     if len(names) == 1:
         return Q(**{f"{head}__{gt}": value})
+    if vendor == "postgresql":
+        return row_beyond(names, values, forward=forward)
     return Q(**{f"{head}__{ge}": value}) & (
         Q(**{f"{head}__{gt}": value}) | _beyond(names[1:], values[1:], forward=forward)
     )
+
+
+class _Row(Func):
+    """``(a, b, …)``: a row of columns or of values."""
+
+    function = ""
+    template = "(%(expressions)s)"
+    output_field = Field()
+
+
+def row_beyond(names: Sequence[str], values: Sequence[Any], *, forward: bool) -> Q:
+    """PostgreSQL: rows strictly beyond `values` in the order of `names`, written as
+    ``a >= x AND (a, b) > (x, y)`` (``<=``, ``<`` when not `forward`). Its b-tree takes the row
+    comparison as the start of the range on every column of an index over `names` in this order
+    (after the columns the query fixes with ``=``); the ``a > x OR (a = x AND b > y)`` form only
+    bounds the first, or nothing, and deep in a list every row before the cursor's (all of its
+    day, for a date) was read and thrown away. (SQLite's planner bounds a range by the leading
+    ``a >= x`` of ``_beyond``'s form and runs its OR on the index entries.)"""
+    columns = _Row(*(F(name) for name in names))
+    bounds = _Row(*(Value(value) for value in values))
+    head, value = names[0], values[0]
+    if forward:
+        return Q(**{f"{head}__gte": value}) & Q(GreaterThan(columns, bounds))
+    return Q(**{f"{head}__lte": value}) & Q(LessThan(columns, bounds))
 
 
 @dataclass
@@ -119,7 +147,8 @@ def keyset_page(
     if cursor:
         values = cursor_decode(model, names, cursor)
         # Beyond the cursor in column terms: greater when reading ascending.
-        qs = qs.filter(_beyond(names, values, forward=descending == backwards))
+        vendor = connections[router.db_for_read(model)].vendor
+        qs = qs.filter(_beyond(names, values, forward=descending == backwards, vendor=vendor))
     reading = [(n if descending == backwards else f"-{n}") for n in names]
     rows = list(qs.order_by(*reading)[: size + 1])
     more = len(rows) > size

@@ -101,3 +101,27 @@ def test_a_name_search_reads_the_trigram_index(people):
             cursor.execute("EXPLAIN " + sql, params)
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "application_name_trgm" in plan
+
+
+def test_a_phrase_reads_from_the_trigram_index_only_the_rows_that_hold_it(world):
+    """PostgreSQL: the index is over the names with their spaces joined (licensing 0007), so the
+    trigrams of "زينب ال" cross the space: rows with both words apart are no candidates (over
+    the names as they were, pg_trgm took each word alone and rechecked every such row)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's FTS5 trigram table matches the phrase itself")
+    holder = world.in_review(name_ar="زينب الحداد", name_en="Zainab")
+    for name in ("الزهراء زينب", "زينب علي الحسن", "الحسن زينب", "زينب_ال"):
+        world.in_review(user=applicant(), name_ar=name, name_en="Other")
+    sql, params = selectors.pipeline(query="زينب ال").query.sql_with_params()
+
+    assert _found("زينب ال") == {holder.reference}
+    assert _found("زينب_ال") == {Application.objects.get(name_ar="زينب_ال").reference}
+    assert _found("ينب ال%") == set()  # LIKE's wildcards are the query's letters
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on application_name_joined_trgm" in plan, plan
+    # No candidate without the phrase (each row's other versions are not rechecked, just unseen).
+    assert "Rows Removed by Index Recheck" not in plan, plan

@@ -7,9 +7,12 @@ import html
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from khutwa.approvals.models import Review
+from khutwa.approvals.selectors import QUEUE_ORDER, review_queue
 from khutwa.keyset import BadCursor, count_capped, cursor_decode, cursor_encode, keyset_page
 from khutwa.licensing import selectors
 from khutwa.licensing.models import Application
@@ -175,3 +178,33 @@ def test_registrar_overdue_pages_by_due_date(client, world, small_pages):
     assert len(overdue) >= 3
     assert all(ref in first for ref in refs[:2])
     assert refs[2] in second
+
+
+def _plan(sql: str) -> str:
+    """PostgreSQL's plan of a statement (parameters inlined), sequential scans off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_a_deep_queue_page_starts_its_index_range_at_the_cursors_due_date_and_id(world, direction):
+    """PostgreSQL: (due_date, id) beyond the cursor is one row comparison in the index condition,
+    not a filter over every review of the cursor's day (thousands of them at national scale)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite bounds the range by the leading due_date >= and runs the OR on the index")
+    reviews = _open_food_reviews(world, 5)
+    queue = review_queue(world.reviewers["food-control"]).values("id", "due_date")
+    cursor = cursor_encode([reviews[2].due_date, reviews[2].pk])
+
+    with CaptureQueriesContext(connection) as queries:
+        page = keyset_page(queue, QUEUE_ORDER, size=2, **{direction: cursor})
+
+    expected = reviews[3:5] if direction == "after" else reviews[0:2]
+    assert [row["id"] for row in page] == [r.pk for r in expected]
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    plan = _plan(sql)
+    sign = ">" if direction == "after" else "<"
+    index_conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any(f"ROW(due_date, id) {sign} ROW(" in line for line in index_conditions), plan

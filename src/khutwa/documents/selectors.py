@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from khutwa.documents.models import Allocation, Customer, CustomerKind, Document, DocumentType
 from khutwa.errors import NotFound
+from khutwa.keyset import row_beyond
 
 
 def visible_to(user: Any) -> Q:
@@ -346,7 +348,11 @@ def document_page(
         )
         if position is not None:
             t, i = position.issued_at, position.id
-            if backwards:
+            if connection.vendor == "postgresql":
+                # (issued_at, id) beyond the cursor as one row comparison: the start of the index
+                # range, where the OR below only filtered (a deep page read every row before it).
+                qs = qs.filter(row_beyond((at, pk), (t, i), forward=backwards))
+            elif backwards:
                 qs = qs.filter(Q(**{f"{at}__gt": t}) | Q(**{at: t, f"{pk}__gt": i}))
             else:
                 qs = qs.filter(Q(**{f"{at}__lt": t}) | Q(**{at: t, f"{pk}__lt": i}))
