@@ -29,6 +29,17 @@ def licence(world):
     return world.licensed(activities=["home-meals", "sewing-abayas"], tier="standard")
 
 
+def yesterday() -> dt.date:
+    """The Bahraini day before today: a licence issued then is valid for documents issued a few
+    hours ago, which between midnight and 03:00 in Bahrain were issued on the previous day."""
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def licence_since_yesterday(world):
+    return world.licensed(activities=["home-meals", "sewing-abayas"], tier="standard", today=yesterday())
+
+
 @pytest.fixture
 def holder(world, licence):
     return world.applicant

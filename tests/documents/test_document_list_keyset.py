@@ -11,10 +11,16 @@ from django.utils import timezone
 from khutwa.documents import selectors, services
 from khutwa.documents.models import Document, DocumentType
 from tests.api.test_licensing_api import auth
-from tests.documents.conftest import line
+from tests.documents.conftest import line, yesterday
 from tests.licensing.factories import World, applicant
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def licence(licence_since_yesterday):
+    """The documents below are issued hours ago: the licence is valid from the day before."""
+    return licence_since_yesterday
 
 
 def issue(holder, customer, now, type_=DocumentType.INVOICE):
@@ -39,7 +45,7 @@ def documents(holder, customer):
 def stranger_documents(db):
     """Another holder's documents, issued to a customer with the same CPR as ours."""
     world = World()
-    world.licensed(activities=["home-meals"], tier="standard")
+    world.licensed(activities=["home-meals"], tier="standard", today=yesterday())
     other = world.applicant
     theirs = services.customer_create(
         actor=other, kind="individual", cpr="870303003", name_ar="يوسف", name_en="Yousif", address="Riffa"
@@ -180,7 +186,7 @@ def test_the_portal_list_reads_the_user_and_their_sources_once_per_page(
     for k in range(5):
         issue(holder, customer, now - dt.timedelta(seconds=10 * k))
     world = World()
-    world.licensed(activities=["home-meals"], tier="standard")
+    world.licensed(activities=["home-meals"], tier="standard", today=yesterday())
     theirs = services.customer_create(
         actor=world.applicant, kind="individual", cpr=holder.cpr, name_ar="م", name_en="M", address="Riffa"
     )

@@ -16,6 +16,12 @@ from tests.documents.test_document_list_keyset import issue
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def licence(licence_since_yesterday):
+    """The documents below are issued hours ago: the licence is valid from the day before."""
+    return licence_since_yesterday
+
+
 def plan_of(sql):
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

@@ -24,6 +24,12 @@ from tests.documents.test_document_list_plans import plan_of
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def licence(licence_since_yesterday):
+    """The documents below are issued hours ago: the licence is valid from the day before."""
+    return licence_since_yesterday
+
+
 def invoice(holder, customer, price, now=None):
     data = services.DocumentInput(
         type="invoice", customer=customer.pk, lines=[line(quantity="1", unit_price=price)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -120,9 +121,10 @@ class World:
     def approved(self, **kw: Any) -> Application:
         return self.decide_all(self.in_review(**kw))
 
-    def licensed(self, **kw: Any) -> Licence:
+    def licensed(self, *, today: dt.date | None = None, **kw: Any) -> Licence:
+        """An approved application's licence, issued `today` (the Bahraini day by default)."""
         app = self.approved(**kw)
-        return services.licence_issue(actor=self.registrar, application=app)
+        return services.licence_issue(actor=self.registrar, application=app, today=today)
 
 
 __all__ = ["Inspection", "World", "applicant", "make_input", "staff"]

@@ -9,12 +9,11 @@ import datetime as dt
 import heapq
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,33 +59,43 @@ def with_status(qs: QuerySet[Document], status: str, today: dt.date) -> QuerySet
     return qs.filter(response__answer=status)
 
 
+def _fils(field: str) -> Cast:
+    """An amount column (BHD, 3 places) as integer fils: SQLite keeps decimals as REAL, whose
+    sums are not exact (0.043 + 0.005 < 0.048), so amounts are compared in fils as the stored
+    balances are (`balances.fils`)."""
+    return Cast(Round(F(field) * Value(1000), output_field=DecimalField()), output_field=BigIntegerField())
+
+
 def _sum_per_invoice(rows: QuerySet[Any], field: str) -> Coalesce:
-    """The sum of `field` over the rows that name the outer invoice (0 when none do)."""
+    """The sum of `field` in fils over the rows that name the outer invoice (0 when none do)."""
     return Coalesce(
         Subquery(
             rows.filter(invoice_id=OuterRef("pk"))
             .order_by()
             .values("invoice_id")
-            .annotate(s=Sum(field))
+            .annotate(s=Sum(_fils(field)))
             .values("s")
         ),
-        Value(Decimal("0")),
-        output_field=DecimalField(max_digits=14, decimal_places=3),
+        Value(0),
+        output_field=BigIntegerField(),
     )
 
 
 def with_status_computed(qs: QuerySet[Document], status: str) -> QuerySet[Document]:
     """An invoice status computed from the credit notes and receipts themselves (per invoice
-    row, two subqueries): what the stored balance must agree with (tests, verification)."""
+    row, two subqueries, in fils): what the stored balance must agree with (tests,
+    verification)."""
     credited = _sum_per_invoice(Document.objects.all(), "total")
     allocated = _sum_per_invoice(Allocation.objects.all(), "amount")
-    qs = qs.filter(type=DocumentType.INVOICE).annotate(s_credited=credited, s_allocated=allocated)
+    qs = qs.filter(type=DocumentType.INVOICE).annotate(
+        s_total=_fils("total"), s_credited=credited, s_allocated=allocated
+    )
     # Fully credited: "credited" (not "paid", though nothing is left to pay); paid: settled
     # by receipts, with or without a partial credit; unpaid: anything still outstanding.
-    fully_credited = Q(s_credited__gte=F("total"))
+    fully_credited = Q(s_credited__gte=F("s_total"))
     if status == "credited":
         return qs.filter(fully_credited)
-    settled = Q(s_allocated__gt=0, s_allocated__gte=F("total") - F("s_credited")) & ~fully_credited
+    settled = Q(s_allocated__gt=0, s_allocated__gte=F("s_total") - F("s_credited")) & ~fully_credited
     if status == "paid":
         return qs.filter(settled)
     return qs.exclude(settled).exclude(fully_credited)
