@@ -38,6 +38,12 @@ def environment(database_url: str | None = None) -> Iterator[dict[str, str]]:
             "DJANGO_SETTINGS_MODULE": "khutwa.config.settings",
             "LOG_LEVEL": "WARNING",
         }
+        if is_postgres(database_url):
+            # Connections kept for a minute, as scripts/cluster.sh and docs/deployment.md run
+            # PostgreSQL (behind PgBouncer): with 0, every request opened one (7-11 ms and the
+            # catalog reads of each table it touched), which `/healthz`, touching no table, did
+            # not pay. DB_CONN_MAX_AGE set in the environment wins.
+            env["DB_CONN_MAX_AGE"] = os.environ.get("DB_CONN_MAX_AGE", "60")
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
@@ -101,10 +107,10 @@ def migrate() -> None:
 
 
 def analyze() -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk load, as autovacuum's ANALYZE does
-    on a live server within a minute or so: measured right after a load, the planner would
-    still see the tables as they were before it. (SQLite's planner keeps no statistics unless
-    asked; nothing to do there.)"""
+    """After a bulk load, what autovacuum does on a live server within a minute or so: VACUUM
+    (the visibility map that index-only scans need, GIN indexes' pending lists merged into the
+    index) and ANALYZE (measured right after a load, the planner would still see the tables as
+    they were before it). (SQLite's planner keeps no statistics unless asked; nothing to do.)"""
     import django
 
     django.setup()
@@ -112,7 +118,7 @@ def analyze() -> None:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
 
 
 @contextmanager
