@@ -81,13 +81,7 @@ def test_a_line_outside_the_stated_constraints_is_refused(client, holder, custom
         "unit_price": "5.500",
         **change,
     }
-    response = client.post(
-        "/api/v1/documents",
-        {"type": "invoice", "customer": customer.pk, "lines": [line]},
-        content_type="application/json",
-        HTTP_ACCEPT_LANGUAGE="en",
-        **auth(holder),
-    )
+    response = _invoice_with(client, holder, customer, line)
     assert response.status_code == 422, response.content
     assert field in [e["field"] for e in response.json()["errors"]]
 
@@ -102,10 +96,16 @@ def test_values_inside_the_stated_constraints_are_taken(client, holder, customer
         "unit": "kg",
         "vat_category": "",
     }
-    response = client.post(
+    response = _invoice_with(client, holder, customer, line)
+    assert response.status_code == 201, response.content
+
+
+def _invoice_with(client, holder, customer, line):
+    """POST an invoice of one line through the API, in English."""
+    return client.post(
         "/api/v1/documents",
         {"type": "invoice", "customer": customer.pk, "lines": [line]},
         content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
         **auth(holder),
     )
-    assert response.status_code == 201, response.content
