@@ -105,6 +105,27 @@ def test_a_wrong_passphrase_is_a_clear_error_and_changes_nothing(store: KeyStore
     assert wrong.jwks() == store.jwks()  # public material needs no passphrase
 
 
+def _passphrase_whose_padding_passes(pem: bytes) -> bytes:
+    """A wrong passphrase whose decryption of `pem` has valid padding (about 1 in 256): the key's
+    DER then fails to parse, as a damaged file's would."""
+    for i in range(20_000):
+        candidate = b"wrong-%d" % i
+        try:
+            serialization.load_pem_private_key(pem, password=candidate)
+        except ValueError as exc:
+            if "password" not in str(exc).lower() and "decrypt" not in str(exc).lower():
+                return candidate
+    raise AssertionError("no such passphrase in 20,000")
+
+
+def test_a_wrong_passphrase_whose_padding_passes_still_names_the_passphrase(store: KeyStore) -> None:
+    [path] = store.directory.glob("signing-*.key.pem")
+    wrong = KeyStore(store.directory, _passphrase_whose_padding_passes(path.read_bytes()))
+    ambiguous = r"wrong passphrase for the key store .*, or the private key file"
+    with pytest.raises(KeyStoreError, match=ambiguous):
+        wrong.active_signing_key()
+
+
 def test_an_empty_passphrase_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError, match="non-empty"):
         KeyStore(tmp_path, b"")

@@ -315,6 +315,14 @@ class KeyStore:
                 raise KeyStoreError(
                     f"wrong passphrase for the key store {self.directory}: cannot decrypt {name}"
                 ) from None
+            if data.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
+                # A wrong passphrase usually fails the decryption's padding check (above); about
+                # once in 256 the padding it yields happens to be valid and the key's DER then
+                # fails to parse, as a damaged file's would: the two cannot be told apart here.
+                raise KeyStoreError(
+                    f"wrong passphrase for the key store {self.directory}, or the private key file "
+                    f"{path} is corrupt: cannot decrypt {name} ({exc})"
+                ) from None
             raise KeyStoreError(f"the private key file {path} is corrupt: {exc}") from None
         except TypeError as exc:  # not encrypted: refuse, private keys are never stored in clear
             raise KeyStoreError(f"the private key file {path} is not encrypted: {exc}") from None
