@@ -93,7 +93,10 @@ def test_the_lookups_by_quotation_invoice_and_split_group_read_their_partial_ind
         (Document.objects.filter(split_group=quotation.public_id), "document_split_group_set"),
     ]
     for queryset, index in cases:
-        plan = plan_of(_sql(queryset))
+        # Without the model's ordering: on these few rows a backward scan of the issue-time index
+        # filtered by the link cost about what the partial index and a sort do, and the planner
+        # took either from run to run; what is tested is the lookup's own index.
+        plan = plan_of(_sql(queryset.order_by()))
         assert index in plan, plan
 
 
