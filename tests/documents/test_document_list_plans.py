@@ -24,15 +24,17 @@ def licence(licence_since_yesterday):
 
 def plan_of(sql, *, ordered=False):
     """The statement's plan (PostgreSQL: sequential scans off). `ordered`: a keyset page's
-    statement, planned with bitmap scans and sorts off too: on the tests' few rows a bitmap scan
-    of any index with a sort after it costs about what the ordered index range does, and with the
-    statistics earlier tests or autovacuum left the planner took one or the other from run to
-    run (a plan that needs no sort is what a list page reads at volume)."""
+    statement, planned with bitmap scans and sorts (incremental ones too) off: on the tests' few
+    rows a bitmap scan of any index, or a range of the leading column's index, with a sort after
+    it costs about what the ordered index range does, and with the statistics earlier tests or
+    autovacuum left the planner took one or the other from run to run (a plan that needs no sort
+    is what a list page reads at volume)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("EXPLAIN QUERY PLAN " + sql)
             return " ".join(str(row) for row in cursor.fetchall())
-        off = ("enable_seqscan", "enable_bitmapscan", "enable_sort") if ordered else ("enable_seqscan",)
+        ordered_off = ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort")
+        off = ordered_off if ordered else ("enable_seqscan",)
         for setting in off:
             cursor.execute(f"SET LOCAL {setting} = off")
         cursor.execute("EXPLAIN " + sql)

@@ -182,14 +182,15 @@ def test_registrar_overdue_pages_by_due_date(client, world, small_pages):
 
 def _plan(sql: str) -> str:
     """PostgreSQL's plan of a statement (parameters inlined), the table analysed first in the
-    test's own transaction (its rows count), sequential and bitmap scans and sorts off: costed from
-    whatever statistics earlier tests or autovacuum left, the test's few rows had the planner
-    take another index and a sort from run to run."""
+    test's own transaction (its rows count), sequential and bitmap scans and sorts (incremental
+    ones too) off: costed from whatever statistics earlier tests or autovacuum left, the test's
+    few rows had the planner take another index and a sort from run to run."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE approvals_review")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")  # the page reads its range in order
+        cursor.execute("SET LOCAL enable_sort = off")  # the page reads its range in order,
+        cursor.execute("SET LOCAL enable_incremental_sort = off")  # not sorted after a due-date range
         cursor.execute("EXPLAIN " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
 
