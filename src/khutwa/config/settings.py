@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -240,6 +241,19 @@ elif _db["ENGINE"] not in ("django.db.backends.postgresql",):
     raise ImproperlyConfigured(
         f"DATABASE_URL must point at SQLite or PostgreSQL, got engine {_db['ENGINE']!r}."
     )
+# PostgreSQL: DB_PREPARE_THRESHOLD=N binds parameters on the server and prepares a statement the
+# N-th time a connection runs it (psycopg's prepare_threshold): the server plans it once, not on
+# every request (a verification's document read spent more time planned than run). Off by default:
+# PgBouncer before 1.21 in transaction mode (the cluster's, Debian 12's 1.18) cannot carry prepared
+# statements between its server connections; use it on direct connections (docs/configuration.md).
+DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 0, minimum=0)
+_prepared: dict[str, Any] = (
+    {"server_side_binding": True, "prepare_threshold": DB_PREPARE_THRESHOLD}
+    if DB_PREPARE_THRESHOLD and _db["ENGINE"] == "django.db.backends.postgresql"
+    else {}
+)
+if _prepared:
+    _db["OPTIONS"] = {**_db.get("OPTIONS", {}), **_prepared}
 _db["ATOMIC_REQUESTS"] = False
 # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) cannot outlive
 # its transaction's server connection: DB_DISABLE_SERVER_SIDE_CURSORS=true turns them off.
@@ -260,6 +274,8 @@ if DATABASE_REPLICA_URL:
             "DATABASE_REPLICA_URL must point at a PostgreSQL replica of a PostgreSQL DATABASE_URL."
         )
     _replica["ATOMIC_REQUESTS"] = False
+    if _prepared:
+        _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), **_prepared}
     _replica["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
     # Tests read the replica through the primary's test database.
     _replica["TEST"] = {"MIRROR": "default"}
