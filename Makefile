@@ -61,7 +61,7 @@ serve: bootstrap
 	@echo "Serving Khutwa on http://$(HOST):$(PORT)/ (no demo data), with a worker, the scheduler and the log sequencer. Ctrl-C stops them."
 	$(PROCFILE_START)
 
-# make test runs its steps in four stages (docs/testing.md says what runs where and why). Within a
+# make test runs its steps in three stages (docs/testing.md says what runs where and why). Within a
 # stage the steps run side by side (a sub-make with -j, each step's output kept together, -O):
 # each of them leaves much of a core idle (the SQLite suite used about half of the two cores on
 # the idle machine). The stages keep their order, and a failure stops the rest as before. The time
