@@ -56,7 +56,7 @@ def test_without_a_threshold_or_on_sqlite_nothing_is_prepared(tmp_path, env):
 
 @pytest.mark.parametrize("value", ["-1", "often"])
 def test_a_malformed_threshold_is_named(tmp_path, value):
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env=environment_for(tmp_path, DATABASE_URL=PRIMARY, DB_PREPARE_THRESHOLD=value),
         capture_output=True,
