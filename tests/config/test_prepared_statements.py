@@ -32,9 +32,7 @@ def _options(tmp_path, **env: str) -> dict[str, dict[str, object]]:
 
 
 def test_the_threshold_binds_on_the_server_and_prepares_on_the_primary_and_the_replica(tmp_path):
-    options = _options(
-        tmp_path, DATABASE_URL=PRIMARY, DATABASE_REPLICA_URL=REPLICA, DB_PREPARE_THRESHOLD="2"
-    )
+    options = _options(tmp_path, DATABASE_URL=PRIMARY, DATABASE_REPLICA_URL=REPLICA, DB_PREPARE_THRESHOLD="2")
     for alias in ("default", "replica"):
         assert options[alias]["server_side_binding"] is True
         assert options[alias]["prepare_threshold"] == 2
