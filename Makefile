@@ -26,7 +26,6 @@ PROCFILE_START = KHUTWA_BIND=$(HOST):$(PORT) KHUTWA_WEB_WORKERS=$(WORKERS) \
 	FORWARDED_ALLOW_IPS=$(FORWARDED_ALLOW_IPS) $(BIN)/honcho --no-colour -f Procfile start
 # pytest-xdist processes for the SQLite and PostgreSQL suites (one per core).
 TEST_WORKERS ?= auto
-, := ,
 
 .PHONY: help bootstrap bootstrap-test run serve demo test lint typecheck migrations-check \
         messages i18n-check test-sqlite test-postgres test-e2e fuzz bench bench-smoke bench-smoke-idle clean \
@@ -76,7 +75,7 @@ STAGE_TIME = echo "== stage $(1): $$(( $$(date +%s) - start )) s =="
 test: bootstrap-test
 	$(STAGE) -j4 -O lint typecheck migrations-check i18n-check; $(call STAGE_TIME,static checks)
 	$(STAGE) -j2 -O test-sqlite test-postgres; $(call STAGE_TIME,SQLite and PostgreSQL)
-	$(STAGE) -j3 -O test-e2e fuzz bench-smoke-idle; $(call STAGE_TIME,browser tests$(,) fuzzing$(,) bench-smoke)
+	$(STAGE) -j3 -O test-e2e fuzz bench-smoke-idle; $(call STAGE_TIME,browser tests / fuzzing / bench-smoke)
 	@echo "make test: all checks passed"
 
 lint:

@@ -2,14 +2,12 @@
 connection runs often; off by default (PgBouncer before 1.21 cannot carry prepared statements)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper
 
-from tests.config.test_settings import environment_for
+from tests.config.test_settings import SETUP, run_python
 
 PRINT_OPTIONS = (
     "import django, json; django.setup(); from django.conf import settings; "
@@ -20,13 +18,7 @@ REPLICA = "postgres://khutwa@db2/khutwa"
 
 
 def _options(tmp_path, **env: str) -> dict[str, dict[str, object]]:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PRINT_OPTIONS],
-        env=environment_for(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(tmp_path, PRINT_OPTIONS, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -54,13 +46,7 @@ def test_without_a_threshold_or_on_sqlite_nothing_is_prepared(tmp_path, env):
 
 @pytest.mark.parametrize("value", ["-1", "often"])
 def test_a_malformed_threshold_is_named(tmp_path, value):
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        env=environment_for(tmp_path, DATABASE_URL=PRIMARY, DB_PREPARE_THRESHOLD=value),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(tmp_path, SETUP, DATABASE_URL=PRIMARY, DB_PREPARE_THRESHOLD=value)
     assert result.returncode != 0
     assert "DB_PREPARE_THRESHOLD must" in result.stderr
 

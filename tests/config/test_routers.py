@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 from django.db import OperationalError, router
@@ -14,7 +13,7 @@ from django.test import RequestFactory
 
 from khutwa.config import routers
 from khutwa.documents.models import Document
-from tests.config.test_settings import environment_for
+from tests.config.test_settings import run_python
 
 factory = RequestFactory()
 
@@ -137,13 +136,7 @@ SHOW = (
 
 
 def _settings_with(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SHOW],
-        env=environment_for(tmp_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(tmp_path, SHOW, **env)
 
 
 def test_a_replica_url_adds_the_replica_database_mirrored_in_tests(tmp_path):

@@ -34,14 +34,19 @@ def environment_for(tmp_path, **env: str) -> dict[str, str]:
     return environment
 
 
-def _start(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_python(tmp_path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`code` run by a fresh Python with `environment_for(tmp_path, **env)`."""
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SETUP],
+        [sys.executable, "-c", code],
         env=environment_for(tmp_path, **env),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def _start(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_python(tmp_path, SETUP, **env)
 
 
 def production(*leave_out: str, **env: str) -> dict[str, str]:

@@ -22,6 +22,10 @@ def licence(licence_since_yesterday):
     return licence_since_yesterday
 
 
+#: What a keyset page's plan is read with on PostgreSQL (plan_of's docstring says why).
+ORDERED_PLAN_OFF = ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort")
+
+
 def plan_of(sql, *, ordered=False):
     """The statement's plan (PostgreSQL: sequential scans off). `ordered`: a keyset page's
     statement, planned with bitmap scans and sorts (incremental ones too) off: on the tests' few
@@ -33,8 +37,7 @@ def plan_of(sql, *, ordered=False):
         if connection.vendor == "sqlite":
             cursor.execute("EXPLAIN QUERY PLAN " + sql)
             return " ".join(str(row) for row in cursor.fetchall())
-        ordered_off = ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort")
-        off = ordered_off if ordered else ("enable_seqscan",)
+        off = ORDERED_PLAN_OFF if ordered else ("enable_seqscan",)
         for setting in off:
             cursor.execute(f"SET LOCAL {setting} = off")
         cursor.execute("EXPLAIN " + sql)

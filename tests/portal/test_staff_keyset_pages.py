@@ -17,6 +17,7 @@ from khutwa.keyset import BadCursor, count_capped, cursor_decode, cursor_encode,
 from khutwa.licensing import selectors
 from khutwa.licensing.models import Application
 from khutwa.portal import views_staff
+from tests.documents.test_document_list_plans import ORDERED_PLAN_OFF
 from tests.licensing.factories import World, applicant
 
 pytestmark = pytest.mark.django_db
@@ -187,10 +188,8 @@ def _plan(sql: str) -> str:
     few rows had the planner take another index and a sort from run to run."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE approvals_review")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")  # the page reads its range in order,
-        cursor.execute("SET LOCAL enable_incremental_sort = off")  # not sorted after a due-date range
+        for setting in ORDERED_PLAN_OFF:  # the page reads its range in order, never sorted after
+            cursor.execute(f"SET LOCAL {setting} = off")
         cursor.execute("EXPLAIN " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
 
