@@ -118,18 +118,20 @@ bench: bootstrap-test
 	scripts/with-postgres.sh $(BIN)/python -m bench issuing-parallel
 	scripts/with-postgres.sh sh -c '$(BIN)/python -m bench documents-volume --database-url "$$DATABASE_URL"'
 
-# The four SQLite runs copy one database migrated here from nothing (KHUTWA_BENCH_MIGRATED,
-# bench/harness.py migrate()) instead of migrating one each.
 bench-smoke-idle:
 	@nice -n 19 $(MAKE) --no-print-directory bench-smoke
 
+# The four SQLite runs copy one database migrated here from nothing (KHUTWA_BENCH_MIGRATED,
+# bench/harness.py migrate()) instead of migrating one each. `--variants` always renders the
+# statement template's variants, which `bench documents` otherwise tries only when the statement
+# misses its target: a path that ran only on a slow machine broke unseen when the template changed.
 bench-smoke:
 	@echo "== benchmarks, smoke run on small data (no numbers kept) =="
 	migrated=$$(mktemp -d /tmp/khutwa-bench-migrated.XXXXXX); trap 'rm -rf "$$migrated"' EXIT; \
 	KHUTWA_VAR_DIR="$$migrated" DATABASE_URL="sqlite:///$$migrated/migrated.sqlite3" $(KHUTWA) migrate --noinput -v0; \
 	export KHUTWA_BENCH_MIGRATED="$$migrated/migrated.sqlite3"; \
 	$(BIN)/python -m bench licensing --applications 1500 --requests 5 >/dev/null; \
-	$(BIN)/python -m bench documents --invoices 30 --requests 20 --threads 2 --renders 2 >/dev/null; \
+	$(BIN)/python -m bench documents --invoices 30 --requests 20 --threads 2 --renders 2 --variants >/dev/null; \
 	$(BIN)/python -m bench statistics --applications 1500 --requests 5 --cold 2 >/dev/null; \
 	$(BIN)/python -m bench documents-volume --documents 600 --first 200 --licences 40 --per-holder 100 --requests 5 --threads 2 >/dev/null
 	scripts/with-postgres.sh $(BIN)/python -m bench issuing-parallel --processes 1,2 --invoices 5 >/dev/null

@@ -619,14 +619,16 @@ def variants() -> dict[str, str]:
     from django.template.loader import get_template
 
     source = get_template("documents/document.pdf.html").template.source  # type: ignore[attr-defined]
-    loop = "{% for e in p.statement.entries %}<tr>"
-    start = source.index("{% if p.statement %}")
-    thead = re.search(r"<thead>.*?</thead>", source[start : source.index(loop)], re.S)
-    if loop not in source or thead is None:
+    loop_head = "{% for e in part.entries|default:p.statement.entries %}"
+    loop = loop_head + "<tr>"
+    start = source.find("{% if p.statement %}")
+    end = source.find(loop)
+    thead = re.search(r"<thead>.*?</thead>", source[start:end], re.S) if 0 <= start < end else None
+    if thead is None:
         raise RuntimeError("the document template changed: update bench/documents.py variants()")
     chunked = source.replace(
         loop,
-        "{% for e in p.statement.entries %}{% if forloop.counter0 and forloop.counter0|divisibleby:"
+        loop_head + "{% if forloop.counter0 and forloop.counter0|divisibleby:"
         f"{SPLIT_ROWS} %}}</tbody></table><table>{thead.group(0)}<tbody>{{% endif %}}<tr>",
     )
     rule = "  tr { page-break-inside: avoid; }\n"
