@@ -8,7 +8,8 @@
      requests per second against `/healthz` (target ≥ 0.8), and the cost at full volume against
      the cost at `--first` (target ≤ 1.1);
    - a big holder's document list, first page and a deep page (keyset cursor 80 % down), in the
-     portal and the API, median latency against `/healthz` (target ≤ 3);
+     portal and the API (and the API's offset page with its total, also a small holder's),
+     median latency against `/healthz` (target ≤ 3);
 3. the statement snapshot (`statements.statement_compute`) of a big holder's busiest customer
    over 12 months and over about a tenth of it: time and peak Python memory (tracemalloc) per
    entry, to show that rows are streamed and memory per entry stays flat;
@@ -120,8 +121,14 @@ def _measure_stage(
 ) -> None:
     from urllib.parse import quote
 
+    from khutwa.accounts.models import User
+
     ids = volume.sample_public_ids(400)
     big = volume.big[0].licence.pk
+    # A holder with a few documents among all the others' (the access rule's joins once made
+    # their API list read every document of the platform).
+    small = next(c for c in volume.chains if c not in volume.big)
+    small_auth = f"Bearer {api_token(User.objects.get(pk=small.holder_id))}"
     cursor = quote(deep_cursor(big))
     with server() as port:
         # Warm both workers.
@@ -161,6 +168,9 @@ def _measure_stage(
             ("holder's list, unpaid, deep", f"/ar/documents/?status=unpaid&after={cursor}", cookie, ""),
             ("holder's list, search without a match", "/ar/documents/?q=zzzz", cookie, ""),
             ("API list, first page (cursor)", "/api/v1/documents?limit=25&cursor=", "", auth),
+            # API.md's pages (`?limit=&offset=`): with the total, counted from the sources' indexes.
+            ("API list, first page (offset, total)", "/api/v1/documents?limit=25", "", auth),
+            ("API list, a small holder (offset, total)", "/api/v1/documents?limit=25", "", small_auth),
             ("API list, deep page (cursor)", f"/api/v1/documents?limit=25&cursor={cursor}", "", auth),
         ]
         for name, path, cookie_, bearer in pages:

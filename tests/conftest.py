@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -89,6 +91,28 @@ def _deselect_row_lock_tests_off_postgresql(config, items):  # type: ignore[no-u
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = [item for item in items if item not in drop]
+
+
+#: How long the live server waits, when the session ends, for requests still being served.
+REQUEST_THREADS_TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):  # type: ignore[no-untyped-def]
+    """pytest-django's live server, stopped only after the threads serving its requests ended.
+
+    Each connection (a browser's kept alive between requests, a command's in a child process)
+    is served by a thread of its own, which closes its database connections when the client
+    closes the socket. On SQLite that is the test's own in-memory connection, shared with the
+    server until it stops: a thread that closed it after the stop raised "DatabaseWrapper
+    objects created in a thread can only be used in that same thread" (a
+    PytestUnhandledThreadExceptionWarning after the last test of a worker). So every test that
+    asks for a live server gets one whose teardown waits for those threads first."""
+    yield live_server
+    deadline = time.monotonic() + REQUEST_THREADS_TIMEOUT
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -36,32 +34,16 @@ def chromium_path() -> str:
     return executable
 
 
-#: How long the live server waits, when the session ends, for requests still being served.
-REQUEST_THREADS_TIMEOUT = 30.0
-
-
 @pytest.fixture(scope="session")
-def live_server(django_db_setup, live_server):  # type: ignore[no-untyped-def]
-    """pytest-django's live server, stopped only after the threads serving its requests ended.
-
-    Each connection from chromium (kept alive between requests) is served by a thread of its
-    own, which closes its database connections when the browser closes the socket. On SQLite
-    that is the test's own in-memory connection, shared with the server until it stops: a
-    thread that closed it after the stop raised "DatabaseWrapper objects created in a thread
-    can only be used in that same thread" (a PytestUnhandledThreadExceptionWarning, ten of them
-    after the last test of a worker). Playwright, and so every browser, is set up after this
-    fixture and torn down before it (`playwright` asks for it): when this teardown runs the
-    sockets are closed, and the threads are waited for before pytest-django stops the server.
+def live_server(live_server):  # type: ignore[no-untyped-def]
+    """The suite's live server (tests/conftest.py: stopped after its request threads ended).
     pyHanko is imported here, as config/wsgi.py does for the web server: the first document
-    signed in a test would otherwise pay for that import within the browser's wait.
-    """
+    signed in a test would otherwise pay for that import within the browser's wait. Playwright,
+    and so every browser, is set up after this fixture and torn down before it (`playwright`
+    asks for it): when the server's teardown waits for its threads, the sockets are closed."""
     import khutwa.trust.pades  # noqa: F401
 
-    yield live_server
-    deadline = time.monotonic() + REQUEST_THREADS_TIMEOUT
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return live_server
 
 
 @pytest.fixture(scope="session")

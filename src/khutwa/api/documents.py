@@ -22,6 +22,7 @@ from khutwa.api.schemas import (
     CursorPageIn,
     Day,
     ListOut,
+    Out,
     PageOut,
     Problem,
     cursor_page_of,
@@ -172,7 +173,7 @@ class DocumentIn(Schema):
     payment: PaymentIn | None = None
 
 
-class DocumentOut(Schema):
+class DocumentOut(Out):
     public_id: str
     number: str
     type: str
@@ -426,9 +427,9 @@ def document_list(request: HttpRequest, filters: Query[DocumentFilters]) -> dict
         except selectors.BadCursor as exc:
             raise ApiProblem(422, str(exc), [{"field": "cursor", "message": str(exc)}]) from None
         return {"items": [document_out(d) for d in page], "count": len(page), "next": page.next}
-    qs = selectors.documents_for(_user(request), **chosen)
-    total = qs.count()
-    items = list(qs[filters.offset : filters.offset + filters.limit])
+    items, total = selectors.document_slice(
+        _user(request), offset=filters.offset, limit=filters.limit, **chosen
+    )
     more = filters.offset + len(items) < total
     return {
         "items": [document_out(d) for d in items],

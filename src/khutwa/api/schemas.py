@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
 from khutwa.api.errors import ApiProblem
@@ -44,6 +44,14 @@ CPR = r"^\s*[0-9]{9}\s*$"
 CR_NUMBER = r"^\s*[0-9]{1,10}(-[0-9]{1,4})?\s*$"
 VAT_NUMBER = r"^\s*([0-9]{15})?\s*$"
 NOT_BLANK = r"\S"
+
+
+class Out(BaseModel):
+    """An output the platform's own code fills field by field (keyword arguments, never a model
+    instance): pydantic's validation alone. ninja's `Schema` wraps what it validates in a
+    `DjangoGetter` to read Django objects' attributes, six times the cost per object: most of
+    the time of an API page of 50 documents (2.9 against 0.5 ms). The OpenAPI document is the
+    same either way (`tests/api/test_openapi_outputs.py`)."""
 
 
 class Problem(Schema):

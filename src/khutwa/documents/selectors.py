@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import BigIntegerField, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
@@ -155,11 +155,47 @@ def documents_for(
     status: str = "",
     today: dt.date | None = None,
 ) -> QuerySet[Document]:
-    qs: QuerySet[Document] = Document.objects.filter(visible_to(user)).select_related("customer", "licence")
+    """The user's documents, newest first, filtered; read through the ids of the user's licences
+    and customer entries (`document_sources`, one query before), each served by its own index.
+    `visible_to`'s joins instead made both engines scan every document: the backward walk of
+    the issue-time index (a small holder's 5 documents at the end of a million) or a whole scan
+    to count."""
+    qs: QuerySet[Document] = Document.objects.filter(document_sources(user).visible()).select_related(
+        "customer", "licence"
+    )
     qs = _filtered(
         qs, type_=type_, customer=customer, start=start, end=end, query=query, status=status, today=today
     )
     return qs.order_by("-issued_at", "-id")
+
+
+def document_slice(user: Any, *, offset: int, limit: int, **filters: Any) -> tuple[list[Document], int]:
+    """The API's offset pages (`?offset=&limit=`, API.md): the page's documents, newest first,
+    and how many the filters keep in all. The count reads the sources' indexes; the page is
+    found first as (issue time, id) keys, the first `offset + limit` of each source in its
+    index's order, merged, and only its `limit` documents are then read whole: the sort of
+    every matching row, and the reading of rows before the offset, are left out."""
+    sources = document_sources(user)
+    columns = sources.as_columns()
+    if not columns:
+        return [], 0
+    total = _filtered(Document.objects.filter(sources.visible()), **filters).count()
+    wanted = offset + limit
+    streams = [
+        _filtered(Document.objects.filter(**{f"{field}_id__in": ids}), **filters)
+        .order_by("-issued_at", "-id")
+        .values_list("issued_at", "id")[:wanted]
+        for field, ids in columns
+    ]
+    keys: list[int] = []
+    for _at, pk in heapq.merge(*streams, reverse=True):
+        if not keys or keys[-1] != pk:  # a document of both sources comes twice, side by side
+            keys.append(pk)
+    chosen = keys[offset:wanted]
+    if not chosen:
+        return [], total
+    rows = Document.objects.filter(pk__in=chosen).select_related("customer", "licence")
+    return list(rows.order_by("-issued_at", "-id")), total
 
 
 # Keyset pagination of a user's documents ------------------------------------------------------
@@ -265,6 +301,14 @@ class Sources:
     customers: list[int]
     has_active_licence: bool = False
 
+    def visible(self) -> Q:
+        """The documents of these sources (none if there are none)."""
+        condition = Q(pk__in=[])
+        for n, (field, ids) in enumerate(self.as_columns()):
+            source = Q(**{f"{field}_id__in": ids})
+            condition = source if n == 0 else condition | source
+        return condition
+
     def as_columns(self) -> list[tuple[str, list[int]]]:
         """(column, ids) per source that has any: read apart and merged, so that each walks its
         own index in list order."""
@@ -274,32 +318,45 @@ class Sources:
 
 
 def document_sources(user: Any) -> Sources:
-    """The user's `Sources` in one query (the licences and the customer entries, a UNION ALL)."""
+    """The user's `Sources` in one statement: the licences and the customer entries, a UNION
+    ALL. Written in SQL because the ORM built and compiled that union in more time (about
+    1 ms) than the database took to answer it, on every page of the list and of the API."""
     if not getattr(user, "is_authenticated", False):
         return Sources([], [])
     from khutwa.licensing.models import Licence, LicenceStatus
 
-    rows = Licence.objects.filter(holder_id=user.pk).order_by().values_list(Value("licence"), "pk", "status")
-    cr = user.verified_cr
-    if user.cpr or cr:
-        addressed = Q(pk__in=[])
-        if user.cpr:
-            addressed |= Q(kind=CustomerKind.INDIVIDUAL, cpr=user.cpr)
-        if cr:
-            addressed |= Q(kind=CustomerKind.BUSINESS, cr_number=cr)
-        customers = (
-            Customer.objects.filter(addressed).order_by().values_list(Value("customer"), "pk", Value(""))
+    database = connections[router.db_for_read(Licence)]
+    q = database.ops.quote_name
+    licence = {f.name: q(f.column) for f in Licence._meta.concrete_fields}
+    entry = {f.name: q(f.column) for f in Customer._meta.concrete_fields}
+    sql = (
+        f"SELECT 1, {licence['id']}, {licence['status']} FROM {q(Licence._meta.db_table)} "  # noqa: S608 - our tables
+        f"WHERE {licence['holder']} = %s"
+    )
+    params: list[Any] = [user.pk]
+    addressed = []
+    if user.cpr:
+        addressed.append(f"({entry['kind']} = %s AND {entry['cpr']} = %s)")
+        params += [CustomerKind.INDIVIDUAL, user.cpr]
+    if cr := user.verified_cr:
+        addressed.append(f"({entry['kind']} = %s AND {entry['cr_number']} = %s)")
+        params += [CustomerKind.BUSINESS, cr]
+    if addressed:
+        sql += (
+            f" UNION ALL SELECT 2, {entry['id']}, '' FROM {q(Customer._meta.db_table)} "  # noqa: S608
+            f"WHERE {' OR '.join(addressed)}"
         )
-        rows = rows.union(customers, all=True)
     licences: list[int] = []
     entries: list[int] = []
     active = False
-    for source, pk, status in rows:
-        if source == "licence":
-            licences.append(pk)
-            active = active or status == LicenceStatus.ACTIVE
-        else:
-            entries.append(pk)
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        for source, pk, status in cursor.fetchall():
+            if source == 1:
+                licences.append(pk)
+                active = active or status == LicenceStatus.ACTIVE
+            else:
+                entries.append(pk)
     return Sources(licences, entries, has_active_licence=active)
 
 
