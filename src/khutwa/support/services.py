@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,9 +20,10 @@ from khutwa.accounts.models import Enterprise, User
 from khutwa.accounts.roles import Role
 from khutwa.accounts.validators import validate_cr
 from khutwa.audit.services import audit_record
-from khutwa.documents.models import Document, DocumentType
-from khutwa.documents.selectors import addressed_to, visible_to
+from khutwa.documents.models import Customer, Document, DocumentType
+from khutwa.documents.selectors import addressed_to, document_sources
 from khutwa.errors import NotFound, Refused
+from khutwa.licensing.models import Licence
 from khutwa.licensing.numbering import counter_next
 from khutwa.notifications.services import notify_user, page
 from khutwa.support import checks as claim_checks
@@ -96,11 +97,29 @@ def quotation_by_number(user: User, number: str) -> Document | None:
     if match is None:
         return None
     canonical = f"QUO-{match[1]}-{int(match[2]):06d}"
-    found = list(
-        Document.objects.filter(visible_to(user), type=DocumentType.QUOTATION, number=canonical)
-        .select_related("licence", "customer")
-        .order_by("-issued_at")[:2]
-    )
+    # A number is unique per licence: each lookup names the licences and the number, one entry
+    # of their unique index each; the user's own licences, then those that issued documents to
+    # the user's customer entries (their owners' licences). The access rule's joins read every
+    # quotation of the platform, and a lookup by customer entry and number let either engine
+    # read the whole (licence, number) index by its second column. Only quotations have QUO-
+    # numbers; checked below all the same.
+    sources = document_sources(user)
+    found: list[Document] = []
+    lookups = []
+    if sources.licences:
+        lookups.append(Q(licence_id__in=sources.licences))
+    if sources.customers:
+        owners = Customer.objects.filter(pk__in=sources.customers).values("owner_id")
+        issuers = Licence.objects.filter(holder_id__in=owners).values("pk")
+        lookups.append(Q(licence_id__in=issuers, customer_id__in=sources.customers))
+    for lookup in lookups:
+        matches = Document.objects.filter(lookup, number=canonical).order_by()
+        found += [
+            d
+            for d in matches.select_related("licence", "customer")[:2]
+            if d.type == DocumentType.QUOTATION and d not in found
+        ]
+    found.sort(key=lambda d: (d.issued_at, d.pk), reverse=True)
     if len(found) > 1:
         raise Refused(
             _("More than one of your quotations has the number %(number)s: scan its QR code instead.")
