@@ -20,6 +20,10 @@ app_name = "portal"
 register_converter(IdConverter, "id")
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the public verification page (every QR code
+    # scanned) came after about thirty others. No pattern before it could match its paths.
+    path("verify/<str:public_id>", views_documents.verify_page, name="verify"),
+    path("verify/", views_documents.verify_upload, name="verify_upload"),
     path("", views.home, name="home"),
     path("login/", views_auth.LoginView.as_view(), name="login"),
     path("login/code/", views_auth.otp_verify, name="otp_verify"),
@@ -67,8 +71,6 @@ urlpatterns = [
     path("licence/<str:number>/amend/", views_applicant.licence_amend, name="licence_amend"),
     path("licence/<str:number>/<slug:action>/", views_applicant.licence_action, name="licence_action"),
     # Official documents
-    path("verify/", views_documents.verify_upload, name="verify_upload"),
-    path("verify/<str:public_id>", views_documents.verify_page, name="verify"),
     path("documents/", views_documents.document_list, name="documents"),
     path("documents/new/", views_documents.document_new, name="document_new"),
     path("documents/new/line/", views_documents.document_line_row, name="document_line"),
