@@ -6,7 +6,9 @@ else anything."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
+import operator
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -176,16 +178,16 @@ def document_slice(user: Any, *, offset: int, limit: int, **filters: Any) -> tup
     index's order, merged, and only its `limit` documents are then read whole: the sort of
     every matching row, and the reading of rows before the offset, are left out."""
     sources = document_sources(user)
-    columns = sources.as_columns()
-    if not columns:
+    conditions = sources.conditions()
+    if not conditions:
         return [], 0
     total = _filtered(Document.objects.filter(sources.visible()), **filters).count()
     wanted = offset + limit
     streams = [
-        _filtered(Document.objects.filter(**{f"{field}_id__in": ids}), **filters)
+        _filtered(Document.objects.filter(condition), **filters)
         .order_by("-issued_at", "-id")
         .values_list("issued_at", "id")[:wanted]
-        for field, ids in columns
+        for condition in conditions
     ]
     keys: list[int] = []
     for _at, pk in heapq.merge(*streams, reverse=True):
@@ -301,13 +303,14 @@ class Sources:
     customers: list[int]
     has_active_licence: bool = False
 
+    def conditions(self) -> list[Q]:
+        """One condition per source that has any ids, each served by its own index."""
+        return [Q(**{f"{field}_id__in": ids}) for field, ids in self.as_columns()]
+
     def visible(self) -> Q:
         """The documents of these sources (none if there are none)."""
-        condition = Q(pk__in=[])
-        for n, (field, ids) in enumerate(self.as_columns()):
-            source = Q(**{f"{field}_id__in": ids})
-            condition = source if n == 0 else condition | source
-        return condition
+        conditions = self.conditions()
+        return functools.reduce(operator.or_, conditions) if conditions else Q(pk__in=[])
 
     def as_columns(self) -> list[tuple[str, list[int]]]:
         """(column, ids) per source that has any: read apart and merged, so that each walks its
