@@ -4,11 +4,13 @@ time format, whatever the verdict and the language; the OpenAPI document still d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from freezegun import freeze_time
 from ninja.responses import NinjaJSONEncoder
 
 from khutwa.api.documents import IssuerOut, LogOut, VerifyOut, WitnessOut
@@ -119,11 +121,37 @@ def test_the_response_is_what_verifyout_made(client, issue, licence, make, langu
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response.content == reference(public_verify(document.public_id))
-    # A field added to, dropped from or retyped in VerifyOut (or here) shows as a difference.
+    # A field added to, dropped from or retyped in VerifyOut (or here) shows as a difference:
+    # the body read back through VerifyOut has the same fields in the same order, of the same
+    # JSON types, and the same values. Compared as values, not bytes: a time in the first
+    # millisecond of its second is written "…:02.000Z" and reads back as one written "…:02Z".
     data = json.loads(response.content)
-    assert json.dumps(VerifyOut.model_validate(data).model_dump(), cls=NinjaJSONEncoder).encode() == (
-        response.content
-    )
+    again = json.loads(json.dumps(VerifyOut.model_validate(data).model_dump(), cls=NinjaJSONEncoder))
+    assert _shape(again) == _shape(data)
+    assert VerifyOut.model_validate(again) == VerifyOut.model_validate(data)
+
+
+def _shape(value):
+    """The fields in order and the JSON type of each value, all the way down."""
+    if isinstance(value, dict):
+        return [(key, _shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("microsecond", [0, 400, 999_999])
+def test_a_time_at_the_edge_of_a_millisecond_reads_back_the_same(client, issue, microsecond):
+    # The CI run of 3 December 2026 issued a document at 10:55:02.000xxx: written ".000Z".
+    moment = dt.datetime(2026, 12, 3, 10, 55, 2, microsecond, tzinfo=dt.UTC)
+    with freeze_time(moment):
+        document = issue("invoice")
+    response = client.get(f"/api/v1/verify/{document.public_id}")
+    assert response.content == reference(public_verify(document.public_id))
+    data = json.loads(response.content)
+    assert dt.datetime.fromisoformat(data["issued_at"]) == moment.replace(microsecond=microsecond // 1000 * 1000)
+    again = json.loads(json.dumps(VerifyOut.model_validate(data).model_dump(), cls=NinjaJSONEncoder))
+    assert VerifyOut.model_validate(again) == VerifyOut.model_validate(data)
 
 
 def test_the_cases_show_what_they_are_for(client, issue, licence):
