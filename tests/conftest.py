@@ -107,12 +107,25 @@ def live_server(live_server):  # type: ignore[no-untyped-def]
     server until it stops: a thread that closed it after the stop raised "DatabaseWrapper
     objects created in a thread can only be used in that same thread" (a
     PytestUnhandledThreadExceptionWarning after the last test of a worker). So every test that
-    asks for a live server gets one whose teardown waits for those threads first."""
+    asks for a live server gets one whose teardown waits for those threads first — its own
+    only: other test servers' request threads (an SMS gateway's, a webhook receiver's) are
+    theirs to end, and waiting for one that a client left open cost a worker 30 s."""
+    serving: set[threading.Thread] = set()
+    server = live_server.thread.httpd
+    handle = server.process_request_thread  # ThreadingMixIn starts each request's thread on it
+
+    def tracked(request, client_address):  # type: ignore[no-untyped-def]
+        serving.add(threading.current_thread())
+        try:
+            handle(request, client_address)
+        finally:
+            serving.discard(threading.current_thread())
+
+    server.process_request_thread = tracked
     yield live_server
     deadline = time.monotonic() + REQUEST_THREADS_TIMEOUT
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    for thread in list(serving):
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(autouse=True)
