@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import connection, connections, router
 
-from khutwa.documents import integrity, money
+from khutwa.documents import integrity, money, verdict_function
 from khutwa.documents.models import Allocation, Document, DocumentCounter, DocumentType
 from khutwa.documents.signing import jwks as load_jwks
 from khutwa.documents.signing import key_store, tsa_trust_roots
@@ -177,6 +177,19 @@ def _sql(vendor: str, column: str) -> str:
     )
 
 
+def verdict_statements(vendor: str) -> list[tuple[str, str]]:
+    """The public verdict's statement and its key's type, as `verdict_function` installs it on
+    PostgreSQL (the verdict by id, for holders and staff, is not on the public hot path)."""
+    return [(_sql(vendor, "public_id"), "uuid")]
+
+
+def _statement(db: Any, column: str) -> str:
+    statement = _sql(db.vendor, column)
+    if db.vendor == "postgresql" and column == "public_id":
+        return verdict_function.call(db, statement) or statement
+    return statement
+
+
 def _amount(value: Any) -> Decimal:
     """SUMs come back as Decimal (PostgreSQL) or int/float (SQLite's NUMERIC affinity)."""
     return money.bhd(Decimal(str(value)) if value is not None else Decimal("0"))
@@ -204,7 +217,7 @@ def _verdict(column: str, value: Any, *, public_id: str) -> Verification | None:
     # The replica when the public verification reads from one (config/routers.py).
     db = connections[router.db_for_read(Document)]
     with db.cursor() as cursor:
-        cursor.execute(_sql(db.vendor, column), [value])
+        cursor.execute(_statement(db, column), [value])
         row = cursor.fetchone()
     if row is None:
         return None
