@@ -127,9 +127,11 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # PostgreSQL -------------------------------------------------------------------------------
 
 pg_opts() {
-  # A throwaway cluster on a shared 2-core machine: no fsync, small memory.
+  # A throwaway cluster on a shared 2-core machine: no fsync, small memory. Calls of PL/pgSQL
+  # functions are counted (the public verdict's, tests/cluster).
   echo "-c listen_addresses=127.0.0.1 -p $1 -k $PGDIR -c fsync=off -c full_page_writes=off \
--c max_connections=80 -c shared_buffers=64MB -c timezone=UTC -c hot_standby_feedback=on -c wal_keep_size=256MB"
+-c max_connections=80 -c shared_buffers=64MB -c timezone=UTC -c hot_standby_feedback=on -c wal_keep_size=256MB \
+-c track_functions=pl"
 }
 
 pg_start() {

@@ -12,6 +12,7 @@ import uuid
 
 import requests
 
+from khutwa.documents import verdict_function
 from tests.cluster.harness import Cluster, LightLoad, assert_intact
 
 
@@ -80,17 +81,31 @@ def test_public_reads_come_from_the_replica_and_a_writer_reads_the_primary(clust
     public_id = cluster.api("GET", "/api/v1/documents?limit=1", user="holder").json()["items"][0]["public_id"]
     time.sleep(1.5)  # PgBouncer's statistics are refreshed each second
     before = cluster.bouncer_queries(4)
+    verdicts = _verdict_function_calls(cluster)
     for _ in range(5):
         assert cluster.api("GET", f"/api/v1/verify/{public_id}").status_code == 200
     time.sleep(2.5)
     after_public = cluster.bouncer_queries(4)
     assert after_public >= before + 5
+    # Through PgBouncer's transaction pooling, the verdict ran as its PL/pgSQL function on the
+    # replica (its plan kept by the server connection: documents/verdict_function.py).
+    assert _verdict_function_calls(cluster) >= verdicts + 5
     # A client that has just written (the pin cookie) reads its own write from the primary.
     for _ in range(5):
         response = cluster.api("GET", f"/api/v1/verify/{public_id}", cookies={"khutwa_primary": "1"})
         assert response.status_code == 200
     time.sleep(2.5)
     assert cluster.bouncer_queries(4) == after_public
+
+
+def _verdict_function_calls(cluster: Cluster) -> int:
+    """Calls of the public verdict's function counted by the replica (`track_functions=pl`)."""
+    rows = cluster.sql(
+        "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname LIKE %s",
+        (verdict_function.PREFIX + "%",),
+        port_offset=2,
+    )
+    return int(rows[0][0])
 
 
 def test_a_stopped_replica_leaves_public_reads_answered_from_the_primary(cluster: Cluster):
