@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
@@ -197,7 +196,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
             "cursor_error": cursor_error,
             "types": DocumentType.choices,
             "type": type_,
-            "customers": _customer_options(user, customer) if is_holder else [],
+            **(_customer_filter(user, customer) if is_holder else {"customers": None}),
             "customer": customer,
             "from": start,
             "to": end,
@@ -247,19 +246,34 @@ _ROW = (
 )
 
 
-def _customer_options(user: Any, chosen: str) -> SafeString:
-    """The filter's customers as `<option>`s (pk, name in the page's language, `selected` for
-    the chosen one), from one `values_list` and without a template variable per entry."""
+#: Past this many customers the list's customer filter is its search field ("Number or
+#: customer"): a select of hundreds of names is of no use on a phone, and every page of the list
+#: would read and send the whole customer book.
+CUSTOMER_OPTIONS = 100
+
+
+def _customer_filter(user: Any, chosen: str) -> dict[str, Any]:
+    """`customers`: the filter's `<option>`s (pk, name in the page's language, `selected` for
+    the chosen one, from one `values_list`, without a template variable per entry), or None
+    past `CUSTOMER_OPTIONS` customers; then `customer_chosen` names the customer a link chose
+    (the customer book's), shown as a filter that can be removed."""
     arabic = is_arabic()
-    rows = selectors.customers_of(user).values_list("pk", "name_ar", "name_en")
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (pk, " selected" if str(pk) == chosen else "", name_in_language(ar, en, arabic=arabic))
-            for pk, ar, en in rows
-        ),
-    )
+    rows = list(selectors.customers_of(user).values_list("pk", "name_ar", "name_en")[: CUSTOMER_OPTIONS + 1])
+    if len(rows) <= CUSTOMER_OPTIONS:
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (pk, " selected" if str(pk) == chosen else "", name_in_language(ar, en, arabic=arabic))
+                for pk, ar, en in rows
+            ),
+        )
+        return {"customers": options, "customer_chosen": ""}
+    pk = parse_id(chosen) if chosen else None
+    names = None
+    if pk is not None:
+        names = selectors.customers_of(user).filter(pk=pk).values_list("name_ar", "name_en").first()
+    return {"customers": None, "customer_chosen": name_in_language(*names, arabic=arabic) if names else ""}
 
 
 def _date(text: str | None) -> dt.date | None:
