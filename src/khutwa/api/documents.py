@@ -41,7 +41,6 @@ from khutwa.ratelimit import PurposeThrottle
 router = Router(tags=["documents"])
 verify_router = Router(tags=["verification"])
 #: The book's order (selectors.customers_of), ending with the key: the cursor's columns.
-CUSTOMERS_ORDER = ("name_en", "name_ar", "id")
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
 
 
@@ -367,7 +366,9 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
 
 @router.get("/customers", response={200: PageOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
 def customer_list(request: HttpRequest, page: Query[CursorPageIn]) -> dict[str, Any]:
-    return cursor_page_of(selectors.customers_of(_user(request)), page, customer_out, order=CUSTOMERS_ORDER)
+    return cursor_page_of(
+        selectors.customers_of(_user(request)), page, customer_out, order=selectors.CUSTOMERS_ORDER
+    )
 
 
 @router.patch(

@@ -71,6 +71,8 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["cpr"], name="customer_cpr"),
             models.Index(fields=["cr_number"], name="customer_cr_number"),
+            # A holder's book in name order (selectors.CUSTOMERS_ORDER): its pages and the list's filter.
+            models.Index(fields=["owner", "name_en", "name_ar", "id"], name="customer_book"),
         ]
 
     def __str__(self) -> str:

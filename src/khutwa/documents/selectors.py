@@ -524,8 +524,12 @@ def customer_for(user: Any, pk: Any) -> Customer:
     return customer
 
 
+#: A holder's customer book in name order (the index customer_book: holder, then these).
+CUSTOMERS_ORDER = ("name_en", "name_ar", "id")
+
+
 def customers_of(user: Any) -> QuerySet[Customer]:
-    return Customer.objects.filter(owner_id=user.pk, is_tamkeen=False).order_by("name_en", "name_ar", "id")
+    return Customer.objects.filter(owner_id=user.pk, is_tamkeen=False).order_by(*CUSTOMERS_ORDER)
 
 
 def document_public(public_id: Any) -> Document:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -47,6 +48,7 @@ from khutwa.portal.detail_forms import submit
 from khutwa.portal.fields import Problem
 from khutwa.portal.forms import ActionForm
 from khutwa.portal.limits import refused
+from khutwa.portal.paging import keyset_of
 from khutwa.portal.problems import CUSTOMER_FIELDS as CUSTOMER_PROBLEM_FIELDS
 from khutwa.portal.problems import STATEMENT_FIELDS, document_problems, field_problems, verification_reasons
 from khutwa.portal.templatetags.khutwa import url_with
@@ -393,8 +395,16 @@ CUSTOMER_FIELDS = ("name_ar", "name_en", "address", "phone", "email", "vat_numbe
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    """The holder's customer book."""
-    return render(request, "portal/customers.html", {"customers": selectors.customers_of(me(request))})
+    """The holder's customer book: 25 a page in name order (keyset pages, as deep as the book
+    goes), searched by name in either language, CPR or CR number."""
+    query = request.GET.get("q", "").strip()[:60]
+    customers = selectors.customers_of(me(request))
+    if query:
+        customers = customers.filter(
+            Q(name_ar__icontains=query) | Q(name_en__icontains=query) | Q(cpr=query) | Q(cr_number=query)
+        )
+    page = keyset_of(request, customers, selectors.CUSTOMERS_ORDER)
+    return render(request, "portal/customers.html", {"page": page, "q": query})
 
 
 @login_required

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,13 +19,13 @@ from khutwa.approvals.models import Inspection, Review, ReviewStatus
 from khutwa.catalogue.models import Governorate
 from khutwa.display import choice_labels
 from khutwa.inputs import parse_id
-from khutwa.keyset import BadCursor, KeysetPage, keyset_page
 from khutwa.licensing import selectors
 from khutwa.licensing.models import Application, ApplicationStatus, LicenceStatus
 from khutwa.portal import rows
 from khutwa.portal.access import found, me, role_required
 from khutwa.portal.detail_forms import submit
 from khutwa.portal.forms import DecisionForm, InspectionForm, InspectionOutcomeForm
+from khutwa.portal.paging import keyset_of
 
 PAGE_SIZE = 25
 
@@ -36,19 +35,6 @@ def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
     return paginator.get_page(request.GET.get("page"))
 
 
-def _keyset(request: HttpRequest, queryset: Any, order: tuple[str, ...]) -> KeysetPage:
-    """A page of a list that goes deep: ?after=<cursor> or ?before=<cursor> (an old ?page=
-    link shows the first page). A cursor that does not decode shows the first page, saying so."""
-    after = request.GET.get("after", "")[:500]
-    before = request.GET.get("before", "")[:500]
-    try:
-        return keyset_page(queryset, order, after=after, before=before, size=PAGE_SIZE)
-    except BadCursor:
-        messages.warning(request, _("This page link is not valid: start again from the first page."))
-        return keyset_page(queryset, order, size=PAGE_SIZE)
-
-
-@role_required(Role.REGISTRAR)
 def pipeline(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status and status not in ApplicationStatus.values:
@@ -56,7 +42,9 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     governorate = request.GET.get("governorate", "")[:30]
     applications = selectors.pipeline(status=status, query=query, governorate=governorate)
-    page = _keyset(request, applications.values(*rows.APPLICATION_FIELDS), selectors.PIPELINE_ORDER)
+    page = keyset_of(
+        request, applications.values(*rows.APPLICATION_FIELDS), selectors.PIPELINE_ORDER, size=PAGE_SIZE
+    )
     counts = selectors.pipeline_counts()
     labels = choice_labels(Application, "status")
     return render(
@@ -88,8 +76,11 @@ def screening(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REGISTRAR)
 def overdue(request: HttpRequest) -> HttpResponse:
-    page = _keyset(
-        request, review_selectors.overdue_reviews().values(*rows.OVERDUE_FIELDS), review_selectors.QUEUE_ORDER
+    page = keyset_of(
+        request,
+        review_selectors.overdue_reviews().values(*rows.OVERDUE_FIELDS),
+        review_selectors.QUEUE_ORDER,
+        size=PAGE_SIZE,
     )
     return render(
         request,
@@ -110,10 +101,11 @@ def licences(request: HttpRequest) -> HttpResponse:
     if status and status not in LicenceStatus.values:
         status = ""
     query = request.GET.get("q", "")[:100]
-    page = _keyset(
+    page = keyset_of(
         request,
         selectors.licences_list(status=status, query=query).values(*rows.LICENCE_FIELDS),
         selectors.LICENCES_ORDER,
+        size=PAGE_SIZE,
     )
     return render(
         request,
@@ -139,7 +131,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
     today = timezone.localdate()
     queue = review_selectors.review_queue(user, status=status, overdue=overdue_only, query=query, today=today)
-    page = _keyset(request, queue.values(*rows.REVIEW_FIELDS), review_selectors.QUEUE_ORDER)
+    page = keyset_of(request, queue.values(*rows.REVIEW_FIELDS), review_selectors.QUEUE_ORDER, size=PAGE_SIZE)
     return render(
         request,
         "portal/review_queue.html",
