@@ -35,6 +35,7 @@ def _page(request: HttpRequest, queryset: Any) -> Page[Any]:
     return paginator.get_page(request.GET.get("page"))
 
 
+@role_required(Role.REGISTRAR)
 def pipeline(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status and status not in ApplicationStatus.values:
