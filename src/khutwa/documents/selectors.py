@@ -532,6 +532,15 @@ def customers_of(user: Any) -> QuerySet[Customer]:
     return Customer.objects.filter(owner_id=user.pk, is_tamkeen=False).order_by(*CUSTOMERS_ORDER)
 
 
+def customers_matching(customers: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+    """Entries of a customer book found by a name (in either language, any part) or by their
+    exact CPR or CR number."""
+    text = query.strip()
+    return customers.filter(
+        Q(name_ar__icontains=text) | Q(name_en__icontains=text) | Q(cpr=text) | Q(cr_number=text)
+    )
+
+
 def document_public(public_id: Any) -> Document:
     try:
         # get(), not first(): a unique lookup needs no ORDER BY (this is the hot path of /verify).

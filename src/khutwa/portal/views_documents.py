@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -278,6 +277,30 @@ def _customer_filter(user: Any, chosen: str) -> dict[str, Any]:
     return {"customers": None, "customer_chosen": name_in_language(*names, arabic=arabic) if names else ""}
 
 
+def _customer_choices(user: Any, values: Any) -> dict[str, Any]:
+    """The issuing forms' customer select: the whole book up to `CUSTOMER_OPTIONS` entries; past
+    that, the entries that the form's customer search (`customer_q`, sent with the "Find" button,
+    which issues nothing) finds, at most `CUSTOMER_OPTIONS`, and the entry already chosen."""
+    book = selectors.customers_of(user)
+    entries = list(book[: CUSTOMER_OPTIONS + 1])
+    if len(entries) <= CUSTOMER_OPTIONS:
+        return {"customers": entries, "customer_search": False}
+    query = (values.get("customer_q") or "").strip()[:60]
+    found = list(selectors.customers_matching(book, query)[: CUSTOMER_OPTIONS + 1]) if query else []
+    more = len(found) > CUSTOMER_OPTIONS
+    found = found[:CUSTOMER_OPTIONS]
+    chosen = parse_id(values.get("customer") or "")
+    if chosen is not None and all(entry.pk != chosen for entry in found):
+        found[:0] = list(book.filter(pk=chosen))
+    return {
+        "customers": found,
+        "customer_search": True,
+        "customer_q": query,
+        "customer_more": more,
+        "customer_limit": CUSTOMER_OPTIONS,
+    }
+
+
 def _date(text: str | None) -> dt.date | None:
     return parse_date(text) if text else None
 
@@ -400,9 +423,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:60]
     customers = selectors.customers_of(me(request))
     if query:
-        customers = customers.filter(
-            Q(name_ar__icontains=query) | Q(name_en__icontains=query) | Q(cpr=query) | Q(cr_number=query)
-        )
+        customers = selectors.customers_matching(customers, query)
     page = keyset_of(request, customers, selectors.CUSTOMERS_ORDER)
     return render(request, "portal/customers.html", {"page": page, "q": query})
 
@@ -524,7 +545,7 @@ def _typed_values(post: Any) -> dict[str, str]:
     """Everything typed into the form, the kept values of other types included."""
     values: dict[str, str] = {}
     for key in post:
-        if key in ("csrfmiddlewaretoken", "retype", "type") or key.startswith("keep-"):
+        if key in ("csrfmiddlewaretoken", "retype", "find_customer", "type") or key.startswith("keep-"):
             continue
         values[key] = post.get(key, "")
     for key in post:
@@ -534,7 +555,7 @@ def _typed_values(post: Any) -> dict[str, str]:
 
 
 def _shown(type_: str, key: str) -> bool:
-    if key in ("customer", "tamkeen_application_number"):
+    if key in ("customer", "customer_q", "tamkeen_application_number"):
         return True
     if key == "line_count" or key.startswith("lines-"):
         return type_ != DocumentType.RECEIPT
@@ -564,8 +585,9 @@ def document_new(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     line_rows = _line_rows(post) if request.method == "POST" else []
     lines = [line for _i, line in line_rows]
-    # "retype": the type was changed; the form comes back with what was typed, nothing issued.
-    if request.method == "POST" and "retype" not in post:
+    # "retype" (the type changed) and "find_customer" (the customer search of a long book) come
+    # back with what was typed; nothing is issued.
+    if request.method == "POST" and "retype" not in post and "find_customer" not in post:
         data = services.DocumentInput(
             type=type_,
             customer=parse_id(post.get("customer", "")),
@@ -611,7 +633,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
             "types": [(v, label) for v, label in DocumentType.choices if v != DocumentType.STATEMENT],
             "licence": licence,
             "activities": licence.activities.all(),
-            "customers": selectors.customers_of(user),
+            **_customer_choices(user, values if request.method == "POST" else request.GET),
             "errors": errors,
             "problems": summary,
             "inline": inline,
@@ -701,7 +723,7 @@ def statement_new(request: HttpRequest) -> HttpResponse:
     user = me(request)
     errors: dict[str, list[str]] = {}
     post = request.POST
-    if request.method == "POST":
+    if request.method == "POST" and "find_customer" not in post:
         try:
             if bad := _bad_dates(post, ("from", "to")):
                 raise ValidationError(bad)
@@ -724,7 +746,7 @@ def statement_new(request: HttpRequest) -> HttpResponse:
         request,
         "portal/statement_form.html",
         {
-            "customers": selectors.customers_of(user),
+            **_customer_choices(user, post if request.method == "POST" else request.GET),
             "errors": errors,
             "problems": problems,
             "inline": inline,
