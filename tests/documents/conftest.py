@@ -81,3 +81,21 @@ def issue(holder, customer):
         return services.document_issue(actor=holder, data=services.DocumentInput(type=type_, **kw)).document
 
     return _issue
+
+
+def add_customers(owner, count, start=0):  # type: ignore[no-untyped-def]
+    """`count` entries in `owner`'s customer book, "Client 000" / "عميل 000" onwards: odd numbers
+    individuals (CPR 900000000 + n), even ones businesses (CR "CR-n")."""
+    from khutwa.documents.models import Customer
+
+    Customer.objects.bulk_create(
+        Customer(
+            owner=owner,
+            kind="individual" if n % 2 else "business",
+            cpr=f"{900000000 + n}" if n % 2 else "",
+            cr_number="" if n % 2 else f"CR-{n}",
+            name_ar=f"عميل {n:03d}",
+            name_en=f"Client {n:03d}",
+        )
+        for n in range(start, start + count)
+    )

@@ -10,24 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from khutwa.documents.models import Customer
 from khutwa.portal.paging import PAGE_SIZE
+from tests.documents.conftest import add_customers
 
 pytestmark = pytest.mark.django_db
-
-
-def _book(owner, count, start=0):
-    Customer.objects.bulk_create(
-        Customer(
-            owner=owner,
-            kind="individual" if n % 2 else "business",
-            cpr=f"{900000000 + n}" if n % 2 else "",
-            cr_number="" if n % 2 else f"CR-{n}",
-            name_ar=f"عميل {n:03d}",
-            name_en=f"Client {n:03d}",
-        )
-        for n in range(start, start + count)
-    )
 
 
 def _names(html: str) -> list[str]:
@@ -35,8 +21,8 @@ def _names(html: str) -> list[str]:
 
 
 def test_pages_walk_the_whole_book_forwards_and_back(client, holder, world):
-    _book(holder, 2 * PAGE_SIZE + 3)
-    _book(world.registrar, 5, start=500)  # someone else's book
+    add_customers(holder, 2 * PAGE_SIZE + 3)
+    add_customers(world.registrar, 5, start=500)  # someone else's book
     client.force_login(holder)
     seen, html, pages = [], client.get("/en/customers/").content.decode(), []
     while True:
@@ -63,8 +49,8 @@ def test_pages_walk_the_whole_book_forwards_and_back(client, holder, world):
     ],
 )
 def test_search_by_name_cpr_or_cr(client, holder, world, language, query, expected):
-    _book(holder, 30)
-    _book(world.registrar, 30)  # the same names, another holder's
+    add_customers(holder, 30)
+    add_customers(world.registrar, 30)  # the same names, another holder's
     client.force_login(holder)
     html = client.get(f"/{language}/customers/", {"q": query}).content.decode()
     assert _names(html) == expected
@@ -87,7 +73,7 @@ def test_a_cursor_that_does_not_decode_shows_the_first_page_and_says_so(client, 
 
 
 def test_a_deep_page_reads_the_book_through_its_index(client, holder, world):
-    _book(holder, 3 * PAGE_SIZE)
+    add_customers(holder, 3 * PAGE_SIZE)
     client.force_login(holder)
     first = client.get("/en/customers/").content.decode()
     cursor = re.search(r'rel="next" href="\?after=([^"&]+)', first).group(1)

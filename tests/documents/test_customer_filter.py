@@ -9,21 +9,9 @@ import pytest
 
 from khutwa.documents.models import Customer
 from khutwa.portal import views_documents
+from tests.documents.conftest import add_customers
 
 pytestmark = pytest.mark.django_db
-
-
-def _more_customers(holder, count):
-    Customer.objects.bulk_create(
-        Customer(
-            owner=holder,
-            kind="individual",
-            cpr=f"{900000000 + n}",
-            name_ar=f"عميل {n}",
-            name_en=f"Client {n}",
-        )
-        for n in range(count)
-    )
 
 
 def test_a_short_book_is_a_select_in_the_pages_language(client, holder, customer):
@@ -40,13 +28,13 @@ def test_past_the_limit_no_select_and_a_chosen_customer_is_named_and_removable(
     client, holder, customer, issue, monkeypatch, language
 ):
     monkeypatch.setattr(views_documents, "CUSTOMER_OPTIONS", 5)
-    _more_customers(holder, 5)  # six in the book
-    other = issue("invoice", customer=Customer.objects.get(owner=holder, name_en="Client 3").pk)
+    add_customers(holder, 5)  # six in the book
+    other = issue("invoice", customer=Customer.objects.get(owner=holder, name_en="Client 003").pk)
     mine = issue("invoice")
     client.force_login(holder)
     page = client.get(f"/{language}/documents/").content.decode()
     assert 'name="customer"' not in page
-    assert ("Client 3" if language == "en" else "عميل 3") in page  # in the rows, not in a select
+    assert ("Client 003" if language == "en" else "عميل 003") in page  # in the rows, not in a select
     # Every option on the page is the status's or the type's.
     assert page.count("<option") == page.count(
         "<option", page.index('name="status"'), page.index('name="from"')
@@ -77,7 +65,7 @@ def test_past_the_limit_the_page_reads_at_most_one_more_than_the_limit(holder, c
     from django.utils import translation
 
     monkeypatch.setattr(views_documents, "CUSTOMER_OPTIONS", 3)
-    _more_customers(holder, 20)
+    add_customers(holder, 20)
     with translation.override("en"), CaptureQueriesContext(connection) as queries:
         shown = views_documents._customer_filter(holder, "")
     assert shown == {"customers": None, "customer_chosen": ""}
