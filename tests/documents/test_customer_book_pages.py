@@ -86,3 +86,28 @@ def test_a_deep_page_reads_the_book_through_its_index(client, holder, world):
             cursor_.execute("EXPLAIN QUERY PLAN " + read)
             plan = " ".join(str(row[-1]) for row in cursor_.fetchall())
         assert "customer_book" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_api_finds_customers_by_name_or_number_and_pages_them(client, holder, world):
+    from tests.api.test_licensing_api import auth
+
+    add_customers(holder, 30)
+    add_customers(world.registrar, 30)
+    headers = auth(holder)
+    found = client.get("/api/v1/customers", {"q": "عميل 01"}, **headers).json()
+    assert [c["name_en"] for c in found["items"]] == [f"Client 01{n}" for n in range(10)]
+    assert found["count"] == 10
+    by_cr = client.get("/api/v1/customers", {"q": "CR-8"}, **headers).json()
+    assert [c["name_en"] for c in by_cr["items"]] == ["Client 008"]
+    walked, cursor = [], ""
+    while True:
+        page = client.get(
+            "/api/v1/customers", {"q": "Client", "limit": 7, "cursor": cursor}, **headers
+        ).json()
+        walked += [c["name_en"] for c in page["items"]]
+        if page["next"] is None:
+            break
+        cursor = page["next"]
+    assert walked == [f"Client {n:03d}" for n in range(30)]  # the holder's own, in order
+    too_long = client.get("/api/v1/customers", {"q": "x" * 61}, **headers, HTTP_ACCEPT_LANGUAGE="ar")
+    assert too_long.status_code == 422 and [e["field"] for e in too_long.json()["errors"]] == ["q"]

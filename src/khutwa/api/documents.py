@@ -364,11 +364,20 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
     return 201, customer_out(customer)
 
 
-@router.get("/customers", response={200: PageOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
-def customer_list(request: HttpRequest, page: Query[CursorPageIn]) -> dict[str, Any]:
-    return cursor_page_of(
-        selectors.customers_of(_user(request)), page, customer_out, order=selectors.CUSTOMERS_ORDER
+class CustomerFilters(CursorPageIn):
+    q: str = Field(
+        "",
+        max_length=60,
+        description="Entries found by a name (in either language, any part) or an exact CPR or CR number.",
     )
+
+
+@router.get("/customers", response={200: PageOut[CustomerOut], **ERRORS}, auth=AUTH, summary="Your customers")
+def customer_list(request: HttpRequest, page: Query[CustomerFilters]) -> dict[str, Any]:
+    customers = selectors.customers_of(_user(request))
+    if page.q.strip():
+        customers = selectors.customers_matching(customers, page.q)
+    return cursor_page_of(customers, page, customer_out, order=selectors.CUSTOMERS_ORDER)
 
 
 @router.patch(
