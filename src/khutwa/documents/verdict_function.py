@@ -27,8 +27,8 @@ PREFIX = "khutwa_verdict_"
 _NAME = re.compile(PREFIX + "[0-9a-f]{16}")
 
 _lock = threading.Lock()
-#: (database alias, function name) → whether that database has the function.
-_found: dict[tuple[str, str], bool] = {}
+#: (database alias, statement) → the call of its function there, or None: the database has none.
+_calls: dict[tuple[str, str], str | None] = {}
 
 
 def function_name(statement: str) -> str:
@@ -90,27 +90,31 @@ def prune(db: BaseDatabaseWrapper, keep: set[str]) -> list[str]:
 
 def call(db: BaseDatabaseWrapper, statement: str) -> str | None:
     """`SELECT * FROM` the statement's function where `db` has it, else None (read the
-    statement itself). Looked up once per process and database."""
+    statement itself). Looked up once per process and database; after that a dict lookup by the
+    statement (the same cached string each time: its hash is Python's, kept on the string)."""
+    key = (db.alias, statement)
+    try:
+        return _calls[key]
+    except KeyError:
+        pass
     name = function_name(statement)
-    key = (db.alias, name)
-    found = _found.get(key)
-    if found is None:
-        with db.cursor() as cursor:
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE n.nspname = current_schema() AND p.proname = %s)",
-                [name],
-            )
-            found = bool(cursor.fetchone()[0])
-        with _lock:
-            _found[key] = found
-    return f"SELECT * FROM {name}(%s)" if found else None  # noqa: S608 - a hex digest's name
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND p.proname = %s)",
+            [name],
+        )
+        found = bool(cursor.fetchone()[0])
+    sql = f"SELECT * FROM {name}(%s)" if found else None  # noqa: S608 - a hex digest's name
+    with _lock:
+        _calls[key] = sql
+    return sql
 
 
 def forget() -> None:
     """Look the functions up again (after installing or dropping one)."""
     with _lock:
-        _found.clear()
+        _calls.clear()
 
 
 def install_after_migrate(sender: Any, **kwargs: Any) -> None:

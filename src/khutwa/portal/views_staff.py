@@ -25,9 +25,7 @@ from khutwa.portal import rows
 from khutwa.portal.access import found, me, role_required
 from khutwa.portal.detail_forms import submit
 from khutwa.portal.forms import DecisionForm, InspectionForm, InspectionOutcomeForm
-from khutwa.portal.paging import keyset_of
-
-PAGE_SIZE = 25
+from khutwa.portal.paging import PAGE_SIZE, keyset_of
 
 
 def _page(request: HttpRequest, queryset: Any) -> Page[Any]:

@@ -42,7 +42,8 @@ class Command(BaseCommand):
             for name in verdict_function.prune(db, keep=current):
                 self.stdout.write(f"dropped {name}")
             return
-        for name in verdict_function.installed(db):
+        installed = verdict_function.installed(db)
+        for name in installed:
             self.stdout.write(f"{name}{'  (this code)' if name in current else ''}")
-        for name in sorted(current - set(verdict_function.installed(db))):
+        for name in sorted(current - set(installed)):
             self.stdout.write(f"{name}  (this code, missing: run migrate or --install)")
